@@ -1,0 +1,1 @@
+//! ASL executor (in progress)

@@ -1,0 +1,22 @@
+//! The Skip the Line contract: what clients send, what the flow publishes, and how events are filtered.
+//!
+//! This crate does no I/O. Both backends, every handler and the CLI speak these types, so a
+//! change here is a change to the wire format: keep it backwards compatible or bump
+//! [`EVENT_VERSION`].
+
+pub mod attributes;
+pub mod event;
+pub mod invoice;
+pub mod money;
+pub mod order;
+pub mod ticket;
+
+pub use attributes::{MessageAttributeValue, MessageAttributes};
+pub use event::{EVENT_VERSION, EventMeta, OrderEvent, event_id, message_attributes};
+pub use invoice::{INVOICE_PREFIX, Invoice, InvoiceLine, invoice_key, parse_invoice_key};
+pub use money::Money;
+pub use order::{
+    InvalidOrder, MAX_BODY_BYTES, MAX_ID_LEN, Order, OrderDetails, OrderRequest, PlaceOrderRequest, Problem,
+    check_id, parse_order_value, parse_place_order, place_order_schema,
+};
+pub use ticket::{HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, TicketItem, VendorTicket};

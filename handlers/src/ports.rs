@@ -1,0 +1,139 @@
+//! The ports: everything a handler needs from the outside world, as small traits.
+//!
+//! Each backend (SQLite/files locally, DynamoDB/S3/HTTP on AWS) implements these; handlers
+//! never see an SDK or SQLite type.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use skipline_events::{Money, Order};
+
+/// A storage failure. `Unavailable` is worth retrying; `Corrupt` is not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// The active order of one customer at one vendor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartItem {
+    pub accountid: String,
+    pub vendorid: String,
+    pub orderid: String,
+    pub order: Order,
+    pub total: Money,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutCartOutcome {
+    Created,
+    /// The slot already holds this very order: a re-run of the same step.
+    AlreadyThisOrder,
+    /// The slot holds another active order.
+    HeldBy { orderid: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseOutcome {
+    Released,
+    Missing,
+    /// A newer order holds the slot; it is left alone.
+    HeldBy { orderid: String },
+}
+
+/// The cart table, keyed by (accountid, vendorid).
+#[async_trait]
+pub trait CartStore: Send + Sync {
+    /// Writes the item unless the slot holds a different order (a conditional put).
+    async fn put_if_free(&self, item: &CartItem) -> Result<PutCartOutcome, StoreError>;
+    async fn get(&self, accountid: &str, vendorid: &str) -> Result<Option<CartItem>, StoreError>;
+    /// Deletes the item only while it still holds `orderid` (a conditional delete).
+    async fn release(&self, accountid: &str, vendorid: &str, orderid: &str) -> Result<ReleaseOutcome, StoreError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutBlobOutcome {
+    Created,
+    /// Something is already stored under the key; nothing was written.
+    AlreadyExists,
+}
+
+/// Invoice documents by key (S3 on AWS, files locally).
+#[async_trait]
+pub trait InvoiceStore: Send + Sync {
+    /// Writes only if nothing exists under `key` (S3 `If-None-Match: *`), durably.
+    async fn put_new(&self, key: &str, body: &[u8]) -> Result<PutBlobOutcome, StoreError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// A vendor's webhook endpoint. The secret signs every ticket sent to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorEndpoint {
+    pub vendorid: String,
+    pub endpointid: String,
+    pub url: String,
+    pub secret: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+}
+
+/// Where vendors' endpoints are registered.
+#[async_trait]
+pub trait VendorDirectory: Send + Sync {
+    async fn add(&self, endpoint: &VendorEndpoint) -> Result<(), StoreError>;
+    /// All endpoints, or one vendor's, ordered by vendor then endpoint id.
+    async fn list(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, StoreError>;
+    /// Returns whether anything was removed.
+    async fn remove(&self, vendorid: &str, endpointid: &str) -> Result<bool, StoreError>;
+}
+
+/// Which endpoints acknowledged which events, so redelivery and replay never notify twice.
+#[async_trait]
+pub trait DeliveryLog: Send + Sync {
+    async fn was_delivered(&self, eventid: &str, endpointid: &str) -> Result<bool, StoreError>;
+    async fn mark_delivered(&self, eventid: &str, endpointid: &str) -> Result<(), StoreError>;
+}
+
+/// One signed POST to a vendor endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("endpoint refused by policy: {0}")]
+    Forbidden(String),
+    #[error("timed out: {0}")]
+    Timeout(String),
+    #[error("could not connect: {0}")]
+    Connect(String),
+}
+
+/// Sends webhooks. Implementations re-check the endpoint policy after DNS resolution.
+#[async_trait]
+pub trait WebhookClient: Send + Sync {
+    /// Returns the HTTP status; transport failures are errors.
+    async fn post(&self, request: &WebhookRequest) -> Result<u16, DeliveryError>;
+}
+
+/// Wall-clock time, injectable so tests and replays are deterministic.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> jiff::Timestamp;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}

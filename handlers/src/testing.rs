@@ -1,0 +1,236 @@
+//! In-memory adapters for the handlers' unit tests and for other crates' tests.
+//!
+//! These are test doubles of our own ports, not of any SDK: the real adapters are tested
+//! against SQLite and a moto server.
+
+use crate::ports::*;
+use async_trait::async_trait;
+use serde_json::json;
+use skipline_events::{Order, OrderEvent, parse_order_value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// A clock that moves only when told.
+#[derive(Debug, Default)]
+pub struct FixedClock(AtomicI64);
+
+impl FixedClock {
+    pub fn advance_secs(&self, s: i64) {
+        self.0.fetch_add(s, Ordering::SeqCst);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(1_764_057_600 + self.0.load(Ordering::SeqCst)).unwrap_or_default()
+    }
+}
+
+pub fn seed_order(accountid: &str, vendorid: &str) -> serde_json::Value {
+    json!({"accountid": accountid, "vendorid": vendorid, "orderdate": "2026-11-25T08:15:00Z", "city": "Sydney",
+        "details": {"coffeetype": "Cappuccino", "coffeesize": "Small", "unitprice": "3.5", "quantity": 2},
+        "eventtype": ["new_order"]})
+}
+
+pub fn seed_valid_order(accountid: &str, vendorid: &str) -> Order {
+    parse_order_value(&seed_order(accountid, vendorid)).unwrap_or_else(|e| panic!("seed order invalid: {e}"))
+}
+
+pub fn cart_item(accountid: &str, vendorid: &str, orderid: &str) -> CartItem {
+    let order = seed_valid_order(accountid, vendorid);
+    CartItem {
+        accountid: accountid.into(),
+        vendorid: vendorid.into(),
+        orderid: orderid.into(),
+        total: order.total(),
+        order,
+        created_at: "2026-11-25T08:15:00Z".into(),
+    }
+}
+
+pub fn completed_event_json(orderid: &str, accountid: &str, vendorid: &str) -> String {
+    let order = seed_valid_order(accountid, vendorid);
+    let key = skipline_events::invoice_key(accountid, vendorid, orderid);
+    serde_json::to_string(&OrderEvent::completed(orderid, &order, &key, "2026-11-25T08:15:01Z".into()))
+        .unwrap_or_default()
+}
+
+pub fn endpoint(vendorid: &str, endpointid: &str, url: &str) -> VendorEndpoint {
+    VendorEndpoint {
+        vendorid: vendorid.into(),
+        endpointid: endpointid.into(),
+        url: url.into(),
+        secret: format!("secret-{endpointid}"),
+        created_at: "2026-11-25T08:00:00Z".into(),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryCart {
+    items: Mutex<BTreeMap<(String, String), CartItem>>,
+    fail: Mutex<Option<String>>,
+}
+
+impl MemoryCart {
+    pub fn insert(&self, item: CartItem) {
+        lock(&self.items).insert((item.accountid.clone(), item.vendorid.clone()), item);
+    }
+    pub fn get_sync(&self, a: &str, v: &str) -> Option<CartItem> {
+        lock(&self.items).get(&(a.to_string(), v.to_string())).cloned()
+    }
+    pub fn is_empty(&self) -> bool {
+        lock(&self.items).is_empty()
+    }
+    /// The next call fails with `StoreError::Unavailable`.
+    pub fn fail_next(&self, why: &str) {
+        *lock(&self.fail) = Some(why.into());
+    }
+    fn check(&self) -> Result<(), StoreError> {
+        lock(&self.fail).take().map_or(Ok(()), |w| Err(StoreError::Unavailable(w)))
+    }
+}
+
+#[async_trait]
+impl CartStore for MemoryCart {
+    async fn put_if_free(&self, item: &CartItem) -> Result<PutCartOutcome, StoreError> {
+        self.check()?;
+        let mut items = lock(&self.items);
+        let key = (item.accountid.clone(), item.vendorid.clone());
+        match items.get(&key) {
+            Some(e) if e.orderid == item.orderid => Ok(PutCartOutcome::AlreadyThisOrder),
+            Some(e) => Ok(PutCartOutcome::HeldBy { orderid: e.orderid.clone() }),
+            None => {
+                items.insert(key, item.clone());
+                Ok(PutCartOutcome::Created)
+            }
+        }
+    }
+    async fn get(&self, a: &str, v: &str) -> Result<Option<CartItem>, StoreError> {
+        self.check()?;
+        Ok(self.get_sync(a, v))
+    }
+    async fn release(&self, a: &str, v: &str, orderid: &str) -> Result<ReleaseOutcome, StoreError> {
+        self.check()?;
+        let mut items = lock(&self.items);
+        let key = (a.to_string(), v.to_string());
+        match items.get(&key) {
+            None => Ok(ReleaseOutcome::Missing),
+            Some(e) if e.orderid != orderid => Ok(ReleaseOutcome::HeldBy { orderid: e.orderid.clone() }),
+            Some(_) => {
+                items.remove(&key);
+                Ok(ReleaseOutcome::Released)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryInvoices(Mutex<HashMap<String, Vec<u8>>>);
+
+impl MemoryInvoices {
+    pub fn insert(&self, key: &str, body: &[u8]) {
+        lock(&self.0).insert(key.into(), body.to_vec());
+    }
+    pub fn get_sync(&self, key: &str) -> Option<Vec<u8>> {
+        lock(&self.0).get(key).cloned()
+    }
+    pub fn len(&self) -> usize {
+        lock(&self.0).len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl InvoiceStore for MemoryInvoices {
+    async fn put_new(&self, key: &str, body: &[u8]) -> Result<PutBlobOutcome, StoreError> {
+        let mut map = lock(&self.0);
+        if map.contains_key(key) {
+            return Ok(PutBlobOutcome::AlreadyExists);
+        }
+        map.insert(key.into(), body.to_vec());
+        Ok(PutBlobOutcome::Created)
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.get_sync(key))
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryDirectory(Mutex<Vec<VendorEndpoint>>);
+
+impl MemoryDirectory {
+    pub fn insert(&self, e: VendorEndpoint) {
+        lock(&self.0).push(e);
+    }
+}
+
+#[async_trait]
+impl VendorDirectory for MemoryDirectory {
+    async fn add(&self, endpoint: &VendorEndpoint) -> Result<(), StoreError> {
+        self.insert(endpoint.clone());
+        Ok(())
+    }
+    async fn list(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, StoreError> {
+        Ok(lock(&self.0).iter().filter(|e| vendorid.is_none_or(|v| e.vendorid == v)).cloned().collect())
+    }
+    async fn remove(&self, vendorid: &str, endpointid: &str) -> Result<bool, StoreError> {
+        let mut all = lock(&self.0);
+        let before = all.len();
+        all.retain(|e| !(e.vendorid == vendorid && e.endpointid == endpointid));
+        Ok(all.len() != before)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryDeliveries(Mutex<HashSet<(String, String)>>);
+
+impl MemoryDeliveries {
+    pub fn contains(&self, eventid: &str, endpointid: &str) -> bool {
+        lock(&self.0).contains(&(eventid.to_string(), endpointid.to_string()))
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for MemoryDeliveries {
+    async fn was_delivered(&self, eventid: &str, endpointid: &str) -> Result<bool, StoreError> {
+        Ok(self.contains(eventid, endpointid))
+    }
+    async fn mark_delivered(&self, eventid: &str, endpointid: &str) -> Result<(), StoreError> {
+        lock(&self.0).insert((eventid.into(), endpointid.into()));
+        Ok(())
+    }
+}
+
+/// Records requests and answers 200, or a status set per URL.
+#[derive(Debug, Default)]
+pub struct RecordingWebhooks {
+    sent: Mutex<Vec<WebhookRequest>>,
+    answers: Mutex<HashMap<String, u16>>,
+}
+
+impl RecordingWebhooks {
+    pub fn answer(&self, url: &str, status: u16) {
+        lock(&self.answers).insert(url.into(), status);
+    }
+    pub fn sent(&self) -> Vec<WebhookRequest> {
+        lock(&self.sent).clone()
+    }
+}
+
+#[async_trait]
+impl WebhookClient for RecordingWebhooks {
+    async fn post(&self, request: &WebhookRequest) -> Result<u16, DeliveryError> {
+        let status = lock(&self.answers).get(&request.url).copied().unwrap_or(200);
+        if (200..300).contains(&status) {
+            lock(&self.sent).push(request.clone());
+        }
+        Ok(status)
+    }
+}

@@ -1,0 +1,109 @@
+//! Vendor endpoint subscriptions: validation and the signing secret.
+
+use crate::ports::{Clock, StoreError, VendorDirectory, VendorEndpoint};
+use crate::webhook::{EndpointError, check_endpoint_url, generate_secret};
+use skipline_events::check_id;
+
+/// More endpoints than this per vendor is almost certainly a mistake or abuse.
+pub const MAX_ENDPOINTS_PER_VENDOR: usize = 10;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubscribeError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new subscription; `secret_generated` says whether to show the secret (it is shown once).
+#[derive(Debug, Clone)]
+pub struct Subscribed {
+    pub endpoint: VendorEndpoint,
+    pub secret_generated: bool,
+}
+
+/// Validates everything before writing anything.
+pub async fn subscribe_vendor(
+    directory: &dyn VendorDirectory,
+    clock: &dyn Clock,
+    vendorid: &str,
+    url: &str,
+    secret: Option<&str>,
+    allow_private: bool,
+) -> Result<Subscribed, SubscribeError> {
+    if let Some(p) = check_id("vendorid", vendorid) {
+        return Err(SubscribeError::Invalid(p.to_string()));
+    }
+    let url = check_endpoint_url(url, allow_private)?;
+    if let Some(s) = secret
+        && (s.len() < 16 || s.len() > 256 || s.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(SubscribeError::Invalid("secret must be 16 to 256 characters with no whitespace".into()));
+    }
+    let existing = directory.list(Some(vendorid)).await?;
+    if existing.iter().any(|e| e.url == url.as_str()) {
+        return Err(SubscribeError::Conflict(format!("{url} is already subscribed for vendor {vendorid}")));
+    }
+    if existing.len() >= MAX_ENDPOINTS_PER_VENDOR {
+        return Err(SubscribeError::Conflict(format!(
+            "vendor {vendorid} already has {MAX_ENDPOINTS_PER_VENDOR} endpoints; unsubscribe one first"
+        )));
+    }
+    let endpoint = VendorEndpoint {
+        vendorid: vendorid.into(),
+        endpointid: format!("ep_{}", hex::encode(rand::random::<[u8; 8]>())),
+        url: url.to_string(),
+        secret: secret.map(str::to_string).unwrap_or_else(generate_secret),
+        created_at: clock.now().to_string(),
+    };
+    directory.add(&endpoint).await?;
+    Ok(Subscribed { endpoint, secret_generated: secret.is_none() })
+}
+
+pub async fn unsubscribe_vendor(directory: &dyn VendorDirectory, vendorid: &str, endpointid: &str) -> Result<(), SubscribeError> {
+    for (field, value) in [("vendorid", vendorid), ("endpointid", endpointid)] {
+        if let Some(p) = check_id(field, value) {
+            return Err(SubscribeError::Invalid(p.to_string()));
+        }
+    }
+    if directory.remove(vendorid, endpointid).await? {
+        Ok(())
+    } else {
+        Err(SubscribeError::NotFound(format!("vendor {vendorid} has no endpoint {endpointid}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{FixedClock, MemoryDirectory};
+
+    #[tokio::test]
+    async fn subscribes_with_a_generated_secret_and_refuses_bad_input() {
+        let dir = MemoryDirectory::default();
+        let clock = FixedClock::default();
+        let s = subscribe_vendor(&dir, &clock, "v0", "https://shop.example.com/hook", None, false).await.unwrap();
+        assert!(s.secret_generated);
+        assert!(s.endpoint.secret.starts_with("whsec_"));
+        assert_eq!(dir.list(Some("v0")).await.unwrap().len(), 1);
+
+        let dup = subscribe_vendor(&dir, &clock, "v0", "https://shop.example.com/hook", None, false).await;
+        assert!(matches!(dup, Err(SubscribeError::Conflict(_))));
+        let private = subscribe_vendor(&dir, &clock, "v0", "https://192.168.0.10/hook", None, false).await;
+        assert!(matches!(private, Err(SubscribeError::Endpoint(EndpointError::Private { .. }))));
+        let bad_vendor = subscribe_vendor(&dir, &clock, "v/0", "https://shop.example.com/x", None, false).await;
+        assert!(matches!(bad_vendor, Err(SubscribeError::Invalid(_))));
+        let short = subscribe_vendor(&dir, &clock, "v0", "https://shop.example.com/y", Some("short"), false).await;
+        assert!(matches!(short, Err(SubscribeError::Invalid(m)) if m.contains("16 to 256")));
+        assert_eq!(dir.list(None).await.unwrap().len(), 1, "refusals write nothing");
+
+        unsubscribe_vendor(&dir, "v0", &s.endpoint.endpointid).await.unwrap();
+        assert!(matches!(unsubscribe_vendor(&dir, "v0", &s.endpoint.endpointid).await, Err(SubscribeError::NotFound(_))));
+    }
+}
