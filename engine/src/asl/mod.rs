@@ -1,1 +1,47 @@
-//! ASL executor (in progress)
+//! The Amazon States Language (ASL) executor.
+//!
+//! One state-machine file (`infra/statemachine/order_flow.asl.json`) runs on AWS Step
+//! Functions and on our embedded runtime; this module is the embedded side. It follows the
+//! [States Language spec](https://states-language.net/spec.html) (JSONPath flavour) and
+//! refuses at load time anything it does not implement, so a definition that loads here
+//! behaves here the way it does on AWS.
+//!
+//! Where you are:
+//! - `definition`: the validated, typed model of a state machine ([`StateMachine`]).
+//! - `load`: parsing, `${Name}` substitution and validation, producing [`LoadError`]s.
+//! - `path`: JSONPath reads and reference-path writes (`ResultPath`).
+//! - `template`: payload templates (`Parameters`, `ResultSelector`).
+//! - `intrinsics`: `States.Format(...)` and friends.
+//! - `choice`: Choice rules.
+//! - `retry`: Retriers, Catchers, error-name matching and backoff.
+//! - `executor`: the run loop, one function per data-flow step.
+//! - `history`: the events recorded while running (the durable runtime's checkpoints).
+//! - `ports`: the traits the executor needs from its host (tasks, time, history).
+//! - `context`: the execution context and the `$$` context object.
+//!
+//! Not here: Map, Parallel, JSONata, variables (`Assign`), activities and callback tasks.
+//! Those are refused by [`StateMachine::load`].
+
+mod choice;
+mod context;
+mod definition;
+mod errors;
+mod executor;
+mod history;
+mod intrinsics;
+mod load;
+mod path;
+mod ports;
+mod retry;
+mod template;
+
+#[cfg(test)]
+mod order_flow_tests;
+#[cfg(test)]
+mod testing;
+
+pub use context::{ExecutionContext, Outcome, Resume};
+pub use definition::StateMachine;
+pub use errors::{LoadError, RunError, error_names};
+pub use history::HistoryEvent;
+pub use ports::{Clock, HistorySink, SystemClock, TaskFailure, TaskInvoker};

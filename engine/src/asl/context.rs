@@ -1,0 +1,93 @@
+//! The execution context (who is running), how a run starts, how it ends, and the `$$`
+//! context object that paths can read.
+
+use serde_json::{Value, json};
+
+/// Facts about the execution, exposed to paths as the `$$` context object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionContext {
+    /// The execution's id, e.g. its ARN.
+    pub execution_id: String,
+    pub name: String,
+    pub start_time: jiff::Timestamp,
+    pub state_machine_id: String,
+    pub state_machine_name: String,
+    /// The execution's original input (`$$.Execution.Input`).
+    pub input: Value,
+}
+
+impl ExecutionContext {
+    /// The context object for a state entered at `entered_time` that has been retried
+    /// `retry_count` times:
+    /// `$$.Execution.{Id,Name,StartTime,Input}`, `$$.State.{Name,EnteredTime,RetryCount}`,
+    /// `$$.StateMachine.{Id,Name}`.
+    pub(crate) fn context_object(&self, state: &str, entered_time: jiff::Timestamp, retry_count: u32) -> Value {
+        json!({
+            "Execution": {
+                "Id": self.execution_id,
+                "Name": self.name,
+                "StartTime": format_timestamp(self.start_time),
+                "Input": self.input,
+            },
+            "State": {
+                "Name": state,
+                "EnteredTime": format_timestamp(entered_time),
+                "RetryCount": retry_count,
+            },
+            "StateMachine": {
+                "Id": self.state_machine_id,
+                "Name": self.state_machine_name,
+            },
+        })
+    }
+}
+
+/// Timestamps as Step Functions writes them: RFC 3339, UTC, milliseconds.
+pub(crate) fn format_timestamp(ts: jiff::Timestamp) -> String {
+    format!("{ts:.3}")
+}
+
+/// Where a run begins.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resume {
+    /// A new execution: records `ExecutionStarted`, then enters `StartAt`.
+    Start { input: Value },
+    /// Continue from a recorded `StateEntered` checkpoint; records nothing extra first.
+    At { state: String, input: Value },
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Succeeded { output: Value },
+    Failed { error: String, cause: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_object_has_the_documented_fields() {
+        let start: jiff::Timestamp = "2026-01-02T03:04:05Z".parse().unwrap_or_default();
+        let ctx = ExecutionContext {
+            execution_id: "arn:exec".into(),
+            name: "exec-1".into(),
+            start_time: start,
+            state_machine_id: "arn:sm".into(),
+            state_machine_name: "order-flow".into(),
+            input: json!({"a": 1}),
+        };
+        let entered: jiff::Timestamp = "2026-01-02T03:04:06.5Z".parse().unwrap_or_default();
+        let obj = ctx.context_object("PutItem", entered, 2);
+        assert_eq!(
+            obj,
+            json!({
+                "Execution": {"Id": "arn:exec", "Name": "exec-1",
+                    "StartTime": "2026-01-02T03:04:05.000Z", "Input": {"a": 1}},
+                "State": {"Name": "PutItem", "EnteredTime": "2026-01-02T03:04:06.500Z", "RetryCount": 2},
+                "StateMachine": {"Id": "arn:sm", "Name": "order-flow"},
+            })
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! The validated, typed model of a state machine.
+//!
+//! Everything here has passed `load`: names resolve, paths and templates parse, and only
+//! features the executor implements are present.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::choice::ChoiceRule;
+use super::context::{ExecutionContext, Outcome, Resume};
+use super::errors::{LoadError, RunError};
+use super::path::{Path, ReferencePath};
+use super::ports::{Clock, HistorySink, TaskInvoker};
+use super::retry::{Catcher, Retrier};
+use super::template::Template;
+
+/// A loaded and validated state machine, ready to run any number of executions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateMachine {
+    pub(crate) start_at: String,
+    pub(crate) states: BTreeMap<String, State>,
+}
+
+/// One state: its kind plus the `InputPath`/`OutputPath` every kind but Fail has.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct State {
+    /// `None` is `"InputPath": null` (the state sees `{}`); the default is `$`.
+    pub(crate) input_path: Option<Path>,
+    /// `None` is `"OutputPath": null` (the state outputs `{}`); the default is `$`.
+    pub(crate) output_path: Option<Path>,
+    pub(crate) kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Transition {
+    Next(String),
+    End,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Kind {
+    Task(Task),
+    Pass(Pass),
+    Choice(Choice),
+    Wait(Wait),
+    Succeed,
+    Fail(Fail),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Task {
+    pub(crate) resource: String,
+    pub(crate) parameters: Option<Template>,
+    pub(crate) result_selector: Option<Template>,
+    /// `None` is `"ResultPath": null`; the default is `$`.
+    pub(crate) result_path: Option<ReferencePath>,
+    pub(crate) retry: Vec<Retrier>,
+    pub(crate) catch: Vec<Catcher>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) transition: Transition,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Pass {
+    pub(crate) parameters: Option<Template>,
+    pub(crate) result: Option<Value>,
+    pub(crate) result_path: Option<ReferencePath>,
+    pub(crate) transition: Transition,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Choice {
+    pub(crate) choices: Vec<ChoiceRule>,
+    pub(crate) default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum WaitFor {
+    Seconds(u64),
+    SecondsPath(Path),
+    Timestamp(jiff::Timestamp),
+    TimestampPath(Path),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Wait {
+    pub(crate) wait_for: WaitFor,
+    pub(crate) transition: Transition,
+}
+
+/// Where a Fail state's `Error` or `Cause` comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FailText {
+    Absent,
+    Literal(String),
+    /// `ErrorPath`/`CausePath`: a path or an intrinsic function, resolving to a string.
+    Dynamic(Template),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Fail {
+    pub(crate) error: FailText,
+    pub(crate) cause: FailText,
+}
+
+impl StateMachine {
+    /// Parses `definition_json`, replaces `${Name}` placeholders from `substitutions`
+    /// (each must have a value), and validates the result. Anything the executor does not
+    /// implement is refused here, with the state and field named; nothing is skipped.
+    pub fn load(
+        definition_json: &str,
+        substitutions: &BTreeMap<String, String>,
+        invoker: &dyn TaskInvoker,
+    ) -> Result<StateMachine, LoadError> {
+        super::load::load(definition_json, substitutions, invoker)
+    }
+
+    pub fn start_at(&self) -> &str {
+        &self.start_at
+    }
+
+    /// The names of all states, in name order.
+    pub fn state_names(&self) -> impl Iterator<Item = &str> {
+        self.states.keys().map(String::as_str)
+    }
+
+    /// Runs an execution from its start or from a `StateEntered` checkpoint, recording
+    /// history through `sink`. ASL failures end as `Outcome::Failed`; `Err` is only for
+    /// infrastructure (the sink failing, resuming at an unknown state).
+    pub async fn run(
+        &self,
+        ctx: &ExecutionContext,
+        resume: Resume,
+        invoker: &dyn TaskInvoker,
+        clock: &dyn Clock,
+        sink: &dyn HistorySink,
+    ) -> Result<Outcome, RunError> {
+        super::executor::Executor {
+            machine: self,
+            ctx,
+            invoker,
+            clock,
+            sink,
+        }
+        .run(resume)
+        .await
+    }
+}

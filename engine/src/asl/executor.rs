@@ -1,0 +1,429 @@
+//! The run loop: enter a state, run it, follow its transition, until the execution ends.
+//!
+//! Data flows through each state in the spec's order, one function per step:
+//! [`input_path`] → [`parameters`] → (the task) → [`result_selector`] → [`result_path`] →
+//! [`output_path`]. Errors in a Task go through its Retry and then its Catch; errors
+//! elsewhere, uncaught errors and `States.Runtime` fail the execution.
+//!
+//! A Task's Retry covers the whole attempt (input processing, the call, result processing),
+//! so a catchable error after a successful call (e.g. `States.ResultPathMatchFailure`)
+//! re-invokes the resource if a retrier matches it. Retry counters live in memory: resuming
+//! at a Task's `StateEntered` checkpoint starts its retries afresh.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::context::{ExecutionContext, Outcome, Resume};
+use super::definition::{Choice, Fail, FailText, Kind, Pass, State, StateMachine, Task, Transition, Wait, WaitFor};
+use super::errors::{RunError, StateError, error_names};
+use super::history::HistoryEvent;
+use super::path::{Path, ReferencePath, kind_of};
+use super::ports::{Clock, HistorySink, TaskInvoker};
+use super::retry::Catcher;
+use super::template::Template;
+
+pub(crate) struct Executor<'a> {
+    pub(crate) machine: &'a StateMachine,
+    pub(crate) ctx: &'a ExecutionContext,
+    pub(crate) invoker: &'a dyn TaskInvoker,
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) sink: &'a dyn HistorySink,
+}
+
+/// What running one state decided.
+enum Step {
+    Next {
+        next: String,
+        output: Value,
+    },
+    /// The execution succeeds with this output (`End: true` or a Succeed state).
+    End {
+        output: Value,
+    },
+    Fail(StateError),
+}
+
+impl Step {
+    fn after(transition: &Transition, output: Value) -> Step {
+        match transition {
+            Transition::Next(next) => Step::Next {
+                next: next.clone(),
+                output,
+            },
+            Transition::End => Step::End { output },
+        }
+    }
+
+    fn or_fail(result: Result<Step, StateError>) -> Step {
+        result.unwrap_or_else(Step::Fail)
+    }
+}
+
+impl Executor<'_> {
+    pub(crate) async fn run(&self, resume: Resume) -> Result<Outcome, RunError> {
+        let (mut name, mut input) = match resume {
+            Resume::Start { input } => {
+                self.record(HistoryEvent::ExecutionStarted { input: input.clone() })
+                    .await?;
+                (self.machine.start_at.clone(), input)
+            }
+            Resume::At { state, input } => (state, input),
+        };
+        loop {
+            let Some(state) = self.machine.states.get(&name) else {
+                return Err(RunError::UnknownState(name));
+            };
+            self.record(HistoryEvent::StateEntered {
+                state: name.clone(),
+                input: input.clone(),
+            })
+            .await?;
+            tracing::debug!(execution = %self.ctx.name, state = %name, "state entered");
+            match self.step(&name, state, input).await? {
+                Step::Next { next, output } => {
+                    self.record(HistoryEvent::StateExited {
+                        state: name.clone(),
+                        output: output.clone(),
+                    })
+                    .await?;
+                    name = next;
+                    input = output;
+                }
+                Step::End { output } => {
+                    self.record(HistoryEvent::StateExited {
+                        state: name,
+                        output: output.clone(),
+                    })
+                    .await?;
+                    self.record(HistoryEvent::ExecutionSucceeded { output: output.clone() })
+                        .await?;
+                    return Ok(Outcome::Succeeded { output });
+                }
+                Step::Fail(StateError { error, cause }) => {
+                    self.record(HistoryEvent::ExecutionFailed {
+                        error: error.clone(),
+                        cause: cause.clone(),
+                    })
+                    .await?;
+                    return Ok(Outcome::Failed { error, cause });
+                }
+            }
+        }
+    }
+
+    async fn record(&self, event: HistoryEvent) -> Result<(), RunError> {
+        self.sink.record(&event).await.map_err(RunError::History)
+    }
+
+    async fn step(&self, name: &str, state: &State, input: Value) -> Result<Step, RunError> {
+        let entered = self.clock.now();
+        let context = self.ctx.context_object(name, entered, 0);
+        Ok(match &state.kind {
+            Kind::Task(task) => return self.task(name, state, task, input, entered).await,
+            Kind::Pass(pass) => Step::or_fail(pass_state(state, pass, &input, &context)),
+            Kind::Choice(choice) => Step::or_fail(choice_state(state, choice, &input, &context)),
+            Kind::Wait(wait) => Step::or_fail(self.wait_state(state, wait, &input, &context).await),
+            Kind::Succeed => Step::or_fail(
+                input_path(state.input_path.as_ref(), &input, &context)
+                    .and_then(|v| output_path(state.output_path.as_ref(), v, &context))
+                    .map(|output| Step::End { output }),
+            ),
+            Kind::Fail(fail) => Step::Fail(fail_state(fail, &input, &context)),
+        })
+    }
+
+    /// A Task: attempts, Retry between attempts, then Catch.
+    async fn task(
+        &self,
+        name: &str,
+        state: &State,
+        task: &Task,
+        input: Value,
+        entered: jiff::Timestamp,
+    ) -> Result<Step, RunError> {
+        // Each retrier counts its own retries; `$$.State.RetryCount` counts them all.
+        let mut retries = vec![0u32; task.retry.len()];
+        let mut retry_count = 0u32;
+        loop {
+            let context = self.ctx.context_object(name, entered, retry_count);
+            let error = match self.task_attempt(name, state, task, &input, &context).await? {
+                Ok(output) => return Ok(Step::after(&task.transition, output)),
+                Err(error) => error,
+            };
+            if error.is_runtime() {
+                return Ok(Step::Fail(error));
+            }
+            let retry = task
+                .retry
+                .iter()
+                .zip(retries.iter_mut())
+                .find(|(r, _)| r.error_equals.matches(&error.error));
+            if let Some((retrier, used)) = retry
+                && *used < retrier.max_attempts
+            {
+                *used += 1;
+                retry_count += 1;
+                let delay = retrier.delay(*used);
+                self.record(HistoryEvent::RetryScheduled {
+                    state: name.to_string(),
+                    error: error.error,
+                    attempt: *used,
+                    delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                })
+                .await?;
+                self.clock.sleep(delay).await;
+                continue;
+            }
+            return self.catch(name, &task.catch, &input, error).await;
+        }
+    }
+
+    /// One attempt of a Task, from its raw input to its output. The outer `Result` is
+    /// infrastructure; the inner one is the state's success or error.
+    async fn task_attempt(
+        &self,
+        name: &str,
+        state: &State,
+        task: &Task,
+        raw_input: &Value,
+        context: &Value,
+    ) -> Result<Result<Value, StateError>, RunError> {
+        let effective = match input_path(state.input_path.as_ref(), raw_input, context)
+            .and_then(|v| parameters(task.parameters.as_ref(), v, context))
+        {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.record(HistoryEvent::TaskScheduled {
+            state: name.to_string(),
+            resource: task.resource.clone(),
+            parameters: effective.clone(),
+        })
+        .await?;
+        let result = match self.invoke(task, effective).await {
+            Ok(result) => result,
+            Err(error) => {
+                self.record(HistoryEvent::TaskFailed {
+                    state: name.to_string(),
+                    error: error.error.clone(),
+                    cause: error.cause.clone(),
+                })
+                .await?;
+                return Ok(Err(error));
+            }
+        };
+        self.record(HistoryEvent::TaskSucceeded {
+            state: name.to_string(),
+            output: result.clone(),
+        })
+        .await?;
+        Ok(result_selector(task.result_selector.as_ref(), result, context)
+            .and_then(|r| result_path(task.result_path.as_ref(), raw_input, r))
+            .and_then(|v| output_path(state.output_path.as_ref(), v, context)))
+    }
+
+    /// Invokes the resource, failing with `States.Timeout` after `TimeoutSeconds`.
+    async fn invoke(&self, task: &Task, input: Value) -> Result<Value, StateError> {
+        let call = self.invoker.invoke(&task.resource, input);
+        let reply = match task.timeout {
+            None => call.await,
+            Some(limit) => {
+                tokio::select! {
+                    biased;
+                    reply = call => reply,
+                    () = self.clock.sleep(limit) => {
+                        return Err(StateError::new(
+                            error_names::TIMEOUT,
+                            format!("the task did not finish within {} seconds", limit.as_secs()),
+                        ));
+                    }
+                }
+            }
+        };
+        reply.map_err(|f| StateError::new(f.error, f.cause))
+    }
+
+    /// The first Catcher matching the error decides the next state; its `ResultPath`
+    /// places `{"Error", "Cause"}` into the state's raw input.
+    async fn catch(
+        &self,
+        name: &str,
+        catchers: &[Catcher],
+        raw_input: &Value,
+        error: StateError,
+    ) -> Result<Step, RunError> {
+        let Some(catcher) = catchers.iter().find(|c| c.error_equals.matches(&error.error)) else {
+            return Ok(Step::Fail(error));
+        };
+        let error_output = json!({"Error": error.error, "Cause": error.cause});
+        let output = match result_path(catcher.result_path.as_ref(), raw_input, error_output) {
+            Ok(output) => output,
+            Err(e) => return Ok(Step::Fail(e)),
+        };
+        self.record(HistoryEvent::ErrorCaught {
+            state: name.to_string(),
+            error: error.error,
+            next: catcher.next.clone(),
+        })
+        .await?;
+        Ok(Step::Next {
+            next: catcher.next.clone(),
+            output,
+        })
+    }
+
+    async fn wait_state(
+        &self,
+        state: &State,
+        wait: &Wait,
+        raw_input: &Value,
+        context: &Value,
+    ) -> Result<Step, StateError> {
+        let effective = input_path(state.input_path.as_ref(), raw_input, context)?;
+        let delay = match &wait.wait_for {
+            WaitFor::Seconds(s) => Duration::from_secs(*s),
+            WaitFor::SecondsPath(path) => {
+                let value = read(path, "SecondsPath", &effective, context)?;
+                Duration::from_secs(value.as_u64().ok_or_else(|| {
+                    StateError::runtime(format!(
+                        "SecondsPath `{}` must select a non-negative integer, not {value}",
+                        path.text()
+                    ))
+                })?)
+            }
+            WaitFor::Timestamp(ts) => self.until(*ts),
+            WaitFor::TimestampPath(path) => {
+                let value = read(path, "TimestampPath", &effective, context)?;
+                let ts = value.as_str().and_then(super::choice::parse_timestamp).ok_or_else(|| {
+                    StateError::runtime(format!(
+                        "TimestampPath `{}` must select an RFC 3339 timestamp, not {value}",
+                        path.text()
+                    ))
+                })?;
+                self.until(ts)
+            }
+        };
+        if !delay.is_zero() {
+            self.clock.sleep(delay).await;
+        }
+        let output = output_path(state.output_path.as_ref(), effective, context)?;
+        Ok(Step::after(&wait.transition, output))
+    }
+
+    /// Time from now until `ts`; zero if it has passed.
+    fn until(&self, ts: jiff::Timestamp) -> Duration {
+        Duration::try_from(ts.duration_since(self.clock.now())).unwrap_or(Duration::ZERO)
+    }
+}
+
+fn pass_state(state: &State, pass: &Pass, raw_input: &Value, context: &Value) -> Result<Step, StateError> {
+    let effective = input_path(state.input_path.as_ref(), raw_input, context)?;
+    let effective = parameters(pass.parameters.as_ref(), effective, context)?;
+    let result = pass.result.clone().unwrap_or(effective);
+    let merged = result_path(pass.result_path.as_ref(), raw_input, result)?;
+    let output = output_path(state.output_path.as_ref(), merged, context)?;
+    Ok(Step::after(&pass.transition, output))
+}
+
+fn choice_state(state: &State, choice: &Choice, raw_input: &Value, context: &Value) -> Result<Step, StateError> {
+    let effective = input_path(state.input_path.as_ref(), raw_input, context)?;
+    let mut next = None;
+    for rule in &choice.choices {
+        if rule.rule.eval(&effective, context)? {
+            next = Some(&rule.next);
+            break;
+        }
+    }
+    let next = next.or(choice.default.as_ref()).ok_or_else(|| {
+        StateError::new(
+            error_names::NO_CHOICE_MATCHED,
+            "no Choice rule matched the input and there is no Default",
+        )
+    })?;
+    let output = output_path(state.output_path.as_ref(), effective, context)?;
+    Ok(Step::Next {
+        next: next.clone(),
+        output,
+    })
+}
+
+/// The Fail state's error: `Error`/`ErrorPath` and `Cause`/`CausePath`, from its raw input.
+fn fail_state(fail: &Fail, raw_input: &Value, context: &Value) -> StateError {
+    let text = |source: &FailText, field: &str| -> Result<String, StateError> {
+        match source {
+            FailText::Absent => Ok(String::new()),
+            FailText::Literal(s) => Ok(s.clone()),
+            FailText::Dynamic(t) => match t.eval(raw_input, context) {
+                Ok(Value::String(s)) => Ok(s),
+                Ok(other) => Err(StateError::runtime(format!(
+                    "{field} must resolve to a string, not {}",
+                    kind_of(&other)
+                ))),
+                Err(e) => Err(StateError::new(e.error, format!("{field}: {}", e.cause))),
+            },
+        }
+    };
+    match (text(&fail.error, "ErrorPath"), text(&fail.cause, "CausePath")) {
+        (Ok(error), Ok(cause)) => StateError::new(error, cause),
+        (Err(e), _) | (_, Err(e)) => e,
+    }
+}
+
+fn read(path: &Path, field: &str, input: &Value, context: &Value) -> Result<Value, StateError> {
+    path.read(input, context)
+        .map_err(|e| StateError::runtime(format!("{field}: {e}")))
+}
+
+/// `InputPath`: selects the effective input from the raw input; `null` gives `{}`.
+fn input_path(path: Option<&Path>, raw: &Value, context: &Value) -> Result<Value, StateError> {
+    match path {
+        None => Ok(json!({})),
+        Some(path) => read(path, "InputPath", raw, context),
+    }
+}
+
+/// `Parameters`: builds the effective input from a payload template.
+fn parameters(template: Option<&Template>, effective: Value, context: &Value) -> Result<Value, StateError> {
+    match template {
+        None => Ok(effective),
+        Some(t) => t.eval(&effective, context).map_err(|e| in_field(e, "Parameters")),
+    }
+}
+
+/// `ResultSelector`: reshapes a task's result with a payload template.
+fn result_selector(template: Option<&Template>, result: Value, context: &Value) -> Result<Value, StateError> {
+    match template {
+        None => Ok(result),
+        Some(t) => t.eval(&result, context).map_err(|e| in_field(e, "ResultSelector")),
+    }
+}
+
+/// `ResultPath`: places the result into the raw input; `null` discards the result and
+/// `$` replaces the input.
+fn result_path(path: Option<&ReferencePath>, raw: &Value, result: Value) -> Result<Value, StateError> {
+    match path {
+        None => Ok(raw.clone()),
+        Some(path) => path.write(raw.clone(), result).map_err(|why| {
+            StateError::new(
+                error_names::RESULT_PATH_MATCH_FAILURE,
+                format!("ResultPath `{}` cannot be applied to the input: {why}", path.text()),
+            )
+        }),
+    }
+}
+
+/// `OutputPath`: selects the state's output; `null` gives `{}`.
+fn output_path(path: Option<&Path>, value: Value, context: &Value) -> Result<Value, StateError> {
+    match path {
+        None => Ok(json!({})),
+        Some(path) => read(path, "OutputPath", &value, context),
+    }
+}
+
+fn in_field(e: StateError, field: &str) -> StateError {
+    StateError::new(e.error, format!("{field}: {}", e.cause))
+}
+
+#[cfg(test)]
+mod tests;

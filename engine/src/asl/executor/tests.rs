@@ -1,0 +1,751 @@
+//! Executor tests: data flow, Retry/Catch, every state type, history and resume.
+//! No real sleeping: the fake clock records requested sleeps and advances instantly.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::asl::testing::{FakeClock, FakeInvoker, RecordingSink, Reply, execution};
+use crate::asl::{HistoryEvent, Outcome, Resume, RunError, StateMachine};
+
+const F: &str = "arn:aws:lambda:eu-west-1:123456789012:function:f";
+
+struct Ran {
+    outcome: Outcome,
+    events: Vec<HistoryEvent>,
+    sleeps: Vec<Duration>,
+}
+
+fn load(definition: &Value, invoker: &FakeInvoker) -> StateMachine {
+    StateMachine::load(&definition.to_string(), &BTreeMap::new(), invoker)
+        .unwrap_or_else(|e| panic!("load failed: {e}"))
+}
+
+async fn run(definition: Value, input: Value, invoker: &FakeInvoker) -> Ran {
+    let machine = load(&definition, invoker);
+    let clock = FakeClock::new();
+    let sink = RecordingSink::new();
+    let outcome = machine
+        .run(
+            &execution(input.clone()),
+            Resume::Start { input },
+            invoker,
+            &clock,
+            &sink,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("run failed: {e}"));
+    Ran {
+        outcome,
+        events: sink.events(),
+        sleeps: clock.sleeps(),
+    }
+}
+
+/// A machine whose start state `T` is a Task on `F` with `extra` fields, plus helpers:
+/// `Done` (Succeed) and Pass states `A`, `B`, `C` that record their name at `$.route`.
+fn task_machine(extra: Value) -> Value {
+    let mut task = json!({"Type": "Task", "Resource": F});
+    if let (Value::Object(t), Value::Object(e)) = (&mut task, extra) {
+        t.extend(e);
+        if !t.contains_key("Next") {
+            t.insert("End".into(), json!(true));
+        }
+    }
+    let route = |name: &str| json!({"Type": "Pass", "Result": name, "ResultPath": "$.route", "End": true});
+    json!({
+        "StartAt": "T",
+        "States": {"T": task, "Done": {"Type": "Succeed"}, "A": route("A"), "B": route("B"), "C": route("C")}
+    })
+}
+
+fn secs(list: &[u64]) -> Vec<Duration> {
+    list.iter().map(|s| Duration::from_secs(*s)).collect()
+}
+
+fn succeeded(output: Value) -> Outcome {
+    Outcome::Succeeded { output }
+}
+
+fn failed(error: &str, cause: &str) -> Outcome {
+    Outcome::Failed {
+        error: error.into(),
+        cause: cause.into(),
+    }
+}
+
+fn error_of(outcome: &Outcome) -> (&str, &str) {
+    match outcome {
+        Outcome::Failed { error, cause } => (error, cause),
+        Outcome::Succeeded { output } => panic!("succeeded with {output}"),
+    }
+}
+
+fn retries(events: &[HistoryEvent]) -> Vec<(u32, u64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            HistoryEvent::RetryScheduled { attempt, delay_ms, .. } => Some((*attempt, *delay_ms)),
+            _ => None,
+        })
+        .collect()
+}
+
+// ---- Retry -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn retries_with_exponential_backoff_capped_by_max_delay() {
+    let invoker = FakeInvoker::new().then(
+        F,
+        [
+            Reply::Fail("Flaky", "1"),
+            Reply::Fail("Flaky", "2"),
+            Reply::Fail("Flaky", "3"),
+            Reply::Fail("Flaky", "4"),
+            Reply::Ok(json!({"ok": true})),
+        ],
+    );
+    let machine = task_machine(json!({"Retry": [{
+        "ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "BackoffRate": 3,
+        "MaxAttempts": 4, "MaxDelaySeconds": 10, "JitterStrategy": "NONE"
+    }]}));
+    let ran = run(machine, json!({}), &invoker).await;
+    assert_eq!(ran.outcome, succeeded(json!({"ok": true})));
+    assert_eq!(ran.sleeps, secs(&[2, 6, 10, 10]));
+    assert_eq!(invoker.calls().len(), 5);
+    assert_eq!(retries(&ran.events), [(1, 2000), (2, 6000), (3, 10_000), (4, 10_000)]);
+}
+
+#[tokio::test]
+async fn retries_stop_after_max_attempts_and_the_error_fails_the_execution() {
+    let invoker = FakeInvoker::new().always(F, Reply::Fail("Flaky", "still down"));
+    let machine = task_machine(json!({"Retry": [{"ErrorEquals": ["Flaky"], "MaxAttempts": 2}]}));
+    let ran = run(machine, json!({}), &invoker).await;
+    assert_eq!(ran.outcome, failed("Flaky", "still down"));
+    assert_eq!(ran.sleeps, secs(&[1, 2]));
+    assert_eq!(invoker.calls().len(), 3);
+}
+
+#[tokio::test]
+async fn retry_defaults_are_one_second_three_attempts_rate_two() {
+    let invoker = FakeInvoker::new().always(F, Reply::Fail("E", ""));
+    let ran = run(
+        task_machine(json!({"Retry": [{"ErrorEquals": ["E"]}]})),
+        json!({}),
+        &invoker,
+    )
+    .await;
+    assert_eq!(ran.sleeps, secs(&[1, 2, 4]));
+    assert_eq!(invoker.calls().len(), 4);
+}
+
+#[tokio::test]
+async fn max_attempts_zero_never_retries_and_unmatched_errors_are_not_retried() {
+    let invoker = FakeInvoker::new().always(F, Reply::Fail("E", ""));
+    let ran = run(
+        task_machine(json!({"Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 0}]})),
+        json!({}),
+        &invoker,
+    )
+    .await;
+    assert_eq!(ran.sleeps, secs(&[]));
+    assert_eq!(invoker.calls().len(), 1);
+
+    let invoker = FakeInvoker::new().always(F, Reply::Fail("Other", ""));
+    let ran = run(
+        task_machine(json!({"Retry": [{"ErrorEquals": ["E"]}]})),
+        json!({}),
+        &invoker,
+    )
+    .await;
+    assert_eq!(ran.sleeps, secs(&[]));
+    assert_eq!(error_of(&ran.outcome).0, "Other");
+}
+
+/// The spec's example: errors ErrorA, ErrorB, ErrorC, ErrorB.
+#[tokio::test]
+async fn each_retrier_counts_its_own_attempts() {
+    let invoker = FakeInvoker::new().then(
+        F,
+        [
+            Reply::Fail("ErrorA", "a"),
+            Reply::Fail("ErrorB", "b"),
+            Reply::Fail("ErrorC", "c"),
+            Reply::Fail("ErrorB", "b again"),
+        ],
+    );
+    let machine = task_machine(json!({
+        "Retry": [
+            {"ErrorEquals": ["ErrorA", "ErrorB"], "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 2},
+            {"ErrorEquals": ["ErrorC"], "IntervalSeconds": 5}
+        ],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "C"}]
+    }));
+    let ran = run(machine, json!({"in": 1}), &invoker).await;
+    assert_eq!(ran.sleeps, secs(&[1, 2, 5]));
+    assert_eq!(retries(&ran.events), [(1, 1000), (2, 2000), (1, 5000)]);
+    assert_eq!(
+        ran.outcome,
+        succeeded(json!({"in": 1, "error": {"Error": "ErrorB", "Cause": "b again"}, "route": "C"}))
+    );
+}
+
+#[tokio::test]
+async fn the_retry_count_is_in_the_context_object() {
+    let invoker = FakeInvoker::new().always(F, Reply::Fail("E", ""));
+    let machine = task_machine(json!({
+        "Parameters": {"n.$": "$$.State.RetryCount"},
+        "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 2}]
+    }));
+    run(machine, json!({}), &invoker).await;
+    assert_eq!(invoker.calls_to(F), [json!({"n": 0}), json!({"n": 1}), json!({"n": 2})]);
+}
+
+// ---- Catch and error names ---------------------------------------------------------
+
+fn catching_machine() -> Value {
+    task_machine(json!({
+        "Parameters": {"x.$": "$.x"},
+        "TimeoutSeconds": 5,
+        "Catch": [
+            {"ErrorEquals": ["Specific"], "ResultPath": "$.err", "Next": "A"},
+            {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.err", "Next": "B"},
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "C"}
+        ]
+    }))
+}
+
+#[tokio::test]
+async fn catch_routes_a_specific_error_to_its_catcher() {
+    let invoker = FakeInvoker::new().then(F, [Reply::Fail("Specific", "why")]);
+    let ran = run(catching_machine(), json!({"x": 1}), &invoker).await;
+    assert_eq!(
+        ran.outcome,
+        succeeded(json!({"x": 1, "err": {"Error": "Specific", "Cause": "why"}, "route": "A"}))
+    );
+    assert!(ran.events.contains(&HistoryEvent::ErrorCaught {
+        state: "T".into(),
+        error: "Specific".into(),
+        next: "A".into()
+    }));
+}
+
+#[tokio::test]
+async fn states_task_failed_catches_other_task_errors() {
+    let invoker = FakeInvoker::new().then(F, [Reply::Fail("Other", "")]);
+    let ran = run(catching_machine(), json!({"x": 1}), &invoker).await;
+    assert_eq!(
+        ran.outcome,
+        succeeded(json!({"x": 1, "err": {"Error": "Other", "Cause": ""}, "route": "B"}))
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_skips_task_failed_and_is_caught_by_states_all() {
+    let invoker = FakeInvoker::new().then(F, [Reply::Hang]);
+    let ran = run(catching_machine(), json!({"x": 1}), &invoker).await;
+    let Outcome::Succeeded { output } = &ran.outcome else {
+        panic!("{:?}", ran.outcome);
+    };
+    assert_eq!(output["route"], "C");
+    assert_eq!(output["err"]["Error"], "States.Timeout");
+    assert_eq!(ran.sleeps, secs(&[5]));
+    assert!(ran.events.iter().any(|e| matches!(e,
+        HistoryEvent::TaskFailed { error, .. } if error == "States.Timeout")));
+}
+
+#[tokio::test]
+async fn states_runtime_is_not_caught_nor_retried() {
+    // `$.x` is missing, so Parameters fails with States.Runtime before invoking.
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!({})));
+    let ran = run(catching_machine(), json!({}), &invoker).await;
+    let (error, cause) = error_of(&ran.outcome);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("Parameters") && cause.contains("`$.x`"), "{cause}");
+    assert!(invoker.calls().is_empty());
+
+    let machine = task_machine(json!({
+        "ResultSelector": {"v.$": "$.missing"},
+        "Retry": [{"ErrorEquals": ["States.ALL"]}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "A"}]
+    }));
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!({"present": 1})));
+    let ran = run(machine, json!({}), &invoker).await;
+    let (error, cause) = error_of(&ran.outcome);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.starts_with("ResultSelector"), "{cause}");
+    assert_eq!(invoker.calls().len(), 1);
+    assert!(ran.sleeps.is_empty());
+}
+
+#[tokio::test]
+async fn catcher_result_path_defaults_to_replacing_the_input_and_null_keeps_it() {
+    let machine = |result_path: Option<Value>| {
+        let mut catcher = json!({"ErrorEquals": ["States.ALL"], "Next": "Done"});
+        if let (Some(rp), Value::Object(c)) = (result_path, &mut catcher) {
+            c.insert("ResultPath".into(), rp);
+        }
+        task_machine(json!({"Catch": [catcher]}))
+    };
+    let invoker = FakeInvoker::new().always(F, Reply::Fail("E", "c"));
+    let ran = run(machine(None), json!({"keep": 1}), &invoker).await;
+    assert_eq!(ran.outcome, succeeded(json!({"Error": "E", "Cause": "c"})));
+    let ran = run(machine(Some(Value::Null)), json!({"keep": 1}), &invoker).await;
+    assert_eq!(ran.outcome, succeeded(json!({"keep": 1})));
+}
+
+// ---- Data flow -----------------------------------------------------------------------
+
+#[tokio::test]
+async fn result_path_merges_into_the_raw_input() {
+    let cases = [
+        (
+            json!("$.a.b.c"),
+            json!({"a": {"keep": true, "b": {"c": {"v": 1}}}, "z": 0}),
+        ),
+        (Value::Null, json!({"a": {"keep": true}, "z": 0})),
+        (json!("$"), json!({"v": 1})),
+        (json!("$.z"), json!({"a": {"keep": true}, "z": {"v": 1}})),
+    ];
+    for (result_path, expected) in cases {
+        let invoker = FakeInvoker::new().always(F, Reply::Ok(json!({"v": 1})));
+        let machine = task_machine(json!({"ResultPath": result_path, "InputPath": "$.a"}));
+        let ran = run(machine, json!({"a": {"keep": true}, "z": 0}), &invoker).await;
+        assert_eq!(ran.outcome, succeeded(expected), "ResultPath {result_path}");
+    }
+}
+
+#[tokio::test]
+async fn a_result_path_that_cannot_apply_is_a_catchable_result_path_match_failure() {
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!(1)));
+    let machine = task_machine(json!({
+        "ResultPath": "$.a.b",
+        "Catch": [{"ErrorEquals": ["States.ResultPathMatchFailure"], "ResultPath": "$.err", "Next": "Done"}]
+    }));
+    let ran = run(machine, json!({"a": "text"}), &invoker).await;
+    let Outcome::Succeeded { output } = ran.outcome else {
+        panic!("{:?}", ran.outcome);
+    };
+    assert_eq!(output["err"]["Error"], "States.ResultPathMatchFailure");
+    assert_eq!(output["a"], "text");
+}
+
+#[tokio::test]
+async fn input_path_parameters_result_selector_result_path_output_path_in_order() {
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!({"price": 7, "input": "x", "noise": true})));
+    let machine = task_machine(json!({
+        "InputPath": "$.order",
+        "Parameters": {
+            "id.$": "$.id",
+            "meta": {"state.$": "$$.State.Name", "list": [{"exec.$": "$$.Execution.Name"}, 2]},
+            "n.$": "States.MathAdd($.qty, 1)",
+            "fixed": "literal"
+        },
+        "ResultSelector": {"total.$": "$.price", "echo": {"in.$": "$.input"}},
+        "ResultPath": "$.result",
+        "OutputPath": "$.result"
+    }));
+    let ran = run(machine, json!({"order": {"id": "o1", "qty": 2}, "other": 1}), &invoker).await;
+    assert_eq!(
+        invoker.calls_to(F),
+        [json!({"id": "o1", "meta": {"state": "T", "list": [{"exec": "exec-1"}, 2]}, "n": 3, "fixed": "literal"})]
+    );
+    assert_eq!(ran.outcome, succeeded(json!({"total": 7, "echo": {"in": "x"}})));
+}
+
+#[tokio::test]
+async fn null_input_path_gives_an_empty_object_and_null_output_path_too() {
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!({"r": 1})));
+    let ran = run(task_machine(json!({"InputPath": null})), json!({"a": 1}), &invoker).await;
+    assert_eq!(invoker.calls_to(F), [json!({})]);
+    assert_eq!(ran.outcome, succeeded(json!({"r": 1})));
+    let ran = run(task_machine(json!({"OutputPath": null})), json!({"a": 1}), &invoker).await;
+    assert_eq!(ran.outcome, succeeded(json!({})));
+}
+
+#[tokio::test]
+async fn pass_states_use_result_or_parameters_or_their_input() {
+    let invoker = FakeInvoker::new();
+    let pass = |fields: Value| {
+        let mut state = json!({"Type": "Pass", "End": true});
+        if let (Value::Object(s), Value::Object(f)) = (&mut state, fields) {
+            s.extend(f);
+        }
+        json!({"StartAt": "P", "States": {"P": state}})
+    };
+    let input = json!({"a": 1, "name": "n"});
+    let cases = [
+        (
+            json!({"Result": {"r": true}, "ResultPath": "$.res"}),
+            json!({"a": 1, "name": "n", "res": {"r": true}}),
+        ),
+        (json!({"Result": [1, 2]}), json!([1, 2])),
+        (
+            json!({"Parameters": {"greeting.$": "States.Format('hi {}', $.name)"}, "ResultPath": "$.p"}),
+            json!({"a": 1, "name": "n", "p": {"greeting": "hi n"}}),
+        ),
+        (
+            json!({"InputPath": "$.a", "ResultPath": "$.copy"}),
+            json!({"a": 1, "name": "n", "copy": 1}),
+        ),
+        (json!({}), input.clone()),
+        (json!({"OutputPath": "$.name"}), json!("n")),
+    ];
+    for (fields, expected) in cases {
+        let ran = run(pass(fields.clone()), input.clone(), &invoker).await;
+        assert_eq!(ran.outcome, succeeded(expected), "{fields}");
+    }
+    let ran = run(pass(json!({"InputPath": "$.missing"})), input.clone(), &invoker).await;
+    let (error, cause) = error_of(&ran.outcome);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.starts_with("InputPath: the JSONPath `$.missing`"), "{cause}");
+    let ran = run(
+        pass(json!({"Parameters": {"x.$": "States.StringToJson($.name)"}})),
+        input,
+        &invoker,
+    )
+    .await;
+    assert_eq!(error_of(&ran.outcome).0, "States.IntrinsicFailure");
+}
+
+// ---- Choice, Wait, Succeed, Fail -----------------------------------------------------
+
+fn choice_machine() -> Value {
+    json!({
+        "StartAt": "C",
+        "States": {
+            "C": {"Type": "Choice", "OutputPath": "$.order",
+                  "Choices": [
+                      {"Variable": "$.order.size", "StringEquals": "large", "Next": "Big"},
+                      {"And": [{"Variable": "$.order.qty", "NumericGreaterThan": 3},
+                               {"Not": {"Variable": "$.order.gift", "BooleanEquals": true}}],
+                       "Next": "Bulk"}
+                  ],
+                  "Default": "Plain"},
+            "Big": {"Type": "Pass", "Result": "big", "End": true},
+            "Bulk": {"Type": "Pass", "ResultPath": "$.route", "Result": "bulk", "End": true},
+            "Plain": {"Type": "Pass", "Result": "plain", "End": true}
+        }
+    })
+}
+
+#[tokio::test]
+async fn choice_routes_to_the_first_matching_rule_then_default() {
+    let invoker = FakeInvoker::new();
+    let ran = run(
+        choice_machine(),
+        json!({"order": {"size": "large", "qty": 9}}),
+        &invoker,
+    )
+    .await;
+    assert_eq!(ran.outcome, succeeded(json!("big")));
+    // OutputPath selected `$.order` before Bulk ran.
+    let ran = run(
+        choice_machine(),
+        json!({"order": {"size": "small", "qty": 9, "gift": false}}),
+        &invoker,
+    )
+    .await;
+    assert_eq!(
+        ran.outcome,
+        succeeded(json!({"size": "small", "qty": 9, "gift": false, "route": "bulk"}))
+    );
+    let ran = run(
+        choice_machine(),
+        json!({"order": {"size": "small", "qty": 9, "gift": true}}),
+        &invoker,
+    )
+    .await;
+    assert_eq!(ran.outcome, succeeded(json!("plain")));
+}
+
+#[tokio::test]
+async fn choice_without_match_or_default_fails_with_no_choice_matched() {
+    let machine = json!({
+        "StartAt": "C",
+        "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "S"}]},
+            "S": {"Type": "Succeed"}
+        }
+    });
+    let ran = run(machine.clone(), json!({"n": 2}), &FakeInvoker::new()).await;
+    assert_eq!(error_of(&ran.outcome).0, "States.NoChoiceMatched");
+    let ran = run(machine, json!({}), &FakeInvoker::new()).await;
+    assert_eq!(error_of(&ran.outcome).0, "States.Runtime");
+}
+
+#[tokio::test]
+async fn wait_sleeps_through_the_clock() {
+    let wait = |fields: Value| {
+        let mut state = json!({"Type": "Wait", "Next": "S"});
+        if let (Value::Object(s), Value::Object(f)) = (&mut state, fields) {
+            s.extend(f);
+        }
+        json!({"StartAt": "W", "States": {"W": state, "S": {"Type": "Succeed"}}})
+    };
+    let invoker = FakeInvoker::new();
+    let input = json!({"s": 12, "at": "2026-03-01T08:01:30Z", "past": "2020-01-01T00:00:00Z", "bad": "x"});
+    for (fields, expected) in [
+        (json!({"Seconds": 30}), secs(&[30])),
+        (json!({"SecondsPath": "$.s"}), secs(&[12])),
+        (json!({"TimestampPath": "$.at"}), secs(&[90])),
+        (json!({"Timestamp": "2026-03-01T08:00:05Z"}), secs(&[5])),
+        (json!({"TimestampPath": "$.past"}), secs(&[])),
+        (json!({"Seconds": 0}), secs(&[])),
+    ] {
+        let ran = run(wait(fields.clone()), input.clone(), &invoker).await;
+        assert_eq!(ran.sleeps, expected, "{fields}");
+        assert_eq!(ran.outcome, succeeded(input.clone()), "{fields}");
+    }
+    for fields in [
+        json!({"SecondsPath": "$.bad"}),
+        json!({"TimestampPath": "$.bad"}),
+        json!({"SecondsPath": "$.none"}),
+    ] {
+        let ran = run(wait(fields.clone()), input.clone(), &invoker).await;
+        assert_eq!(error_of(&ran.outcome).0, "States.Runtime", "{fields}");
+    }
+}
+
+#[tokio::test]
+async fn succeed_applies_input_and_output_paths() {
+    let machine =
+        json!({"StartAt": "S", "States": {"S": {"Type": "Succeed", "InputPath": "$.a", "OutputPath": "$.b"}}});
+    let ran = run(machine, json!({"a": {"b": [1]}}), &FakeInvoker::new()).await;
+    assert_eq!(ran.outcome, succeeded(json!([1])));
+}
+
+#[tokio::test]
+async fn fail_states_take_error_and_cause_from_literals_paths_or_intrinsics() {
+    let fail = |state: Value| json!({"StartAt": "F", "States": {"F": state}});
+    let input = json!({"e": "Broken", "n": 3, "obj": {}});
+    let cases = [
+        (
+            json!({"Type": "Fail", "Error": "E", "Cause": "because"}),
+            failed("E", "because"),
+        ),
+        (
+            json!({"Type": "Fail", "ErrorPath": "$.e", "CausePath": "States.Format('bad {}', $.n)"}),
+            failed("Broken", "bad 3"),
+        ),
+        (json!({"Type": "Fail"}), failed("", "")),
+    ];
+    for (state, expected) in cases {
+        let ran = run(fail(state.clone()), input.clone(), &FakeInvoker::new()).await;
+        assert_eq!(ran.outcome, expected, "{state}");
+    }
+    let ran = run(
+        fail(json!({"Type": "Fail", "ErrorPath": "$.obj"})),
+        input.clone(),
+        &FakeInvoker::new(),
+    )
+    .await;
+    let (error, cause) = error_of(&ran.outcome);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("ErrorPath must resolve to a string"), "{cause}");
+    let ran = run(
+        fail(json!({"Type": "Fail", "CausePath": "$.nope"})),
+        input,
+        &FakeInvoker::new(),
+    )
+    .await;
+    assert_eq!(error_of(&ran.outcome).0, "States.Runtime");
+}
+
+// ---- Context, history, resume --------------------------------------------------------
+
+#[tokio::test]
+async fn paths_can_read_the_context_object() {
+    let machine = json!({
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": 10, "Next": "P"},
+            "P": {"Type": "Pass", "End": true, "Parameters": {
+                "id.$": "$$.Execution.Id", "start.$": "$$.Execution.StartTime",
+                "input.$": "$$.Execution.Input.k", "entered.$": "$$.State.EnteredTime",
+                "state.$": "$$.State.Name", "machine.$": "$$.StateMachine.Name",
+                "machineId.$": "$$.StateMachine.Id"
+            }}
+        }
+    });
+    let ran = run(machine, json!({"k": "v"}), &FakeInvoker::new()).await;
+    assert_eq!(
+        ran.outcome,
+        succeeded(json!({
+            "id": "arn:aws:states:eu-west-1:123456789012:execution:order-flow:exec-1",
+            "start": "2026-03-01T08:00:00.000Z",
+            "input": "v",
+            "entered": "2026-03-01T08:00:10.000Z",
+            "state": "P",
+            "machine": "order-flow",
+            "machineId": "arn:aws:states:eu-west-1:123456789012:stateMachine:order-flow"
+        }))
+    );
+}
+
+fn small_machine() -> Value {
+    json!({
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Pass", "Result": {"q": 1}, "ResultPath": "$.p", "Next": "T"},
+            "T": {"Type": "Task", "Resource": F, "ResultPath": "$.t", "Next": "S",
+                  "Retry": [{"ErrorEquals": ["E"], "IntervalSeconds": 3}]},
+            "S": {"Type": "Succeed"}
+        }
+    })
+}
+
+#[tokio::test]
+async fn history_records_each_step_in_order() {
+    let invoker = FakeInvoker::new().then(F, [Reply::Fail("E", "once"), Reply::Ok(json!("r"))]);
+    let ran = run(small_machine(), json!({"in": 0}), &invoker).await;
+    let after_p = json!({"in": 0, "p": {"q": 1}});
+    let after_t = json!({"in": 0, "p": {"q": 1}, "t": "r"});
+    use HistoryEvent::*;
+    assert_eq!(
+        ran.events,
+        [
+            ExecutionStarted {
+                input: json!({"in": 0})
+            },
+            StateEntered {
+                state: "P".into(),
+                input: json!({"in": 0})
+            },
+            StateExited {
+                state: "P".into(),
+                output: after_p.clone()
+            },
+            StateEntered {
+                state: "T".into(),
+                input: after_p.clone()
+            },
+            TaskScheduled {
+                state: "T".into(),
+                resource: F.into(),
+                parameters: after_p.clone()
+            },
+            TaskFailed {
+                state: "T".into(),
+                error: "E".into(),
+                cause: "once".into()
+            },
+            RetryScheduled {
+                state: "T".into(),
+                error: "E".into(),
+                attempt: 1,
+                delay_ms: 3000
+            },
+            TaskScheduled {
+                state: "T".into(),
+                resource: F.into(),
+                parameters: after_p.clone()
+            },
+            TaskSucceeded {
+                state: "T".into(),
+                output: json!("r")
+            },
+            StateExited {
+                state: "T".into(),
+                output: after_t.clone()
+            },
+            StateEntered {
+                state: "S".into(),
+                input: after_t.clone()
+            },
+            StateExited {
+                state: "S".into(),
+                output: after_t.clone()
+            },
+            ExecutionSucceeded { output: after_t },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn history_ends_with_execution_failed() {
+    let invoker = FakeInvoker::new().always(F, Reply::Fail("Fatal", "no"));
+    let ran = run(small_machine(), json!({}), &invoker).await;
+    assert_eq!(
+        ran.events.last(),
+        Some(&HistoryEvent::ExecutionFailed {
+            error: "Fatal".into(),
+            cause: "no".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn resuming_at_a_checkpoint_continues_from_that_state() {
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!("r")));
+    let machine = load(&small_machine(), &invoker);
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let checkpoint = json!({"in": 0, "p": {"q": 1}});
+    let outcome = machine
+        .run(
+            &execution(json!({"in": 0})),
+            Resume::At {
+                state: "T".into(),
+                input: checkpoint.clone(),
+            },
+            &invoker,
+            &clock,
+            &sink,
+        )
+        .await;
+    assert_eq!(outcome, Ok(succeeded(json!({"in": 0, "p": {"q": 1}, "t": "r"}))));
+    assert_eq!(
+        sink.events().first(),
+        Some(&HistoryEvent::StateEntered {
+            state: "T".into(),
+            input: checkpoint
+        })
+    );
+    assert_eq!(invoker.calls().len(), 1);
+
+    let unknown = machine
+        .run(
+            &execution(json!({})),
+            Resume::At {
+                state: "Nope".into(),
+                input: json!({}),
+            },
+            &invoker,
+            &clock,
+            &sink,
+        )
+        .await;
+    assert_eq!(unknown, Err(RunError::UnknownState("Nope".into())));
+}
+
+#[tokio::test]
+async fn a_failing_history_sink_stops_the_run_before_the_step() {
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!("r")));
+    let machine = load(&small_machine(), &invoker);
+    // Event 4 is T's TaskScheduled: the task must not run if it cannot be recorded.
+    let (clock, sink) = (FakeClock::new(), RecordingSink::failing_at(4));
+    let outcome = machine
+        .run(
+            &execution(json!({})),
+            Resume::Start { input: json!({}) },
+            &invoker,
+            &clock,
+            &sink,
+        )
+        .await;
+    assert_eq!(outcome, Err(RunError::History("disk full".into())));
+    assert!(invoker.calls().is_empty());
+    assert!(matches!(sink.events().last(), Some(HistoryEvent::StateEntered { state, .. }) if state == "T"));
+}
+
+#[test]
+fn the_run_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let invoker = FakeInvoker::new();
+    let machine = load(&small_machine(), &invoker);
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let ctx = execution(json!({}));
+    let future = machine.run(&ctx, Resume::Start { input: json!({}) }, &invoker, &clock, &sink);
+    assert_send(&future);
+}

@@ -1,0 +1,983 @@
+//! Loading a definition: `${Name}` substitution, parsing, and validation into the typed
+//! model in `definition`.
+//!
+//! The rule is "refuse, never skip": an unknown field, a feature we do not implement, a
+//! resource the invoker cannot run, or a dangling `Next` is a [`LoadError`] that names the
+//! state and field.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::choice::{ChoiceRule, parse_timestamp};
+use super::definition::{Choice, Fail, FailText, Kind, Pass, State, StateMachine, Task, Transition, Wait, WaitFor};
+use super::errors::{LoadError, error_names};
+use super::path::{Path, ReferencePath};
+use super::ports::TaskInvoker;
+use super::retry::{Catcher, ErrorEquals, Jitter, Retrier};
+use super::template::{Template, parse_dynamic};
+
+/// Predefined error names (Appendix A of the spec and the Step Functions additions).
+const PREDEFINED_ERRORS: &[&str] = &[
+    "States.ALL",
+    "States.DataLimitExceeded",
+    "States.ExceedToleratedFailureThreshold",
+    "States.HeartbeatTimeout",
+    "States.Timeout",
+    "States.TaskFailed",
+    "States.Permissions",
+    "States.ResultPathMatchFailure",
+    "States.ParameterPathFailure",
+    "States.QueryEvaluationError",
+    "States.BranchFailed",
+    "States.NoChoiceMatched",
+    "States.IntrinsicFailure",
+    "States.ItemReaderFailed",
+    "States.ResultWriterFailed",
+];
+
+/// Fields that are valid ASL somewhere but that this executor does not implement.
+const UNSUPPORTED_FIELDS: &[(&str, &str)] = &[
+    (
+        "HeartbeatSeconds",
+        "heartbeats need activity or callback tasks, which are not implemented",
+    ),
+    (
+        "HeartbeatSecondsPath",
+        "heartbeats need activity or callback tasks, which are not implemented",
+    ),
+    (
+        "TimeoutSecondsPath",
+        "dynamic timeouts are not implemented; use `TimeoutSeconds`",
+    ),
+    (
+        "Credentials",
+        "task credentials (cross-account roles) are not implemented",
+    ),
+    ("Assign", "workflow variables are not implemented"),
+    ("Arguments", "JSONata is not implemented; use `Parameters`"),
+    (
+        "Output",
+        "JSONata is not implemented; use `ResultSelector`/`ResultPath`/`OutputPath`",
+    ),
+];
+
+/// Fields the spec defines for some state type (used to say "not allowed here").
+const STATE_FIELDS: &[&str] = &[
+    "Type",
+    "Comment",
+    "QueryLanguage",
+    "InputPath",
+    "OutputPath",
+    "Next",
+    "End",
+    "Resource",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Retry",
+    "Catch",
+    "TimeoutSeconds",
+    "Result",
+    "Choices",
+    "Default",
+    "Seconds",
+    "SecondsPath",
+    "Timestamp",
+    "TimestampPath",
+    "Error",
+    "ErrorPath",
+    "Cause",
+    "CausePath",
+    "Branches",
+    "Iterator",
+    "ItemProcessor",
+    "ItemsPath",
+    "ItemSelector",
+    "ItemReader",
+    "ItemBatcher",
+    "ResultWriter",
+    "MaxConcurrency",
+    "MaxConcurrencyPath",
+    "ToleratedFailurePercentage",
+    "ToleratedFailureCount",
+    "Label",
+];
+
+pub(crate) fn load(
+    text: &str,
+    substitutions: &BTreeMap<String, String>,
+    invoker: &dyn TaskInvoker,
+) -> Result<StateMachine, LoadError> {
+    let text = substitute(text, substitutions)?;
+    let root: Value = serde_json::from_str(&text).map_err(|e| LoadError::Json(e.to_string()))?;
+    let Value::Object(root) = root else {
+        return Err(LoadError::Json("the top level must be an object".into()));
+    };
+    let mut top = Fields::new(&root, "the definition".into());
+    let start_at = top.required_string("StartAt")?.to_string();
+    top.string("Comment")?;
+    top.string("Version")?;
+    query_language(&mut top)?;
+    let states_value = top.required("States")?;
+    let Value::Object(states_map) = states_value else {
+        return Err(top.invalid("States", "must be an object mapping state names to states"));
+    };
+    if states_map.is_empty() {
+        return Err(top.invalid("States", "must contain at least one state"));
+    }
+    top.finish(&[(
+        "TimeoutSeconds",
+        "execution timeouts are not implemented; use Task `TimeoutSeconds`",
+    )])?;
+
+    let mut states = BTreeMap::new();
+    for (name, value) in states_map {
+        states.insert(name.clone(), parse_state(name, value, invoker)?);
+    }
+    if !states.contains_key(&start_at) {
+        return Err(top.invalid("StartAt", &format!("no state named `{start_at}`")));
+    }
+    check_targets(&states)?;
+    Ok(StateMachine { start_at, states })
+}
+
+/// Replaces `${Name}` with the substitution's value, JSON-escaped so that it is safe inside
+/// a string literal (where CloudFormation's `DefinitionSubstitutions` are used too).
+/// `${` not followed by a name and `}` is left as is.
+pub(crate) fn substitute(text: &str, substitutions: &BTreeMap<String, String>) -> Result<String, LoadError> {
+    let mut out = String::with_capacity(text.len());
+    let mut missing = BTreeSet::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let name_len = after.find('}').filter(|&end| {
+            end > 0
+                && after[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+        match name_len {
+            Some(end) => {
+                let name = &after[..end];
+                match substitutions.get(name) {
+                    Some(value) => out.push_str(&json_escape(value)),
+                    None => {
+                        missing.insert(name.to_string());
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str("${");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        Err(LoadError::MissingSubstitution {
+            names: missing.into_iter().collect(),
+        })
+    }
+}
+
+fn json_escape(value: &str) -> String {
+    let quoted = Value::String(value.to_string()).to_string();
+    quoted
+        .get(1..quoted.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A JSON object being read field by field; whatever is not read is refused by `finish`.
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    at: String,
+    /// Prefix for field names, e.g. `Retry[0].`.
+    prefix: String,
+    /// The state type, for "not allowed in a X state" messages.
+    state_type: Option<String>,
+    read: BTreeSet<String>,
+}
+
+impl<'a> Fields<'a> {
+    fn new(map: &'a Map<String, Value>, at: String) -> Self {
+        Self {
+            map,
+            at,
+            prefix: String::new(),
+            state_type: None,
+            read: BTreeSet::new(),
+        }
+    }
+
+    fn nested(map: &'a Map<String, Value>, at: &str, prefix: String) -> Self {
+        Self {
+            map,
+            at: at.to_string(),
+            prefix,
+            state_type: None,
+            read: BTreeSet::new(),
+        }
+    }
+
+    fn field(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn invalid(&self, key: &str, reason: &str) -> LoadError {
+        LoadError::Invalid {
+            at: self.at.clone(),
+            field: self.field(key),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn unsupported(&self, key: &str, reason: &str) -> LoadError {
+        LoadError::Unsupported {
+            at: self.at.clone(),
+            field: self.field(key),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn get(&mut self, key: &str) -> Option<&'a Value> {
+        self.read.insert(key.to_string());
+        self.map.get(key)
+    }
+
+    fn required(&mut self, key: &str) -> Result<&'a Value, LoadError> {
+        self.get(key).ok_or_else(|| self.invalid(key, "is required"))
+    }
+
+    fn string(&mut self, key: &str) -> Result<Option<&'a str>, LoadError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.invalid(key, "must be a string")),
+        }
+    }
+
+    fn required_string(&mut self, key: &str) -> Result<&'a str, LoadError> {
+        self.string(key)?.ok_or_else(|| self.invalid(key, "is required"))
+    }
+
+    /// An integer within `range` (inclusive).
+    fn integer(&mut self, key: &str, min: u64, max: u64) -> Result<Option<u64>, LoadError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => match v.as_u64().filter(|n| (min..=max).contains(n)) {
+                Some(n) => Ok(Some(n)),
+                None => Err(self.invalid(key, &format!("must be an integer from {min} to {max}, not {v}"))),
+            },
+        }
+    }
+
+    /// Refuses every field not read, saying whether it is unsupported, misplaced or unknown.
+    fn finish(&self, unsupported_here: &[(&str, &str)]) -> Result<(), LoadError> {
+        let Some(key) = self.map.keys().find(|k| !self.read.contains(k.as_str())) else {
+            return Ok(());
+        };
+        let reason = unsupported_here
+            .iter()
+            .chain(UNSUPPORTED_FIELDS)
+            .find(|(name, _)| name == key)
+            .map(|(_, reason)| *reason);
+        if let Some(reason) = reason {
+            return Err(self.unsupported(key, reason));
+        }
+        if let Some(ty) = &self.state_type
+            && STATE_FIELDS.contains(&key.as_str())
+        {
+            return Err(self.invalid(key, &format!("is not allowed in a {ty} state")));
+        }
+        Err(LoadError::UnknownField {
+            at: self.at.clone(),
+            field: self.field(key),
+        })
+    }
+}
+
+fn query_language(f: &mut Fields<'_>) -> Result<(), LoadError> {
+    match f.string("QueryLanguage")? {
+        None | Some("JSONPath") => Ok(()),
+        Some(other) => Err(f.unsupported(
+            "QueryLanguage",
+            &format!("only `JSONPath` is implemented, not `{other}`"),
+        )),
+    }
+}
+
+fn parse_state(name: &str, value: &Value, invoker: &dyn TaskInvoker) -> Result<State, LoadError> {
+    let at = format!("state `{name}`");
+    let Value::Object(map) = value else {
+        return Err(LoadError::Invalid {
+            at,
+            field: "Type".into(),
+            reason: "a state must be a JSON object".into(),
+        });
+    };
+    let mut f = Fields::new(map, at);
+    let ty = f.required_string("Type")?;
+    f.string("Comment")?;
+    query_language(&mut f)?;
+    let kind = match ty {
+        "Task" | "Pass" | "Choice" | "Wait" | "Succeed" | "Fail" => ty,
+        "Map" | "Parallel" => {
+            return Err(f.unsupported("Type", &format!("`{ty}` states are not implemented")));
+        }
+        other => {
+            return Err(f.invalid(
+                "Type",
+                &format!("unknown state type `{other}`; expected Task, Pass, Choice, Wait, Succeed or Fail"),
+            ));
+        }
+    };
+    f.state_type = Some(kind.to_string());
+    let (input_path, output_path) = if kind == "Fail" {
+        (Path::parse("$").ok(), Path::parse("$").ok())
+    } else {
+        (data_path(&mut f, "InputPath")?, data_path(&mut f, "OutputPath")?)
+    };
+    let kind = match kind {
+        "Task" => Kind::Task(parse_task(&mut f, invoker)?),
+        "Pass" => Kind::Pass(Pass {
+            parameters: template(&mut f, "Parameters")?,
+            result: f.get("Result").cloned(),
+            result_path: result_path(&mut f, "ResultPath")?,
+            transition: transition(&mut f)?,
+        }),
+        "Choice" => Kind::Choice(parse_choice(&mut f)?),
+        "Wait" => Kind::Wait(parse_wait(&mut f)?),
+        "Succeed" => Kind::Succeed,
+        _ => Kind::Fail(Fail {
+            error: fail_text(&mut f, "Error", "ErrorPath")?,
+            cause: fail_text(&mut f, "Cause", "CausePath")?,
+        }),
+    };
+    f.finish(&[])?;
+    Ok(State {
+        input_path,
+        output_path,
+        kind,
+    })
+}
+
+/// `InputPath`/`OutputPath`: default `$`, `null` for "nothing" (`{}`).
+fn data_path(f: &mut Fields<'_>, key: &str) -> Result<Option<Path>, LoadError> {
+    match f.get(key) {
+        None => Path::parse("$").map(Some).map_err(|r| f.invalid(key, &r)),
+        Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Path::parse(text).map(Some).map_err(|r| f.invalid(key, &r)),
+        Some(_) => Err(f.invalid(key, "must be a path string or null")),
+    }
+}
+
+/// `ResultPath`: default `$`, `null` to discard the result.
+fn result_path(f: &mut Fields<'_>, key: &str) -> Result<Option<ReferencePath>, LoadError> {
+    match f.get(key) {
+        None => ReferencePath::parse("$").map(Some).map_err(|r| f.invalid(key, &r)),
+        Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => ReferencePath::parse(text).map(Some).map_err(|r| f.invalid(key, &r)),
+        Some(_) => Err(f.invalid(key, "must be a reference path string or null")),
+    }
+}
+
+fn template(f: &mut Fields<'_>, key: &str) -> Result<Option<Template>, LoadError> {
+    let Some(value) = f.get(key) else {
+        return Ok(None);
+    };
+    Template::parse(value).map(Some).map_err(|(inner, reason)| {
+        let field = if inner.is_empty() {
+            key.to_string()
+        } else {
+            format!("{key}.{inner}")
+        };
+        f.invalid(&field, &reason)
+    })
+}
+
+fn transition(f: &mut Fields<'_>) -> Result<Transition, LoadError> {
+    let next = f.string("Next")?;
+    let end = match f.get("End") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(f.invalid("End", "must be a boolean")),
+    };
+    match (next, end) {
+        (Some(_), true) => Err(f.invalid("End", "`Next` and `End` cannot both be present")),
+        (Some(next), false) => Ok(Transition::Next(next.to_string())),
+        (None, true) => Ok(Transition::End),
+        (None, false) => Err(f.invalid("Next", "the state needs `Next` or `\"End\": true`")),
+    }
+}
+
+fn parse_task(f: &mut Fields<'_>, invoker: &dyn TaskInvoker) -> Result<Task, LoadError> {
+    let resource = f.required_string("Resource")?.to_string();
+    if !invoker.supports(&resource) {
+        return Err(LoadError::UnsupportedResource {
+            at: f.at.clone(),
+            resource,
+        });
+    }
+    let timeout = f.integer("TimeoutSeconds", 1, 99_999_999)?.map(Duration::from_secs);
+    Ok(Task {
+        resource,
+        parameters: template(f, "Parameters")?,
+        result_selector: template(f, "ResultSelector")?,
+        result_path: result_path(f, "ResultPath")?,
+        retry: parse_retry(f)?,
+        catch: parse_catch(f)?,
+        timeout,
+        transition: transition(f)?,
+    })
+}
+
+/// Objects of a `Retry` or `Catch` array, as `Fields` with an `Array[i].` prefix.
+fn array_of_objects<'a>(f: &mut Fields<'a>, key: &str) -> Result<Vec<Fields<'a>>, LoadError> {
+    let Some(value) = f.get(key) else {
+        return Ok(Vec::new());
+    };
+    let Value::Array(items) = value else {
+        return Err(f.invalid(key, "must be an array"));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::Object(map) => Ok(Fields::nested(map, &f.at, format!("{key}[{i}]."))),
+            _ => Err(f.invalid(&format!("{key}[{i}]"), "must be an object")),
+        })
+        .collect()
+}
+
+fn error_equals(f: &mut Fields<'_>, is_last: bool) -> Result<ErrorEquals, LoadError> {
+    let key = "ErrorEquals";
+    let value = f.required(key)?;
+    let names: Vec<String> = match value {
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| f.invalid(key, "must contain only strings"))?,
+        _ => return Err(f.invalid(key, "must be a non-empty array of error names")),
+    };
+    for name in &names {
+        if name == error_names::RUNTIME {
+            return Err(f.invalid(key, "`States.Runtime` can never be retried or caught; remove it"));
+        }
+        if name.starts_with("States.") && !PREDEFINED_ERRORS.contains(&name.as_str()) {
+            return Err(f.invalid(key, &format!("`{name}` is not a predefined error name")));
+        }
+    }
+    if names.iter().any(|n| n == error_names::ALL) {
+        if names.len() > 1 {
+            return Err(f.invalid(key, "`States.ALL` must appear alone in its `ErrorEquals`"));
+        }
+        if !is_last {
+            return Err(f.invalid(key, "the entry with `States.ALL` must be the last one"));
+        }
+    }
+    Ok(ErrorEquals(names))
+}
+
+fn parse_retry(f: &mut Fields<'_>) -> Result<Vec<Retrier>, LoadError> {
+    let items = array_of_objects(f, "Retry")?;
+    let count = items.len();
+    let mut retriers = Vec::with_capacity(count);
+    for (i, mut r) in items.into_iter().enumerate() {
+        r.string("Comment")?;
+        let error_equals = error_equals(&mut r, i + 1 == count)?;
+        let interval_seconds = r
+            .integer("IntervalSeconds", 1, 99_999_999)?
+            .unwrap_or(Retrier::DEFAULT_INTERVAL_SECONDS);
+        let max_attempts = r
+            .integer("MaxAttempts", 0, 99_999_999)?
+            .map_or(Retrier::DEFAULT_MAX_ATTEMPTS, |n| u32::try_from(n).unwrap_or(u32::MAX));
+        let backoff_rate = match r.get("BackoffRate") {
+            None => Retrier::DEFAULT_BACKOFF_RATE,
+            Some(v) => match v.as_f64().filter(|b| (1.0..=1_000_000.0).contains(b)) {
+                Some(b) => b,
+                None => {
+                    return Err(r.invalid("BackoffRate", &format!("must be a number ≥ 1.0, not {v}")));
+                }
+            },
+        };
+        let max_delay_seconds = r.integer("MaxDelaySeconds", 1, 31_622_400)?;
+        let jitter = match r.string("JitterStrategy")? {
+            None | Some("NONE") => Jitter::None,
+            Some("FULL") => Jitter::Full,
+            Some(other) => {
+                return Err(r.invalid("JitterStrategy", &format!("must be `FULL` or `NONE`, not `{other}`")));
+            }
+        };
+        r.finish(&[])?;
+        retriers.push(Retrier {
+            error_equals,
+            interval_seconds,
+            max_attempts,
+            backoff_rate,
+            max_delay_seconds,
+            jitter,
+        });
+    }
+    Ok(retriers)
+}
+
+fn parse_catch(f: &mut Fields<'_>) -> Result<Vec<Catcher>, LoadError> {
+    let items = array_of_objects(f, "Catch")?;
+    let count = items.len();
+    let mut catchers = Vec::with_capacity(count);
+    for (i, mut c) in items.into_iter().enumerate() {
+        c.string("Comment")?;
+        let error_equals = error_equals(&mut c, i + 1 == count)?;
+        let next = c.required_string("Next")?.to_string();
+        let result_path = result_path(&mut c, "ResultPath")?;
+        c.finish(&[])?;
+        catchers.push(Catcher {
+            error_equals,
+            result_path,
+            next,
+        });
+    }
+    Ok(catchers)
+}
+
+fn parse_choice(f: &mut Fields<'_>) -> Result<Choice, LoadError> {
+    let Value::Array(items) = f.required("Choices")? else {
+        return Err(f.invalid("Choices", "must be a non-empty array of Choice rules"));
+    };
+    if items.is_empty() {
+        return Err(f.invalid("Choices", "must be a non-empty array of Choice rules"));
+    }
+    let choices = items
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            ChoiceRule::parse(rule, &format!("Choices[{i}]")).map_err(|(field, reason)| f.invalid(&field, &reason))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let default = f.string("Default")?.map(str::to_string);
+    Ok(Choice { choices, default })
+}
+
+fn parse_wait(f: &mut Fields<'_>) -> Result<Wait, LoadError> {
+    let mut found = Vec::new();
+    if let Some(seconds) = f.integer("Seconds", 0, 31_622_400)? {
+        found.push(WaitFor::Seconds(seconds));
+    }
+    if let Some(text) = f.string("SecondsPath")? {
+        found.push(WaitFor::SecondsPath(
+            Path::parse(text).map_err(|r| f.invalid("SecondsPath", &r))?,
+        ));
+    }
+    if let Some(text) = f.string("Timestamp")? {
+        let ts = parse_timestamp(text).ok_or_else(|| {
+            f.invalid(
+                "Timestamp",
+                "must be an RFC 3339 timestamp such as 2026-01-31T09:30:00Z",
+            )
+        })?;
+        found.push(WaitFor::Timestamp(ts));
+    }
+    if let Some(text) = f.string("TimestampPath")? {
+        found.push(WaitFor::TimestampPath(
+            Path::parse(text).map_err(|r| f.invalid("TimestampPath", &r))?,
+        ));
+    }
+    let transition = transition(f)?;
+    match <[WaitFor; 1]>::try_from(found) {
+        Ok([wait_for]) => Ok(Wait { wait_for, transition }),
+        Err(_) => Err(f.invalid(
+            "Seconds",
+            "a Wait state needs exactly one of `Seconds`, `SecondsPath`, `Timestamp`, `TimestampPath`",
+        )),
+    }
+}
+
+fn fail_text(f: &mut Fields<'_>, literal: &str, path: &str) -> Result<FailText, LoadError> {
+    let text = f.string(literal)?;
+    let dynamic = f.string(path)?;
+    match (text, dynamic) {
+        (Some(_), Some(_)) => Err(f.invalid(path, &format!("`{literal}` and `{path}` cannot both be present"))),
+        (Some(text), None) => Ok(FailText::Literal(text.to_string())),
+        (None, Some(dynamic)) => parse_dynamic(dynamic)
+            .map(FailText::Dynamic)
+            .map_err(|r| f.invalid(path, &r)),
+        (None, None) => Ok(FailText::Absent),
+    }
+}
+
+fn next(t: &Transition) -> Option<(String, &str)> {
+    match t {
+        Transition::Next(next) => Some(("Next".to_string(), next.as_str())),
+        Transition::End => None,
+    }
+}
+
+/// Every `Next`, `Default` and catcher `Next` must name a state.
+fn check_targets(states: &BTreeMap<String, State>) -> Result<(), LoadError> {
+    for (name, state) in states {
+        let mut targets: Vec<(String, &str)> = Vec::new();
+        match &state.kind {
+            Kind::Task(task) => {
+                targets.extend(next(&task.transition));
+                for (i, c) in task.catch.iter().enumerate() {
+                    targets.push((format!("Catch[{i}].Next"), &c.next));
+                }
+            }
+            Kind::Pass(pass) => targets.extend(next(&pass.transition)),
+            Kind::Wait(wait) => targets.extend(next(&wait.transition)),
+            Kind::Choice(choice) => {
+                for (i, rule) in choice.choices.iter().enumerate() {
+                    targets.push((format!("Choices[{i}].Next"), &rule.next));
+                }
+                if let Some(default) = &choice.default {
+                    targets.push(("Default".into(), default));
+                }
+            }
+            Kind::Succeed | Kind::Fail(_) => {}
+        }
+        if let Some((field, target)) = targets.iter().find(|(_, t)| !states.contains_key(*t)) {
+            return Err(LoadError::Invalid {
+                at: format!("state `{name}`"),
+                field: field.clone(),
+                reason: format!("no state named `{target}`"),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asl::testing::FakeInvoker;
+    use serde_json::json;
+
+    fn load_json(definition: Value) -> Result<StateMachine, LoadError> {
+        load(&definition.to_string(), &BTreeMap::new(), &FakeInvoker::new())
+    }
+
+    /// A one-state machine whose only state is `state`.
+    fn single(state: Value) -> Result<StateMachine, LoadError> {
+        load_json(json!({"StartAt": "S", "States": {"S": state, "End": {"Type": "Succeed"}}}))
+    }
+
+    fn refused(result: Result<StateMachine, LoadError>) -> String {
+        match result {
+            Ok(m) => panic!("loaded: {m:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn assert_refused(result: Result<StateMachine, LoadError>, expected: &str) {
+        let message = refused(result);
+        assert!(message.contains(expected), "message: {message}\nexpected: {expected}");
+    }
+
+    #[test]
+    fn substitutes_placeholders_with_json_escaping() {
+        let subs = BTreeMap::from([
+            ("Arn".to_string(), "arn:aws:lambda:x:1:function:f".to_string()),
+            ("Quote".to_string(), "say \"hi\"\\".to_string()),
+        ]);
+        let out = substitute(
+            r#"{"a": "${Arn}", "b": "${Quote}", "c": "${not a name}", "d": "$${Arn}"}"#,
+            &subs,
+        );
+        assert_eq!(
+            out.ok().and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+            Some(json!({
+                "a": "arn:aws:lambda:x:1:function:f",
+                "b": "say \"hi\"\\",
+                "c": "${not a name}",
+                "d": "$arn:aws:lambda:x:1:function:f"
+            }))
+        );
+    }
+
+    #[test]
+    fn a_missing_substitution_is_named() {
+        let subs = BTreeMap::from([("Known".to_string(), "v".to_string())]);
+        let err = substitute(r#"{"a": "${Known}", "b": "${TopicArn}", "c": "${Other}"}"#, &subs);
+        assert_eq!(
+            err,
+            Err(LoadError::MissingSubstitution {
+                names: vec!["Other".into(), "TopicArn".into()]
+            })
+        );
+        assert_eq!(
+            err.err().map(|e| e.to_string()),
+            Some("no substitution for definition placeholder(s) `${Other}`, `${TopicArn}`".into())
+        );
+    }
+
+    #[test]
+    fn loads_a_machine_using_every_supported_state_type() {
+        let machine = load_json(json!({
+            "Comment": "all types",
+            "StartAt": "T",
+            "States": {
+                "T": {"Type": "Task", "Resource": "arn:aws:lambda:r:1:function:f", "Next": "P",
+                      "TimeoutSeconds": 5, "Retry": [{"ErrorEquals": ["States.ALL"], "JitterStrategy": "FULL"}],
+                      "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "F"}]},
+                "P": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.p", "Next": "C"},
+                "C": {"Type": "Choice", "Choices": [{"Variable": "$.p.x", "NumericEquals": 1, "Next": "W"}], "Default": "F"},
+                "W": {"Type": "Wait", "Seconds": 0, "Next": "S"},
+                "S": {"Type": "Succeed"},
+                "F": {"Type": "Fail", "Error": "E", "CausePath": "States.Format('{}', $.c)"}
+            }
+        }));
+        match machine {
+            Ok(m) => {
+                assert_eq!(m.start_at(), "T");
+                assert_eq!(m.state_names().collect::<Vec<_>>(), ["C", "F", "P", "S", "T", "W"]);
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn refuses_unsupported_state_types() {
+        assert_refused(
+            single(json!({"Type": "Map", "ItemProcessor": {}, "End": true})),
+            "state `S`, field `Type`: not supported by this executor: `Map` states are not implemented",
+        );
+        assert_refused(
+            single(json!({"Type": "Parallel", "Branches": [], "End": true})),
+            "`Parallel` states are not implemented",
+        );
+        assert_refused(
+            single(json!({"Type": "Sleep", "End": true})),
+            "state `S`, field `Type`: unknown state type `Sleep`",
+        );
+        assert_refused(single(json!({"End": true})), "state `S`, field `Type`: is required");
+    }
+
+    #[test]
+    fn refuses_unknown_misplaced_and_unsupported_fields() {
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "Resutl": 1})),
+            "state `S`: unknown field `Resutl`",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "Retry": []})),
+            "state `S`, field `Retry`: is not allowed in a Pass state",
+        );
+        assert_refused(
+            single(
+                json!({"Type": "Choice", "Choices": [{"Variable": "$", "IsNull": true, "Next": "End"}], "End": true}),
+            ),
+            "state `S`, field `End`: is not allowed in a Choice state",
+        );
+        assert_refused(
+            single(json!({"Type": "Succeed", "Next": "End"})),
+            "field `Next`: is not allowed in a Succeed state",
+        );
+        assert_refused(
+            single(json!({"Type": "Fail", "Next": "End"})),
+            "field `Next`: is not allowed in a Fail state",
+        );
+        assert_refused(
+            single(json!({"Type": "Fail", "InputPath": "$"})),
+            "field `InputPath`: is not allowed in a Fail state",
+        );
+        assert_refused(
+            single(json!({"Type": "Task", "Resource": "arn:aws:lambda:f", "End": true, "HeartbeatSeconds": 10})),
+            "state `S`, field `HeartbeatSeconds`: not supported by this executor: heartbeats",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "Assign": {"x": 1}})),
+            "field `Assign`: not supported by this executor: workflow variables",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "QueryLanguage": "JSONata"})),
+            "field `QueryLanguage`: not supported by this executor: only `JSONPath`",
+        );
+        assert_refused(
+            load_json(json!({"StartAt": "S", "TimeoutSeconds": 60, "States": {"S": {"Type": "Succeed"}}})),
+            "the definition, field `TimeoutSeconds`: not supported",
+        );
+        assert_refused(
+            load_json(json!({"StartAt": "S", "Extra": 1, "States": {"S": {"Type": "Succeed"}}})),
+            "the definition: unknown field `Extra`",
+        );
+        assert_refused(
+            single(json!({"Type": "Task", "Resource": "arn:aws:lambda:f", "End": true,
+                          "Retry": [{"ErrorEquals": ["E"], "MaxAttemps": 2}]})),
+            "state `S`: unknown field `Retry[0].MaxAttemps`",
+        );
+    }
+
+    #[test]
+    fn refuses_unsupported_resources() {
+        assert_refused(
+            single(json!({"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true})),
+            "state `S`, field `Resource`: `arn:aws:states:::sqs:sendMessage` is not supported by the task invoker",
+        );
+        assert_refused(
+            single(json!({"Type": "Task", "End": true})),
+            "field `Resource`: is required",
+        );
+    }
+
+    #[test]
+    fn refuses_bad_transitions() {
+        assert_refused(
+            single(json!({"Type": "Pass", "Next": "Nowhere"})),
+            "state `S`, field `Next`: no state named `Nowhere`",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass"})),
+            "state `S`, field `Next`: the state needs `Next` or `\"End\": true`",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "Next": "End", "End": true})),
+            "`Next` and `End` cannot both be present",
+        );
+        assert_refused(
+            load_json(json!({"StartAt": "Missing", "States": {"S": {"Type": "Succeed"}}})),
+            "the definition, field `StartAt`: no state named `Missing`",
+        );
+        assert_refused(
+            single(json!({"Type": "Choice", "Choices": [{"Variable": "$", "IsNull": true, "Next": "Gone"}]})),
+            "field `Choices[0].Next`: no state named `Gone`",
+        );
+        assert_refused(
+            single(
+                json!({"Type": "Choice", "Choices": [{"Variable": "$", "IsNull": true, "Next": "End"}], "Default": "Gone"}),
+            ),
+            "field `Default`: no state named `Gone`",
+        );
+        assert_refused(
+            single(json!({"Type": "Task", "Resource": "arn:aws:lambda:f", "End": true,
+                          "Catch": [{"ErrorEquals": ["E"], "Next": "Gone"}]})),
+            "field `Catch[0].Next`: no state named `Gone`",
+        );
+    }
+
+    #[test]
+    fn refuses_bad_retry_and_catch() {
+        let task = |extra: Value| {
+            let mut state = json!({"Type": "Task", "Resource": "arn:aws:lambda:f", "End": true});
+            if let (Value::Object(s), Value::Object(e)) = (&mut state, extra) {
+                s.extend(e);
+            }
+            single(state)
+        };
+        assert_refused(
+            task(json!({"Retry": [{"ErrorEquals": ["States.ALL", "E"]}]})),
+            "field `Retry[0].ErrorEquals`: `States.ALL` must appear alone",
+        );
+        assert_refused(
+            task(json!({"Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["E"]}]})),
+            "field `Retry[0].ErrorEquals`: the entry with `States.ALL` must be the last one",
+        );
+        assert_refused(
+            task(
+                json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "End"}, {"ErrorEquals": ["E"], "Next": "End"}]}),
+            ),
+            "field `Catch[0].ErrorEquals`: the entry with `States.ALL` must be the last one",
+        );
+        assert_refused(task(json!({"Retry": [{"ErrorEquals": []}]})), "non-empty array");
+        assert_refused(
+            task(json!({"Retry": [{}]})),
+            "field `Retry[0].ErrorEquals`: is required",
+        );
+        assert_refused(
+            task(json!({"Retry": [{"ErrorEquals": ["States.Bogus"]}]})),
+            "not a predefined error name",
+        );
+        assert_refused(
+            task(json!({"Catch": [{"ErrorEquals": ["States.Runtime"], "Next": "End"}]})),
+            "can never be retried or caught",
+        );
+        assert_refused(
+            task(json!({"Retry": [{"ErrorEquals": ["E"], "IntervalSeconds": 0}]})),
+            "field `Retry[0].IntervalSeconds`: must be an integer from 1",
+        );
+        assert_refused(
+            task(json!({"Retry": [{"ErrorEquals": ["E"], "MaxAttempts": -1}]})),
+            "`Retry[0].MaxAttempts`",
+        );
+        assert_refused(
+            task(json!({"Retry": [{"ErrorEquals": ["E"], "BackoffRate": 0.5}]})),
+            "`Retry[0].BackoffRate`: must be a number ≥ 1.0",
+        );
+        assert_refused(
+            task(json!({"Retry": [{"ErrorEquals": ["E"], "JitterStrategy": "HALF"}]})),
+            "must be `FULL` or `NONE`",
+        );
+        assert_refused(
+            task(json!({"Catch": [{"ErrorEquals": ["E"]}]})),
+            "field `Catch[0].Next`: is required",
+        );
+        assert_refused(
+            task(json!({"TimeoutSeconds": 0})),
+            "field `TimeoutSeconds`: must be an integer from 1",
+        );
+    }
+
+    #[test]
+    fn refuses_bad_paths_templates_and_intrinsics() {
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "InputPath": "a.b"})),
+            "state `S`, field `InputPath`: invalid path `a.b`",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "ResultPath": "$.a[*]"})),
+            "field `ResultPath`: `$.a[*]` must be a reference path",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "Parameters": {"a": {"b.$": "States.Nope($)"}}})),
+            "state `S`, field `Parameters.a.b.$`: unknown intrinsic function `States.Nope`",
+        );
+        assert_refused(
+            single(
+                json!({"Type": "Task", "Resource": "arn:aws:lambda:f", "End": true, "ResultSelector": {"x.$": "States.Hash($, 'MD5')"}}),
+            ),
+            "field `ResultSelector.x.$`: intrinsic function `States.Hash` is not supported",
+        );
+        assert_refused(
+            single(json!({"Type": "Fail", "Error": "E", "ErrorPath": "$.e"})),
+            "field `ErrorPath`: `Error` and `ErrorPath` cannot both be present",
+        );
+        assert_refused(
+            single(json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "StringContains": "x", "Next": "End"}]})),
+            "state `S`, field `Choices[0].StringContains`: unsupported Choice operator `StringContains`",
+        );
+        assert_refused(
+            single(json!({"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "End": true})),
+            "exactly one of `Seconds`",
+        );
+        assert_refused(single(json!({"Type": "Wait", "End": true})), "exactly one of `Seconds`");
+        assert_refused(
+            single(json!({"Type": "Wait", "Timestamp": "tomorrow", "End": true})),
+            "field `Timestamp`: must be an RFC 3339 timestamp",
+        );
+    }
+
+    #[test]
+    fn refuses_non_json_and_malformed_tops() {
+        assert!(matches!(
+            load("{nope", &BTreeMap::new(), &FakeInvoker::new()),
+            Err(LoadError::Json(_))
+        ));
+        assert_refused(load_json(json!([])), "the top level must be an object");
+        assert_refused(
+            load_json(json!({"States": {"S": {"Type": "Succeed"}}})),
+            "field `StartAt`: is required",
+        );
+        assert_refused(
+            load_json(json!({"StartAt": "S", "States": {}})),
+            "must contain at least one state",
+        );
+        assert_refused(single(json!("Pass")), "a state must be a JSON object");
+    }
+}

@@ -1,0 +1,322 @@
+//! The real state machine, `infra/statemachine/order_flow.asl.json`, loaded and run with a
+//! fake invoker: the happy path, a rejection, and a failure with compensation.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::testing::{FakeClock, FakeInvoker, RecordingSink, Reply, execution};
+use super::{HistoryEvent, LoadError, Outcome, Resume, StateMachine, TaskFailure, TaskInvoker};
+
+const DEFINITION: &str = include_str!("../../../infra/statemachine/order_flow.asl.json");
+const PUT_ITEM: &str = "arn:aws:lambda:eu-west-1:123456789012:function:skipline-put-item";
+const PUT_OBJECT: &str = "arn:aws:lambda:eu-west-1:123456789012:function:skipline-put-object";
+const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:skipline-orders";
+const TABLE: &str = "skipline-cart";
+const PUBLISH: &str = "arn:aws:states:::sns:publish";
+const DELETE_ITEM: &str = "arn:aws:states:::dynamodb:deleteItem";
+
+fn substitutions() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("PutItemFunctionArn".to_string(), PUT_ITEM.to_string()),
+        ("PutObjectFunctionArn".to_string(), PUT_OBJECT.to_string()),
+        ("TopicArn".to_string(), TOPIC.to_string()),
+        ("CartTableName".to_string(), TABLE.to_string()),
+    ])
+}
+
+fn order() -> Value {
+    json!({"accountid": "a-1", "vendorid": "v-1", "city": "Lisbon", "items": [{"sku": "latte", "qty": 1}]})
+}
+
+fn input() -> Value {
+    json!({"orderid": "o-1", "order": order()})
+}
+
+struct Ran {
+    outcome: Outcome,
+    events: Vec<HistoryEvent>,
+    sleeps: Vec<Duration>,
+}
+
+async fn run(invoker: &FakeInvoker) -> Ran {
+    let machine = StateMachine::load(DEFINITION, &substitutions(), invoker)
+        .unwrap_or_else(|e| panic!("order_flow.asl.json does not load: {e}"));
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let outcome = machine
+        .run(
+            &execution(input()),
+            Resume::Start { input: input() },
+            invoker,
+            &clock,
+            &sink,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Ran {
+        outcome,
+        events: sink.events(),
+        sleeps: clock.sleeps(),
+    }
+}
+
+fn resources(invoker: &FakeInvoker) -> Vec<String> {
+    invoker.calls().into_iter().map(|(r, _)| r).collect()
+}
+
+fn attribute(value: &str) -> Value {
+    json!({"DataType": "String", "StringValue": value})
+}
+
+/// The `Message` of a publish call, parsed back from its JSON string.
+fn message(publish: &Value) -> Value {
+    publish["Message"]
+        .as_str()
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or_else(|| panic!("Message is not a JSON string: {publish}"))
+}
+
+#[test]
+fn loads_with_every_state() {
+    let machine = StateMachine::load(DEFINITION, &substitutions(), &FakeInvoker::new());
+    let machine = machine.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(machine.start_at(), "PutItem");
+    assert_eq!(
+        machine.state_names().collect::<Vec<_>>(),
+        [
+            "DescribeFailure",
+            "DescribeRejection",
+            "InvalidOrder",
+            "OrderCompleted",
+            "OrderFailed",
+            "OrderRejected",
+            "PublishCompleted",
+            "PublishFailed",
+            "PublishRejected",
+            "PutItem",
+            "PutObject",
+            "ReleaseCartItem"
+        ]
+    );
+}
+
+#[test]
+fn refuses_to_load_without_every_substitution() {
+    let mut subs = substitutions();
+    subs.remove("TopicArn");
+    let err = StateMachine::load(DEFINITION, &subs, &FakeInvoker::new()).err();
+    assert_eq!(
+        err,
+        Some(LoadError::MissingSubstitution {
+            names: vec!["TopicArn".into()]
+        })
+    );
+}
+
+#[test]
+fn refuses_to_load_when_the_invoker_cannot_publish() {
+    struct LambdaOnly;
+    #[async_trait::async_trait]
+    impl TaskInvoker for LambdaOnly {
+        fn supports(&self, resource: &str) -> bool {
+            resource.starts_with("arn:aws:lambda:")
+        }
+        async fn invoke(&self, _: &str, _: Value) -> Result<Value, TaskFailure> {
+            Ok(Value::Null)
+        }
+    }
+    let err = StateMachine::load(DEFINITION, &substitutions(), &LambdaOnly).err();
+    let message = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("`arn:aws:states:::dynamodb:deleteItem` is not supported")
+            || message.contains("`arn:aws:states:::sns:publish` is not supported"),
+        "{message}"
+    );
+}
+
+fn completed_event() -> Value {
+    json!({"eventid": "o-1.OrderCompleted", "eventtype": "OrderCompleted", "version": 1,
+           "orderid": "o-1", "accountid": "a-1", "vendorid": "v-1", "total": "4.50"})
+}
+
+#[tokio::test]
+async fn happy_path_publishes_the_invoice_event_and_succeeds_with_it() {
+    let attributes = json!({"eventtype": attribute("OrderCompleted"), "city": attribute("Lisbon")});
+    let invoker = FakeInvoker::new()
+        .then(
+            PUT_ITEM,
+            [Reply::Ok(
+                json!({"orderid": "o-1", "order": order(), "total": "4.50", "ignored": 1}),
+            )],
+        )
+        .then(
+            PUT_OBJECT,
+            [Reply::Ok(json!({
+                "invoiceKey": "invoices/o-1.json", "event": completed_event(), "attributes": attributes.clone()
+            }))],
+        )
+        .always(PUBLISH, Reply::Ok(json!({"MessageId": "m-1"})));
+    let ran = run(&invoker).await;
+
+    assert_eq!(
+        ran.outcome,
+        Outcome::Succeeded {
+            output: completed_event()
+        }
+    );
+    assert_eq!(resources(&invoker), [PUT_ITEM, PUT_OBJECT, PUBLISH]);
+    assert_eq!(
+        invoker.calls_to(PUT_ITEM),
+        [json!({"orderid": "o-1", "order": order()})]
+    );
+    assert_eq!(
+        invoker.calls_to(PUT_OBJECT),
+        [json!({"orderid": "o-1", "order": order(), "correlationid": "o-1"})]
+    );
+    let publish = &invoker.calls_to(PUBLISH)[0];
+    assert_eq!(publish["TopicArn"], TOPIC);
+    assert_eq!(message(publish), completed_event());
+    assert_eq!(publish["MessageAttributes"], attributes);
+    assert!(ran.sleeps.is_empty());
+    // The cart as ResultSelector shaped it is in PutObject's checkpoint.
+    assert!(ran.events.iter().any(|e| matches!(e,
+        HistoryEvent::StateEntered { state, input } if state == "PutObject"
+            && input["cart"] == json!({"orderid": "o-1", "order": order(), "total": "4.50"}))));
+}
+
+#[tokio::test]
+async fn an_active_order_is_rejected_published_and_failed() {
+    let invoker = FakeInvoker::new()
+        .then(
+            PUT_ITEM,
+            [Reply::Fail("ActiveOrderExists", "order o-0 is still active")],
+        )
+        .always(PUBLISH, Reply::Ok(json!({"MessageId": "m-2"})));
+    let ran = run(&invoker).await;
+
+    assert_eq!(
+        ran.outcome,
+        Outcome::Failed {
+            error: "ActiveOrderExists".into(),
+            cause: "The customer already has an active order with this vendor.".into()
+        }
+    );
+    assert_eq!(resources(&invoker), [PUT_ITEM, PUBLISH]);
+    let publish = &invoker.calls_to(PUBLISH)[0];
+    assert_eq!(publish["TopicArn"], TOPIC);
+    assert_eq!(
+        message(publish),
+        json!({
+            "eventid": "o-1.OrderRejected", "eventtype": "OrderRejected", "version": 1,
+            "occurredAt": "2026-03-01T08:00:00.000Z", "orderid": "o-1", "accountid": "a-1",
+            "vendorid": "v-1", "city": "Lisbon", "correlationid": "o-1", "reason": "ActiveOrderExists",
+            "detail": "order o-0 is still active"
+        })
+    );
+    assert_eq!(
+        publish["MessageAttributes"],
+        json!({"eventtype": attribute("OrderRejected"), "accountid": attribute("a-1"),
+               "vendorid": attribute("v-1"), "city": attribute("Lisbon")})
+    );
+    assert!(ran.sleeps.is_empty(), "a rejection is not retried");
+}
+
+#[tokio::test]
+async fn an_unavailable_store_is_retried_twice_then_the_cart_item_is_released_and_the_failure_published() {
+    let invoker = FakeInvoker::new()
+        .then(
+            PUT_ITEM,
+            [Reply::Ok(json!({"orderid": "o-1", "order": order(), "total": "4.50"}))],
+        )
+        .always(PUT_OBJECT, Reply::Fail("StoreUnavailable", "bucket unreachable"))
+        .always(DELETE_ITEM, Reply::Ok(json!({})))
+        .always(PUBLISH, Reply::Ok(json!({"MessageId": "m-3"})));
+    let ran = run(&invoker).await;
+
+    assert_eq!(
+        ran.outcome,
+        Outcome::Failed {
+            error: "StoreUnavailable".into(),
+            cause: "bucket unreachable".into()
+        }
+    );
+    assert_eq!(ran.sleeps, [Duration::from_secs(1), Duration::from_secs(2)]);
+    assert_eq!(
+        resources(&invoker),
+        [PUT_ITEM, PUT_OBJECT, PUT_OBJECT, PUT_OBJECT, DELETE_ITEM, PUBLISH]
+    );
+    assert_eq!(
+        invoker.calls_to(DELETE_ITEM),
+        [json!({
+            "TableName": TABLE,
+            "Key": {"accountid": {"S": "a-1"}, "vendorid": {"S": "v-1"}},
+            "ConditionExpression": "orderid = :orderid",
+            "ExpressionAttributeValues": {":orderid": {"S": "o-1"}}
+        })]
+    );
+    let publish = &invoker.calls_to(PUBLISH)[0];
+    assert_eq!(
+        message(publish),
+        json!({
+            "eventid": "o-1.OrderFailed", "eventtype": "OrderFailed", "version": 1,
+            "occurredAt": "2026-03-01T08:00:03.000Z", "orderid": "o-1", "accountid": "a-1",
+            "vendorid": "v-1", "city": "Lisbon", "correlationid": "o-1", "error": "StoreUnavailable",
+            "cause": "bucket unreachable"
+        })
+    );
+    assert_eq!(publish["MessageAttributes"]["eventtype"], attribute("OrderFailed"));
+    let retries: Vec<_> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            HistoryEvent::RetryScheduled {
+                state,
+                attempt,
+                delay_ms,
+                ..
+            } => Some((state.as_str(), *attempt, *delay_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries, [("PutObject", 1, 1000), ("PutObject", 2, 2000)]);
+}
+
+#[tokio::test]
+async fn a_cart_item_already_released_still_publishes_the_original_failure() {
+    let invoker = FakeInvoker::new()
+        .then(
+            PUT_ITEM,
+            [Reply::Ok(json!({"orderid": "o-1", "order": order(), "total": "4.50"}))],
+        )
+        .always(PUT_OBJECT, Reply::Fail("InvoiceRenderFailed", "template error"))
+        .always(
+            DELETE_ITEM,
+            Reply::Fail("DynamoDB.ConditionalCheckFailedException", "held by o-2"),
+        )
+        .always(PUBLISH, Reply::Ok(json!({})));
+    let ran = run(&invoker).await;
+    assert_eq!(
+        ran.outcome,
+        Outcome::Failed {
+            error: "InvoiceRenderFailed".into(),
+            cause: "template error".into()
+        }
+    );
+    assert_eq!(resources(&invoker), [PUT_ITEM, PUT_OBJECT, DELETE_ITEM, PUBLISH]);
+    assert_eq!(message(&invoker.calls_to(PUBLISH)[0])["error"], "InvoiceRenderFailed");
+}
+
+#[tokio::test]
+async fn an_invalid_order_fails_with_its_cause() {
+    let invoker = FakeInvoker::new().then(PUT_ITEM, [Reply::Fail("InvalidOrder", "no items")]);
+    let ran = run(&invoker).await;
+    assert_eq!(
+        ran.outcome,
+        Outcome::Failed {
+            error: "InvalidOrder".into(),
+            cause: "no items".into()
+        }
+    );
+    assert_eq!(resources(&invoker), [PUT_ITEM]);
+}

@@ -1,0 +1,175 @@
+//! Payload templates: the values of `Parameters` and `ResultSelector`.
+//!
+//! A template is JSON whose object keys ending in `.$` take their value from a path or an
+//! intrinsic function (the `.$` is dropped from the output key). Nested objects and arrays
+//! are templates too. Parsed at load time; evaluated against one input.
+
+use serde_json::{Map, Value};
+
+use super::errors::StateError;
+use super::intrinsics::{Call, is_intrinsic};
+use super::path::Path;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Template {
+    Literal(Value),
+    Object(Vec<(String, Template)>),
+    Array(Vec<Template>),
+    Path(Path),
+    Intrinsic(Call),
+}
+
+impl Template {
+    /// Parses a payload template; the top level must be an object. Errors are
+    /// `(field-within-template, reason)`.
+    pub(crate) fn parse(value: &Value) -> Result<Template, (String, String)> {
+        if !value.is_object() {
+            return Err((String::new(), "must be a JSON object (a payload template)".into()));
+        }
+        parse_value(value, "")
+    }
+
+    /// Builds the payload. Paths that match nothing are `States.Runtime`.
+    pub(crate) fn eval(&self, input: &Value, context: &Value) -> Result<Value, StateError> {
+        Ok(match self {
+            Template::Literal(v) => v.clone(),
+            Template::Object(fields) => {
+                let mut out = Map::new();
+                for (key, t) in fields {
+                    out.insert(key.clone(), t.eval(input, context)?);
+                }
+                Value::Object(out)
+            }
+            Template::Array(items) => {
+                Value::Array(items.iter().map(|t| t.eval(input, context)).collect::<Result<_, _>>()?)
+            }
+            Template::Path(path) => path
+                .read(input, context)
+                .map_err(|e| StateError::runtime(format!("{e} (payload template field using `{}`)", path.text())))?,
+            Template::Intrinsic(call) => call.eval(input, context)?,
+        })
+    }
+}
+
+/// A value that is a path or an intrinsic call: the right-hand side of a `key.$` field,
+/// and of `ErrorPath`/`CausePath`.
+pub(crate) fn parse_dynamic(text: &str) -> Result<Template, String> {
+    if is_intrinsic(text) {
+        Call::parse(text).map(Template::Intrinsic)
+    } else if text.starts_with('$') {
+        Path::parse(text).map(Template::Path)
+    } else {
+        Err(format!(
+            "`{text}` is neither a path (starting with `$`) nor an intrinsic function (starting with `States.`)"
+        ))
+    }
+}
+
+fn parse_value(value: &Value, at: &str) -> Result<Template, (String, String)> {
+    Ok(match value {
+        Value::Object(map) => {
+            let mut fields = Vec::with_capacity(map.len());
+            for (key, v) in map {
+                let here = if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                };
+                if let Some(name) = key.strip_suffix(".$") {
+                    let Value::String(text) = v else {
+                        return Err((
+                            here,
+                            "a field ending in `.$` must have a string value (a path or intrinsic function)".into(),
+                        ));
+                    };
+                    if map.contains_key(name) {
+                        return Err((here, format!("both `{name}` and `{key}` are present")));
+                    }
+                    let dynamic = parse_dynamic(text).map_err(|reason| (here.clone(), reason))?;
+                    fields.push((name.to_string(), dynamic));
+                } else {
+                    fields.push((key.clone(), parse_value(v, &here)?));
+                }
+            }
+            Template::Object(fields)
+        }
+        Value::Array(items) => Template::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| parse_value(v, &format!("{at}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => Template::Literal(other.clone()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn build(template: Value, input: Value) -> Result<Value, StateError> {
+        let t = Template::parse(&template).map_err(|(f, r)| StateError::new(f, r))?;
+        t.eval(&input, &json!({"State": {"EnteredTime": "T"}}))
+    }
+
+    #[test]
+    fn evaluates_paths_intrinsics_and_literals_at_every_depth() {
+        let out = build(
+            json!({
+                "literal": 1,
+                "copied.$": "$.a",
+                "nested": {"deep.$": "$.b.c", "keep": [1, {"x": "y"}]},
+                "list": [{"v.$": "$.a"}, "plain", ["inner", {"w.$": "$.b"}]],
+                "when.$": "$$.State.EnteredTime",
+                "text.$": "States.Format('{}!', $.a)",
+                "weird key.$": "$['odd key']"
+            }),
+            json!({"a": "A", "b": {"c": 3}, "odd key": false}),
+        );
+        assert_eq!(
+            out,
+            Ok(json!({
+                "literal": 1,
+                "copied": "A",
+                "nested": {"deep": 3, "keep": [1, {"x": "y"}]},
+                "list": [{"v": "A"}, "plain", ["inner", {"w": {"c": 3}}]],
+                "when": "T",
+                "text": "A!",
+                "weird key": false
+            }))
+        );
+    }
+
+    #[test]
+    fn a_missing_path_is_a_runtime_error() {
+        let e = build(json!({"x": {"y.$": "$.nope"}}), json!({})).unwrap_err();
+        assert_eq!(e.error, "States.Runtime");
+        assert!(e.cause.contains("`$.nope`"), "{}", e.cause);
+    }
+
+    #[test]
+    fn parse_refusals_say_which_field() {
+        for (template, field, why) in [
+            (json!([1]), "", "must be a JSON object"),
+            (json!({"a": {"b.$": 3}}), "a.b.$", "must have a string value"),
+            (json!({"a.$": "nope"}), "a.$", "neither a path"),
+            (json!({"a.$": "$.x", "a": 1}), "a.$", "both `a` and `a.$`"),
+            (
+                json!({"l": [{"b.$": "States.Bogus()"}]}),
+                "l[0].b.$",
+                "unknown intrinsic",
+            ),
+            (json!({"b.$": "$.x[?(@.y)]"}), "b.$", "filter expressions"),
+        ] {
+            match Template::parse(&template) {
+                Ok(t) => panic!("{template} parsed as {t:?}"),
+                Err((f, r)) => {
+                    assert_eq!(f, field, "{template}");
+                    assert!(r.contains(why), "{template}: {r}");
+                }
+            }
+        }
+    }
+}
