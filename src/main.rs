@@ -1,1 +1,31 @@
-fn main() {}
+//! `skipline`: parse arguments, set up logging, run the command, exit with its code.
+
+use clap::Parser;
+use skipline::cli::{Cli, commands};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let default = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let code = match commands::run(cli).await {
+        Ok(()) => 0,
+        Err(e) => {
+            let message = e.to_string();
+            if !message.is_empty() && !matches!(e, commands::CliError::Failed(_) if message.is_empty()) {
+                eprintln!("error: {message}");
+            }
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

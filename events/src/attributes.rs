@@ -16,10 +16,16 @@ pub struct MessageAttributeValue {
 
 impl MessageAttributeValue {
     pub fn string(v: impl Into<String>) -> Self {
-        Self { data_type: "String".into(), string_value: v.into() }
+        Self {
+            data_type: "String".into(),
+            string_value: v.into(),
+        }
     }
     pub fn number(v: impl Into<String>) -> Self {
-        Self { data_type: "Number".into(), string_value: v.into() }
+        Self {
+            data_type: "Number".into(),
+            string_value: v.into(),
+        }
     }
 }
 

@@ -26,8 +26,8 @@ impl Money {
         if trimmed.is_empty() || trimmed.len() > 32 {
             return Err("must be a decimal amount such as \"3.50\"".into());
         }
-        let value = Decimal::from_str(trimmed)
-            .map_err(|_| format!("{trimmed:?} is not a decimal amount such as \"3.50\""))?;
+        let value =
+            Decimal::from_str(trimmed).map_err(|_| format!("{trimmed:?} is not a decimal amount such as \"3.50\""))?;
         if value.scale() > 2 && value.normalize().scale() > 2 {
             return Err(format!("{trimmed} has more than two decimal places"));
         }

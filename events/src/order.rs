@@ -174,7 +174,12 @@ impl fmt::Display for InvalidOrder {
 
 impl InvalidOrder {
     fn one(field: &str, message: impl Into<String>) -> Self {
-        Self { problems: vec![Problem { field: field.into(), message: message.into() }] }
+        Self {
+            problems: vec![Problem {
+                field: field.into(),
+                message: message.into(),
+            }],
+        }
     }
 }
 
@@ -184,12 +189,18 @@ pub fn check_id(field: &str, value: &str) -> Option<Problem> {
         "must not be empty".to_string()
     } else if value.chars().count() > MAX_ID_LEN {
         format!("must be at most {MAX_ID_LEN} characters")
-    } else if let Some(bad) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+    } else if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
         format!("may contain only letters, digits, '_' and '-' (found {bad:?})")
     } else {
         return None;
     };
-    Some(Problem { field: field.into(), message })
+    Some(Problem {
+        field: field.into(),
+        message,
+    })
 }
 
 fn check_text(field: &str, value: &str, problems: &mut Vec<Problem>) -> String {
@@ -204,7 +215,10 @@ fn check_text(field: &str, value: &str, problems: &mut Vec<Problem>) -> String {
         None
     };
     if let Some(message) = message {
-        problems.push(Problem { field: field.into(), message });
+        problems.push(Problem {
+            field: field.into(),
+            message,
+        });
     }
     trimmed.to_string()
 }
@@ -259,12 +273,21 @@ fn parse_quantity(input: &QuantityInput) -> Result<u32, String> {
 impl OrderRequest {
     /// Validates every field and collects every problem, prefixing paths with `prefix`.
     pub fn validate(&self, prefix: &str) -> Result<Order, InvalidOrder> {
-        let p = |name: &str| if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+        let p = |name: &str| {
+            if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}.{name}")
+            }
+        };
         let mut problems = Vec::new();
         problems.extend(check_id(&p("accountid"), &self.accountid));
         problems.extend(check_id(&p("vendorid"), &self.vendorid));
         let orderdate = parse_orderdate(&self.orderdate).unwrap_or_else(|message| {
-            problems.push(Problem { field: p("orderdate"), message });
+            problems.push(Problem {
+                field: p("orderdate"),
+                message,
+            });
             String::new()
         });
         let city = check_text(&p("city"), &self.city, &mut problems);
@@ -276,19 +299,32 @@ impl OrderRequest {
         if size.is_none() {
             problems.push(Problem {
                 field: p("details.coffeesize"),
-                message: format!("must be one of {} (got {:?})", SIZES.join(", "), truncate(&self.details.coffeesize)),
+                message: format!(
+                    "must be one of {} (got {:?})",
+                    SIZES.join(", "),
+                    truncate(&self.details.coffeesize)
+                ),
             });
         }
         let unitprice = parse_price(&self.details.unitprice).unwrap_or_else(|message| {
-            problems.push(Problem { field: p("details.unitprice"), message });
+            problems.push(Problem {
+                field: p("details.unitprice"),
+                message,
+            });
             Money::default()
         });
         let quantity = parse_quantity(&self.details.quantity).unwrap_or_else(|message| {
-            problems.push(Problem { field: p("details.quantity"), message });
+            problems.push(Problem {
+                field: p("details.quantity"),
+                message,
+            });
             0
         });
         if self.eventtype != [OrderEventTag::NewOrder] {
-            problems.push(Problem { field: p("eventtype"), message: "must be [\"new_order\"]".into() });
+            problems.push(Problem {
+                field: p("eventtype"),
+                message: "must be [\"new_order\"]".into(),
+            });
         }
         if !problems.is_empty() {
             return Err(InvalidOrder { problems });
@@ -298,7 +334,12 @@ impl OrderRequest {
             vendorid: self.vendorid.clone(),
             orderdate,
             city,
-            details: OrderDetails { coffeetype, coffeesize: size.unwrap_or_default(), unitprice, quantity },
+            details: OrderDetails {
+                coffeetype,
+                coffeesize: size.unwrap_or_default(),
+                unitprice,
+                quantity,
+            },
         })
     }
 }
@@ -310,9 +351,13 @@ fn truncate(s: &str) -> String {
 /// Parses and validates a `POST /order` body. Nothing is written before this succeeds.
 pub fn parse_place_order(body: &[u8]) -> Result<Order, InvalidOrder> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(InvalidOrder::one("", format!("body is {} bytes; the limit is {MAX_BODY_BYTES}", body.len())));
+        return Err(InvalidOrder::one(
+            "",
+            format!("body is {} bytes; the limit is {MAX_BODY_BYTES}", body.len()),
+        ));
     }
-    let request: PlaceOrderRequest = serde_json::from_slice(body).map_err(|e| InvalidOrder::one("", json_message(&e)))?;
+    let request: PlaceOrderRequest =
+        serde_json::from_slice(body).map_err(|e| InvalidOrder::one("", json_message(&e)))?;
     request.order.validate("order")
 }
 
@@ -399,23 +444,65 @@ mod tests {
     #[test]
     fn each_rule_has_a_precise_message() {
         let cases: Vec<(Box<dyn FnOnce(&mut serde_json::Value)>, &str)> = vec![
-            (Box::new(|b| b["order"]["accountid"] = json!("")), "order.accountid: must not be empty"),
-            (Box::new(|b| b["order"]["accountid"] = json!("a".repeat(65))), "order.accountid: must be at most 64 characters"),
-            (Box::new(|b| b["order"]["vendorid"] = json!("../etc")), "order.vendorid: may contain only letters, digits, '_' and '-' (found '.')"),
-            (Box::new(|b| b["order"]["details"]["quantity"] = json!(0)), "order.details.quantity: must be between 1 and 20"),
-            (Box::new(|b| b["order"]["details"]["quantity"] = json!(21)), "order.details.quantity: must be between 1 and 20"),
-            (Box::new(|b| b["order"]["details"]["quantity"] = json!(1.5)), "order.details.quantity: must be a whole number between 1 and 20"),
-            (Box::new(|b| b["order"]["details"]["coffeesize"] = json!("Huge")), "order.details.coffeesize: must be one of Small, Regular, Medium, Large (got \"Huge\")"),
-            (Box::new(|b| b["order"]["details"]["unitprice"] = json!("0")), "order.details.unitprice: must be greater than 0"),
-            (Box::new(|b| b["order"]["details"]["unitprice"] = json!("3.555")), "order.details.unitprice: 3.555 has more than two decimal places"),
-            (Box::new(|b| b["order"]["details"]["unitprice"] = json!("1000.01")), "order.details.unitprice: must be at most 1000.00"),
-            (Box::new(|b| b["order"]["orderdate"] = json!("yesterday")), "order.orderdate: \"yesterday\" is not a date"),
-            (Box::new(|b| b["order"]["city"] = json!("Syd\u{7}ney")), "order.city: must not contain control characters"),
-            (Box::new(|b| b["order"]["city"] = json!("   ")), "order.city: must not be empty"),
+            (
+                Box::new(|b| b["order"]["accountid"] = json!("")),
+                "order.accountid: must not be empty",
+            ),
+            (
+                Box::new(|b| b["order"]["accountid"] = json!("a".repeat(65))),
+                "order.accountid: must be at most 64 characters",
+            ),
+            (
+                Box::new(|b| b["order"]["vendorid"] = json!("../etc")),
+                "order.vendorid: may contain only letters, digits, '_' and '-' (found '.')",
+            ),
+            (
+                Box::new(|b| b["order"]["details"]["quantity"] = json!(0)),
+                "order.details.quantity: must be between 1 and 20",
+            ),
+            (
+                Box::new(|b| b["order"]["details"]["quantity"] = json!(21)),
+                "order.details.quantity: must be between 1 and 20",
+            ),
+            (
+                Box::new(|b| b["order"]["details"]["quantity"] = json!(1.5)),
+                "order.details.quantity: must be a whole number between 1 and 20",
+            ),
+            (
+                Box::new(|b| b["order"]["details"]["coffeesize"] = json!("Huge")),
+                "order.details.coffeesize: must be one of Small, Regular, Medium, Large (got \"Huge\")",
+            ),
+            (
+                Box::new(|b| b["order"]["details"]["unitprice"] = json!("0")),
+                "order.details.unitprice: must be greater than 0",
+            ),
+            (
+                Box::new(|b| b["order"]["details"]["unitprice"] = json!("3.555")),
+                "order.details.unitprice: 3.555 has more than two decimal places",
+            ),
+            (
+                Box::new(|b| b["order"]["details"]["unitprice"] = json!("1000.01")),
+                "order.details.unitprice: must be at most 1000.00",
+            ),
+            (
+                Box::new(|b| b["order"]["orderdate"] = json!("yesterday")),
+                "order.orderdate: \"yesterday\" is not a date",
+            ),
+            (
+                Box::new(|b| b["order"]["city"] = json!("Syd\u{7}ney")),
+                "order.city: must not contain control characters",
+            ),
+            (
+                Box::new(|b| b["order"]["city"] = json!("   ")),
+                "order.city: must not be empty",
+            ),
         ];
         for (mutate, expected) in cases {
             let problems = problems_for(mutate);
-            assert!(problems.iter().any(|p| p.starts_with(expected)), "expected {expected:?} in {problems:?}");
+            assert!(
+                problems.iter().any(|p| p.starts_with(expected)),
+                "expected {expected:?} in {problems:?}"
+            );
         }
     }
 

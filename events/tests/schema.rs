@@ -8,5 +8,8 @@ fn committed_schema_matches_the_types() {
         std::fs::write(path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert_eq!(committed, generated, "schema drifted: run `SKIPLINE_BLESS=1 cargo test -p skipline-events --test schema`");
+    assert_eq!(
+        committed, generated,
+        "schema drifted: run `SKIPLINE_BLESS=1 cargo test -p skipline-events --test schema`"
+    );
 }

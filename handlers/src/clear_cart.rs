@@ -65,7 +65,9 @@ mod tests {
     async fn store_outage_fails_the_record() {
         let cart = MemoryCart::default();
         cart.fail_next("down");
-        let r = ClearCart { cart: &cart }.handle(event(vec![record("m1", &completed_event_json("o1", "a0", "v0"))])).await;
+        let r = ClearCart { cart: &cart }
+            .handle(event(vec![record("m1", &completed_event_json("o1", "a0", "v0"))]))
+            .await;
         assert_eq!(failed_ids(&r), vec!["m1".to_string()]);
     }
 }

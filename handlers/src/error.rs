@@ -9,7 +9,11 @@ pub enum StepError {
     #[error("{0}")]
     InvalidOrder(#[from] InvalidOrder),
     #[error("account {accountid} already has active order {existing} with vendor {vendorid}")]
-    ActiveOrderExists { accountid: String, vendorid: String, existing: String },
+    ActiveOrderExists {
+        accountid: String,
+        vendorid: String,
+        existing: String,
+    },
     #[error("an invoice with different content already exists at {key}")]
     InvoiceConflict { key: String },
     #[error("{0}")]

@@ -29,7 +29,11 @@ impl NotifyVendor<'_> {
             return Ok(());
         };
         let body = serde_json::to_vec(&ticket).map_err(|e| RecordError(e.to_string()))?;
-        let endpoints = self.directory.list(Some(&ticket.vendorid)).await.map_err(|e| RecordError(e.to_string()))?;
+        let endpoints = self
+            .directory
+            .list(Some(&ticket.vendorid))
+            .await
+            .map_err(|e| RecordError(e.to_string()))?;
         if endpoints.is_empty() {
             tracing::info!(orderid = %ticket.orderid, vendorid = %ticket.vendorid, "vendor has no endpoints; nothing to send");
         }
@@ -39,12 +43,20 @@ impl NotifyVendor<'_> {
                 failures.push(format!("{}: {e}", endpoint.endpointid));
             }
         }
-        if failures.is_empty() { Ok(()) } else { Err(RecordError(failures.join("; "))) }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(RecordError(failures.join("; ")))
+        }
     }
 
     /// Sends once per (event, endpoint); an acknowledged event is never sent again.
     async fn deliver(&self, endpoint: &VendorEndpoint, ticket: &VendorTicket, body: &[u8]) -> Result<(), String> {
-        let already = self.deliveries.was_delivered(&ticket.eventid, &endpoint.endpointid).await.map_err(|e| e.to_string())?;
+        let already = self
+            .deliveries
+            .was_delivered(&ticket.eventid, &endpoint.endpointid)
+            .await
+            .map_err(|e| e.to_string())?;
         if already {
             return Ok(());
         }
@@ -65,7 +77,10 @@ impl NotifyVendor<'_> {
             return Err(format!("endpoint answered HTTP {status}"));
         }
         tracing::info!(orderid = %ticket.orderid, eventid = %ticket.eventid, endpoint = %endpoint.endpointid, "ticket delivered");
-        self.deliveries.mark_delivered(&ticket.eventid, &endpoint.endpointid).await.map_err(|e| e.to_string())
+        self.deliveries
+            .mark_delivered(&ticket.eventid, &endpoint.endpointid)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -73,7 +88,9 @@ impl NotifyVendor<'_> {
 mod tests {
     use super::*;
     use crate::sqs::{event, failed_ids, record};
-    use crate::testing::{FixedClock, MemoryDeliveries, MemoryDirectory, RecordingWebhooks, completed_event_json, endpoint};
+    use crate::testing::{
+        FixedClock, MemoryDeliveries, MemoryDirectory, RecordingWebhooks, completed_event_json, endpoint,
+    };
     use crate::webhook::verify;
 
     fn consumer<'a>(
@@ -82,12 +99,19 @@ mod tests {
         hooks: &'a RecordingWebhooks,
         clock: &'a FixedClock,
     ) -> NotifyVendor<'a> {
-        NotifyVendor { directory: dir, deliveries: log, webhooks: hooks, clock, allow_private_endpoints: true }
+        NotifyVendor {
+            directory: dir,
+            deliveries: log,
+            webhooks: hooks,
+            clock,
+            allow_private_endpoints: true,
+        }
     }
 
     #[tokio::test]
     async fn sends_a_signed_ticket_once_even_when_redelivered() {
-        let (dir, log, hooks, clock): (MemoryDirectory, MemoryDeliveries, RecordingWebhooks, FixedClock) = Default::default();
+        let (dir, log, hooks, clock): (MemoryDirectory, MemoryDeliveries, RecordingWebhooks, FixedClock) =
+            Default::default();
         dir.insert(endpoint("v0", "e1", "http://127.0.0.1:9/hook"));
         let c = consumer(&dir, &log, &hooks, &clock);
         let body = completed_event_json("o1", "a0", "v0");
@@ -95,7 +119,14 @@ mod tests {
         assert!(failed_ids(&r).is_empty());
         let sent = hooks.sent();
         assert_eq!(sent.len(), 1);
-        let header = |name: &str| sent[0].headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
+        let header = |name: &str| {
+            sent[0]
+                .headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
         assert_eq!(header(HEADER_EVENT_ID), "o1.OrderCompleted");
         let ts: i64 = header(HEADER_TIMESTAMP).parse().unwrap();
         assert!(verify("secret-e1", ts, &sent[0].body, &header(HEADER_SIGNATURE)));
@@ -110,12 +141,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_non_2xx_fails_only_that_record() {
-        let (dir, log, hooks, clock): (MemoryDirectory, MemoryDeliveries, RecordingWebhooks, FixedClock) = Default::default();
+        let (dir, log, hooks, clock): (MemoryDirectory, MemoryDeliveries, RecordingWebhooks, FixedClock) =
+            Default::default();
         dir.insert(endpoint("v0", "e1", "http://127.0.0.1:9/ok"));
         dir.insert(endpoint("vbad", "e2", "http://127.0.0.1:9/down"));
         hooks.answer("http://127.0.0.1:9/down", 503);
         let c = consumer(&dir, &log, &hooks, &clock);
-        let mut records: Vec<_> = (0..9).map(|i| record(&format!("m{i}"), &completed_event_json(&format!("o{i}"), "a0", "v0"))).collect();
+        let mut records: Vec<_> = (0..9)
+            .map(|i| record(&format!("m{i}"), &completed_event_json(&format!("o{i}"), "a0", "v0")))
+            .collect();
         records.insert(4, record("bad", &completed_event_json("ob", "a0", "vbad")));
         let r = c.handle(event(records)).await;
         assert_eq!(failed_ids(&r), vec!["bad".to_string()]);
@@ -124,22 +158,28 @@ mod tests {
 
     #[tokio::test]
     async fn private_endpoints_are_refused_at_delivery_without_the_flag() {
-        let (dir, log, hooks, clock): (MemoryDirectory, MemoryDeliveries, RecordingWebhooks, FixedClock) = Default::default();
+        let (dir, log, hooks, clock): (MemoryDirectory, MemoryDeliveries, RecordingWebhooks, FixedClock) =
+            Default::default();
         dir.insert(endpoint("v0", "e1", "http://127.0.0.1:9/hook"));
         let mut c = consumer(&dir, &log, &hooks, &clock);
         c.allow_private_endpoints = false;
-        let r = c.handle(event(vec![record("m1", &completed_event_json("o1", "a0", "v0"))])).await;
+        let r = c
+            .handle(event(vec![record("m1", &completed_event_json("o1", "a0", "v0"))]))
+            .await;
         assert_eq!(failed_ids(&r), vec!["m1".to_string()]);
         assert!(hooks.sent().is_empty());
     }
 
     #[tokio::test]
     async fn poison_messages_fail_and_other_events_are_skipped() {
-        let (dir, log, hooks, clock): (MemoryDirectory, MemoryDeliveries, RecordingWebhooks, FixedClock) = Default::default();
+        let (dir, log, hooks, clock): (MemoryDirectory, MemoryDeliveries, RecordingWebhooks, FixedClock) =
+            Default::default();
         let c = consumer(&dir, &log, &hooks, &clock);
         let failed = r#"{"eventtype":"OrderFailed","eventid":"o.OrderFailed","version":1,"occurredAt":"t","orderid":"o",
             "accountid":"a","vendorid":"v","city":"c","correlationid":"o","error":"E","cause":"C"}"#;
-        let r = c.handle(event(vec![record("poison", "{oops"), record("other", failed)])).await;
+        let r = c
+            .handle(event(vec![record("poison", "{oops"), record("other", failed)]))
+            .await;
         assert_eq!(failed_ids(&r), vec!["poison".to_string()]);
     }
 }

@@ -34,7 +34,9 @@ pub enum PutCartOutcome {
     /// The slot already holds this very order: a re-run of the same step.
     AlreadyThisOrder,
     /// The slot holds another active order.
-    HeldBy { orderid: String },
+    HeldBy {
+        orderid: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +44,9 @@ pub enum ReleaseOutcome {
     Released,
     Missing,
     /// A newer order holds the slot; it is left alone.
-    HeldBy { orderid: String },
+    HeldBy {
+        orderid: String,
+    },
 }
 
 /// The cart table, keyed by (accountid, vendorid).

@@ -40,9 +40,11 @@ pub async fn put_item(
         created_at: clock.now().to_string(),
     };
     match cart.put_if_free(&item).await? {
-        PutCartOutcome::Created | PutCartOutcome::AlreadyThisOrder => {
-            Ok(PutItemOutput { orderid: input.orderid, total: order.total(), order })
-        }
+        PutCartOutcome::Created | PutCartOutcome::AlreadyThisOrder => Ok(PutItemOutput {
+            orderid: input.orderid,
+            total: order.total(),
+            order,
+        }),
         PutCartOutcome::HeldBy { orderid } => Err(StepError::ActiveOrderExists {
             accountid: order.accountid,
             vendorid: order.vendorid,
@@ -54,31 +56,58 @@ pub async fn put_item(
 /// Deserialises a step input, turning shape errors into `InvalidOrder` so the flow's Catch sees a name.
 pub fn parse_input<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, StepError> {
     serde_json::from_value(value).map_err(|e| {
-        StepError::InvalidOrder(InvalidOrder { problems: vec![Problem { field: String::new(), message: e.to_string() }] })
+        StepError::InvalidOrder(InvalidOrder {
+            problems: vec![Problem {
+                field: String::new(),
+                message: e.to_string(),
+            }],
+        })
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{MemoryCart, FixedClock, seed_order};
+    use crate::testing::{FixedClock, MemoryCart, seed_order};
 
     #[tokio::test]
     async fn commits_then_refuses_a_second_active_order() {
         let cart = MemoryCart::default();
         let clock = FixedClock::default();
-        let out = put_item(&cart, &clock, PutItemInput { orderid: "o1".into(), order: seed_order("a0", "v0") })
-            .await
-            .unwrap();
+        let out = put_item(
+            &cart,
+            &clock,
+            PutItemInput {
+                orderid: "o1".into(),
+                order: seed_order("a0", "v0"),
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(out.total.cents(), 700);
         assert_eq!(cart.get_sync("a0", "v0").unwrap().orderid, "o1");
 
-        let again = put_item(&cart, &clock, PutItemInput { orderid: "o1".into(), order: seed_order("a0", "v0") }).await;
+        let again = put_item(
+            &cart,
+            &clock,
+            PutItemInput {
+                orderid: "o1".into(),
+                order: seed_order("a0", "v0"),
+            },
+        )
+        .await;
         assert!(again.is_ok(), "a re-run of the same order must succeed");
 
-        let err = put_item(&cart, &clock, PutItemInput { orderid: "o2".into(), order: seed_order("a0", "v0") })
-            .await
-            .unwrap_err();
+        let err = put_item(
+            &cart,
+            &clock,
+            PutItemInput {
+                orderid: "o2".into(),
+                order: seed_order("a0", "v0"),
+            },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), "ActiveOrderExists");
         assert!(err.to_string().contains("active order o1"), "{err}");
         assert_eq!(cart.get_sync("a0", "v0").unwrap().orderid, "o1");
@@ -89,11 +118,27 @@ mod tests {
         let cart = MemoryCart::default();
         let mut order = seed_order("a0", "v0");
         order["details"]["quantity"] = serde_json::json!(50);
-        let err = put_item(&cart, &FixedClock::default(), PutItemInput { orderid: "o1".into(), order }).await.unwrap_err();
+        let err = put_item(
+            &cart,
+            &FixedClock::default(),
+            PutItemInput {
+                orderid: "o1".into(),
+                order,
+            },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), "InvalidOrder");
-        let err = put_item(&cart, &FixedClock::default(), PutItemInput { orderid: "../x".into(), order: seed_order("a0", "v0") })
-            .await
-            .unwrap_err();
+        let err = put_item(
+            &cart,
+            &FixedClock::default(),
+            PutItemInput {
+                orderid: "../x".into(),
+                order: seed_order("a0", "v0"),
+            },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), "InvalidOrder");
         assert!(cart.is_empty());
     }
@@ -102,9 +147,16 @@ mod tests {
     async fn store_outage_is_retryable_by_name() {
         let cart = MemoryCart::default();
         cart.fail_next("disk full");
-        let err = put_item(&cart, &FixedClock::default(), PutItemInput { orderid: "o1".into(), order: seed_order("a0", "v0") })
-            .await
-            .unwrap_err();
+        let err = put_item(
+            &cart,
+            &FixedClock::default(),
+            PutItemInput {
+                orderid: "o1".into(),
+                order: seed_order("a0", "v0"),
+            },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), "StoreUnavailable");
     }
 }

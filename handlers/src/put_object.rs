@@ -34,8 +34,12 @@ pub async fn put_object(
     let invoice = match invoices.put_new(&key, &body).await? {
         PutBlobOutcome::Created => fresh,
         PutBlobOutcome::AlreadyExists => {
-            let existing = invoices.get(&key).await?.ok_or_else(|| StepError::StoreUnavailable(format!("{key} vanished")))?;
-            let existing: Invoice = serde_json::from_slice(&existing).map_err(|_| StepError::InvoiceConflict { key: key.clone() })?;
+            let existing = invoices
+                .get(&key)
+                .await?
+                .ok_or_else(|| StepError::StoreUnavailable(format!("{key} vanished")))?;
+            let existing: Invoice =
+                serde_json::from_slice(&existing).map_err(|_| StepError::InvoiceConflict { key: key.clone() })?;
             if existing.orderid != input.orderid || existing.order != input.order {
                 return Err(StepError::InvoiceConflict { key });
             }
@@ -44,7 +48,11 @@ pub async fn put_object(
     };
     let event = OrderEvent::completed(&input.orderid, &input.order, &key, now);
     let attributes = message_attributes(&event);
-    Ok(PutObjectOutput { invoice_key: invoice.invoice_key, event, attributes })
+    Ok(PutObjectOutput {
+        invoice_key: invoice.invoice_key,
+        event,
+        attributes,
+    })
 }
 
 #[cfg(test)]
@@ -56,7 +64,10 @@ mod tests {
     async fn writes_once_and_reuses_on_rerun() {
         let store = MemoryInvoices::default();
         let clock = FixedClock::default();
-        let input = PutObjectInput { orderid: "o1".into(), order: seed_valid_order("a0", "v0") };
+        let input = PutObjectInput {
+            orderid: "o1".into(),
+            order: seed_valid_order("a0", "v0"),
+        };
         let first = put_object(&store, &clock, input.clone()).await.unwrap();
         assert_eq!(first.invoice_key, "invoices/a0/v0/o1.json");
         let stored: Invoice = serde_json::from_slice(&store.get_sync(&first.invoice_key).unwrap()).unwrap();
@@ -78,9 +89,16 @@ mod tests {
         let store = MemoryInvoices::default();
         let clock = FixedClock::default();
         store.insert("invoices/a0/v0/o1.json", b"{\"not\":\"an invoice\"}");
-        let err = put_object(&store, &clock, PutObjectInput { orderid: "o1".into(), order: seed_valid_order("a0", "v0") })
-            .await
-            .unwrap_err();
+        let err = put_object(
+            &store,
+            &clock,
+            PutObjectInput {
+                orderid: "o1".into(),
+                order: seed_valid_order("a0", "v0"),
+            },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.name(), "InvoiceConflict");
     }
 }

@@ -14,7 +14,10 @@ pub struct RecordError(pub String);
 pub fn decode_event(body: &str) -> Result<OrderEvent, RecordError> {
     let value: serde_json::Value =
         serde_json::from_str(body).map_err(|e| RecordError(format!("body is not JSON: {e}")))?;
-    let inner = match (value.get("Type").and_then(|t| t.as_str()), value.get("Message").and_then(|m| m.as_str())) {
+    let inner = match (
+        value.get("Type").and_then(|t| t.as_str()),
+        value.get("Message").and_then(|m| m.as_str()),
+    ) {
         (Some("Notification"), Some(message)) => {
             serde_json::from_str(message).map_err(|e| RecordError(format!("SNS Message is not JSON: {e}")))?
         }
@@ -65,7 +68,11 @@ pub fn event(records: Vec<SqsMessage>) -> SqsEvent {
 
 /// The ids of the failed records, for assertions and logs.
 pub fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
-    response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect()
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -85,9 +92,15 @@ mod tests {
 
     #[tokio::test]
     async fn one_bad_record_in_ten_is_exactly_the_one_reported() {
-        let records = (0..10).map(|i| record(&format!("m{i}"), if i == 7 { "bad" } else { "ok" })).collect();
+        let records = (0..10)
+            .map(|i| record(&format!("m{i}"), if i == 7 { "bad" } else { "ok" }))
+            .collect();
         let response = process_batch(event(records), |r| async move {
-            if r.body.as_deref() == Some("bad") { Err(RecordError("bad".into())) } else { Ok(()) }
+            if r.body.as_deref() == Some("bad") {
+                Err(RecordError("bad".into()))
+            } else {
+                Ok(())
+            }
         })
         .await;
         assert_eq!(failed_ids(&response), vec!["m7".to_string()]);

@@ -52,8 +52,13 @@ pub fn cart_item(accountid: &str, vendorid: &str, orderid: &str) -> CartItem {
 pub fn completed_event_json(orderid: &str, accountid: &str, vendorid: &str) -> String {
     let order = seed_valid_order(accountid, vendorid);
     let key = skipline_events::invoice_key(accountid, vendorid, orderid);
-    serde_json::to_string(&OrderEvent::completed(orderid, &order, &key, "2026-11-25T08:15:01Z".into()))
-        .unwrap_or_default()
+    serde_json::to_string(&OrderEvent::completed(
+        orderid,
+        &order,
+        &key,
+        "2026-11-25T08:15:01Z".into(),
+    ))
+    .unwrap_or_default()
 }
 
 pub fn endpoint(vendorid: &str, endpointid: &str, url: &str) -> VendorEndpoint {
@@ -91,7 +96,9 @@ impl MemoryCart {
         *lock(&self.fail) = Some(why.into());
     }
     fn check(&self) -> Result<(), StoreError> {
-        lock(&self.fail).take().map_or(Ok(()), |w| Err(StoreError::Unavailable(w)))
+        lock(&self.fail)
+            .take()
+            .map_or(Ok(()), |w| Err(StoreError::Unavailable(w)))
     }
 }
 
@@ -103,7 +110,9 @@ impl CartStore for MemoryCart {
         let key = (item.accountid.clone(), item.vendorid.clone());
         match items.get(&key) {
             Some(e) if e.orderid == item.orderid => Ok(PutCartOutcome::AlreadyThisOrder),
-            Some(e) => Ok(PutCartOutcome::HeldBy { orderid: e.orderid.clone() }),
+            Some(e) => Ok(PutCartOutcome::HeldBy {
+                orderid: e.orderid.clone(),
+            }),
             None => {
                 items.insert(key, item.clone());
                 Ok(PutCartOutcome::Created)
@@ -120,7 +129,9 @@ impl CartStore for MemoryCart {
         let key = (a.to_string(), v.to_string());
         match items.get(&key) {
             None => Ok(ReleaseOutcome::Missing),
-            Some(e) if e.orderid != orderid => Ok(ReleaseOutcome::HeldBy { orderid: e.orderid.clone() }),
+            Some(e) if e.orderid != orderid => Ok(ReleaseOutcome::HeldBy {
+                orderid: e.orderid.clone(),
+            }),
             Some(_) => {
                 items.remove(&key);
                 Ok(ReleaseOutcome::Released)
@@ -178,7 +189,11 @@ impl VendorDirectory for MemoryDirectory {
         Ok(())
     }
     async fn list(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, StoreError> {
-        Ok(lock(&self.0).iter().filter(|e| vendorid.is_none_or(|v| e.vendorid == v)).cloned().collect())
+        Ok(lock(&self.0)
+            .iter()
+            .filter(|e| vendorid.is_none_or(|v| e.vendorid == v))
+            .cloned()
+            .collect())
     }
     async fn remove(&self, vendorid: &str, endpointid: &str) -> Result<bool, StoreError> {
         let mut all = lock(&self.0);

@@ -44,11 +44,15 @@ pub async fn subscribe_vendor(
     if let Some(s) = secret
         && (s.len() < 16 || s.len() > 256 || s.chars().any(|c| c.is_whitespace() || c.is_control()))
     {
-        return Err(SubscribeError::Invalid("secret must be 16 to 256 characters with no whitespace".into()));
+        return Err(SubscribeError::Invalid(
+            "secret must be 16 to 256 characters with no whitespace".into(),
+        ));
     }
     let existing = directory.list(Some(vendorid)).await?;
     if existing.iter().any(|e| e.url == url.as_str()) {
-        return Err(SubscribeError::Conflict(format!("{url} is already subscribed for vendor {vendorid}")));
+        return Err(SubscribeError::Conflict(format!(
+            "{url} is already subscribed for vendor {vendorid}"
+        )));
     }
     if existing.len() >= MAX_ENDPOINTS_PER_VENDOR {
         return Err(SubscribeError::Conflict(format!(
@@ -63,10 +67,17 @@ pub async fn subscribe_vendor(
         created_at: clock.now().to_string(),
     };
     directory.add(&endpoint).await?;
-    Ok(Subscribed { endpoint, secret_generated: secret.is_none() })
+    Ok(Subscribed {
+        endpoint,
+        secret_generated: secret.is_none(),
+    })
 }
 
-pub async fn unsubscribe_vendor(directory: &dyn VendorDirectory, vendorid: &str, endpointid: &str) -> Result<(), SubscribeError> {
+pub async fn unsubscribe_vendor(
+    directory: &dyn VendorDirectory,
+    vendorid: &str,
+    endpointid: &str,
+) -> Result<(), SubscribeError> {
     for (field, value) in [("vendorid", vendorid), ("endpointid", endpointid)] {
         if let Some(p) = check_id(field, value) {
             return Err(SubscribeError::Invalid(p.to_string()));
@@ -75,7 +86,9 @@ pub async fn unsubscribe_vendor(directory: &dyn VendorDirectory, vendorid: &str,
     if directory.remove(vendorid, endpointid).await? {
         Ok(())
     } else {
-        Err(SubscribeError::NotFound(format!("vendor {vendorid} has no endpoint {endpointid}")))
+        Err(SubscribeError::NotFound(format!(
+            "vendor {vendorid} has no endpoint {endpointid}"
+        )))
     }
 }
 
@@ -88,7 +101,9 @@ mod tests {
     async fn subscribes_with_a_generated_secret_and_refuses_bad_input() {
         let dir = MemoryDirectory::default();
         let clock = FixedClock::default();
-        let s = subscribe_vendor(&dir, &clock, "v0", "https://shop.example.com/hook", None, false).await.unwrap();
+        let s = subscribe_vendor(&dir, &clock, "v0", "https://shop.example.com/hook", None, false)
+            .await
+            .unwrap();
         assert!(s.secret_generated);
         assert!(s.endpoint.secret.starts_with("whsec_"));
         assert_eq!(dir.list(Some("v0")).await.unwrap().len(), 1);
@@ -96,7 +111,10 @@ mod tests {
         let dup = subscribe_vendor(&dir, &clock, "v0", "https://shop.example.com/hook", None, false).await;
         assert!(matches!(dup, Err(SubscribeError::Conflict(_))));
         let private = subscribe_vendor(&dir, &clock, "v0", "https://192.168.0.10/hook", None, false).await;
-        assert!(matches!(private, Err(SubscribeError::Endpoint(EndpointError::Private { .. }))));
+        assert!(matches!(
+            private,
+            Err(SubscribeError::Endpoint(EndpointError::Private { .. }))
+        ));
         let bad_vendor = subscribe_vendor(&dir, &clock, "v/0", "https://shop.example.com/x", None, false).await;
         assert!(matches!(bad_vendor, Err(SubscribeError::Invalid(_))));
         let short = subscribe_vendor(&dir, &clock, "v0", "https://shop.example.com/y", Some("short"), false).await;
@@ -104,6 +122,9 @@ mod tests {
         assert_eq!(dir.list(None).await.unwrap().len(), 1, "refusals write nothing");
 
         unsubscribe_vendor(&dir, "v0", &s.endpoint.endpointid).await.unwrap();
-        assert!(matches!(unsubscribe_vendor(&dir, "v0", &s.endpoint.endpointid).await, Err(SubscribeError::NotFound(_))));
+        assert!(matches!(
+            unsubscribe_vendor(&dir, "v0", &s.endpoint.endpointid).await,
+            Err(SubscribeError::NotFound(_))
+        ));
     }
 }

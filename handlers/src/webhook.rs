@@ -12,7 +12,10 @@ pub const MAX_URL_LEN: usize = 2048;
 
 /// `sha256=<hex>` of HMAC-SHA256 over `"{timestamp}.{body}"`; the timestamp stops replays of old bodies.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    format!("sha256={}", hex::encode(mac_for(secret, timestamp, body).finalize().into_bytes()))
+    format!(
+        "sha256={}",
+        hex::encode(mac_for(secret, timestamp, body).finalize().into_bytes())
+    )
 }
 
 /// Constant-time check of a signature header, as a receiver would do it.
@@ -62,7 +65,9 @@ pub enum EndpointError {
 /// IP-literal hosts are checked here; names are checked after DNS resolution by the sender.
 pub fn check_endpoint_url(raw: &str, allow_private: bool) -> Result<Url, EndpointError> {
     if raw.len() > MAX_URL_LEN {
-        return Err(EndpointError::Malformed(format!("longer than {MAX_URL_LEN} characters")));
+        return Err(EndpointError::Malformed(format!(
+            "longer than {MAX_URL_LEN} characters"
+        )));
     }
     if raw.chars().any(char::is_control) {
         return Err(EndpointError::Malformed("contains control characters".into()));
@@ -88,7 +93,10 @@ pub fn check_endpoint_url(raw: &str, allow_private: bool) -> Result<Url, Endpoin
             }
         };
         if let Some(reason) = reason {
-            return Err(EndpointError::Private { host: host.to_string(), reason });
+            return Err(EndpointError::Private {
+                host: host.to_string(),
+                reason,
+            });
         }
     }
     Ok(url)
@@ -142,7 +150,12 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("a multicast address")
     } else if s[0] == 0x64 && s[1] == 0xff9b {
         // NAT64 embeds an IPv4 address in the low 32 bits.
-        forbidden_v4(Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8))
+        forbidden_v4(Ipv4Addr::new(
+            (s[6] >> 8) as u8,
+            s[6] as u8,
+            (s[7] >> 8) as u8,
+            s[7] as u8,
+        ))
     } else {
         None
     }
@@ -167,7 +180,10 @@ mod tests {
     #[test]
     fn matches_an_independent_hmac() {
         // python3 -c "import hmac,hashlib;print(hmac.new(b'key',b'1.hello',hashlib.sha256).hexdigest())"
-        assert_eq!(sign("key", 1, b"hello"), "sha256=9233658ef5e21fe59dba8abb099c978547d7626f87090a6a585c26a2a98a91f8");
+        assert_eq!(
+            sign("key", 1, b"hello"),
+            "sha256=9233658ef5e21fe59dba8abb099c978547d7626f87090a6a585c26a2a98a91f8"
+        );
     }
 
     #[test]
@@ -204,6 +220,9 @@ mod tests {
         assert!(check_endpoint_url("https://93.184.216.34/hook", false).is_ok());
         assert!(check_endpoint_url("http://127.0.0.1:8080/hook", true).is_ok());
         let msg = check_endpoint_url("https://10.0.0.1/", false).unwrap_err().to_string();
-        assert!(msg.contains("private address") && msg.contains("--allow-private-endpoints"), "{msg}");
+        assert!(
+            msg.contains("private address") && msg.contains("--allow-private-endpoints"),
+            "{msg}"
+        );
     }
 }

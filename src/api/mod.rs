@@ -1,0 +1,288 @@
+//! The local HTTP API (axum). Handlers are thin: parse, call the [`Backend`], shape the answer.
+//! Errors become responses in [`error`] only.
+
+pub mod error;
+
+use crate::backend::{Backend, ExecStatus};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use error::AppError;
+use serde_json::{Value, json};
+use skipline_events::MAX_BODY_BYTES;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub backend: Arc<dyn Backend>,
+    /// `--allow-private-endpoints`: lets vendors subscribe loopback/private URLs (tests, local use).
+    pub allow_private_endpoints: bool,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/order", post(place_order).get(get_order))
+        .route("/orders/{orderid}", get(order_status))
+        .route("/orders/{orderid}/invoice", get(order_invoice))
+        .route("/invoice", get(get_invoice))
+        .route("/executions", get(list_executions))
+        .route(
+            "/vendors/{vendorid}/endpoints",
+            post(subscribe_vendor).get(list_vendor_endpoints),
+        )
+        .route("/vendors/{vendorid}/endpoints/{endpointid}", delete(unsubscribe_vendor))
+        .route(
+            "/schema/place-order",
+            get(|| async { Json(skipline_events::place_order_schema()) }),
+        )
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .fallback(|| async { AppError::NotFound("no such route; see README.md for the API".into()) })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed("method not allowed on this route".into()) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Turns axum's body rejection (e.g. over the limit) into our JSON error.
+fn body(result: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
+    result.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge(format!("body is larger than {MAX_BODY_BYTES} bytes"))
+        } else {
+            AppError::BadRequest(format!("could not read body: {e}"))
+        }
+    })
+}
+
+/// Parses a query string and refuses unknown, repeated or missing-but-required parameters.
+fn query(raw: Option<String>, allowed: &[&str]) -> Result<BTreeMap<String, String>, AppError> {
+    let raw = raw.unwrap_or_default();
+    if raw.len() > 4096 {
+        return Err(AppError::BadRequest("query string is too long".into()));
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        if !allowed.contains(&k.as_ref()) {
+            return Err(AppError::BadRequest(format!(
+                "unknown query parameter {:?}; allowed: {}",
+                k.chars().take(64).collect::<String>(),
+                allowed.join(", ")
+            )));
+        }
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(AppError::BadRequest(format!(
+                "query parameter {k} is given more than once"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn json_content_type(headers: &HeaderMap) -> Result<(), AppError> {
+    match headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("")) {
+        None => Ok(()),
+        Some(ct)
+            if ct
+                .split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")) =>
+        {
+            Ok(())
+        }
+        Some(ct) => Err(AppError::UnsupportedMediaType(format!(
+            "Content-Type must be application/json, not {ct:?}"
+        ))),
+    }
+}
+
+async fn place_order(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    payload: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    query(raw, &[])?;
+    json_content_type(&headers)?;
+    let bytes = body(payload)?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| AppError::BadRequest("Idempotency-Key must be ASCII".into()))?
+                .to_string(),
+        ),
+    };
+    let placed = s.backend.place_order(&bytes, key.as_deref()).await?;
+    let location = format!("/orders/{}", placed.orderid);
+    let status = if placed.created {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    let body = json!({"orderid": placed.orderid, "executionId": placed.execution_id, "status": placed.status});
+    Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
+}
+
+async fn get_order(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, AppError> {
+    let q = query(raw, &["accountid", "vendorid"])?;
+    let (Some(a), Some(v)) = (q.get("accountid"), q.get("vendorid")) else {
+        return Err(AppError::BadRequest(
+            "query parameters accountid and vendorid are both required".into(),
+        ));
+    };
+    let item = s
+        .backend
+        .cart_item(a, v)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no active order for account {a} at vendor {v}")))?;
+    Ok(Json(
+        serde_json::to_value(item).map_err(|e| AppError::Unavailable(e.to_string()))?,
+    ))
+}
+
+async fn order_status(
+    State(s): State<ApiState>,
+    Path(orderid): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    query(raw, &[])?;
+    let status = s.backend.order_status(&orderid, true).await?;
+    Ok(Json(
+        serde_json::to_value(status).map_err(|e| AppError::Unavailable(e.to_string()))?,
+    ))
+}
+
+async fn order_invoice(
+    State(s): State<ApiState>,
+    Path(orderid): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    query(raw, &[])?;
+    let status = s.backend.order_status(&orderid, false).await?;
+    let key = status.invoice_key.ok_or_else(|| {
+        AppError::NotFound(format!(
+            "order {orderid} has no invoice (status {})",
+            status.status.as_str()
+        ))
+    })?;
+    let invoice = s
+        .backend
+        .invoice(&key)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no invoice at {key}")))?;
+    Ok(Json(invoice))
+}
+
+async fn get_invoice(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, AppError> {
+    let q = query(raw, &["objectKey"])?;
+    let key = q
+        .get("objectKey")
+        .ok_or_else(|| AppError::BadRequest("query parameter objectKey is required".into()))?;
+    let invoice = s
+        .backend
+        .invoice(key)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no invoice at {key}")))?;
+    Ok(Json(invoice))
+}
+
+async fn list_executions(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, AppError> {
+    let q = query(raw, &["status", "limit"])?;
+    let status = match q.get("status") {
+        None => None,
+        Some(v) => Some(
+            ExecStatus::parse(v)
+                .ok_or_else(|| AppError::BadRequest("status must be RUNNING, SUCCEEDED or FAILED".into()))?,
+        ),
+    };
+    let limit = match q.get("limit") {
+        None => 50,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| AppError::BadRequest("limit must be a number from 1 to 1000".into()))?,
+    };
+    let list = s.backend.list_executions(status, limit).await?;
+    Ok(Json(json!({"executions": list})))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscribeBody {
+    url: String,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+async fn subscribe_vendor(
+    State(s): State<ApiState>,
+    Path(vendorid): Path<String>,
+    headers: HeaderMap,
+    payload: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    json_content_type(&headers)?;
+    let bytes = body(payload)?;
+    let req: SubscribeBody = serde_json::from_slice(&bytes)
+        .map_err(|e| AppError::BadRequest(format!("body must be {{\"url\", \"secret\"?}}: {e}")))?;
+    let (endpoint, generated) = s
+        .backend
+        .subscribe_vendor(&vendorid, &req.url, req.secret.as_deref(), s.allow_private_endpoints)
+        .await?;
+    let mut out = json!({"vendorid": endpoint.vendorid, "endpointid": endpoint.endpointid, "url": endpoint.url, "createdAt": endpoint.created_at});
+    if generated {
+        // Shown once: it is never returned again.
+        out["secret"] = json!(endpoint.secret);
+    }
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// `whsec_…1a2b`: enough to tell secrets apart, not enough to use one.
+pub fn redact(secret: &str) -> String {
+    let tail: String = secret
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("…{tail}")
+}
+
+async fn list_vendor_endpoints(
+    State(s): State<ApiState>,
+    Path(vendorid): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let list = s.backend.list_vendor_endpoints(Some(&vendorid)).await?;
+    let items: Vec<Value> = list
+        .into_iter()
+        .map(|e| json!({"vendorid": e.vendorid, "endpointid": e.endpointid, "url": e.url, "secret": redact(&e.secret), "createdAt": e.created_at}))
+        .collect();
+    Ok(Json(json!({"endpoints": items})))
+}
+
+async fn unsubscribe_vendor(
+    State(s): State<ApiState>,
+    Path((vendorid, endpointid)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    s.backend.unsubscribe_vendor(&vendorid, &endpointid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Binds and serves until `shutdown` resolves. Refuses nothing about the address, but the
+/// CLI defaults to loopback and warns loudly otherwise.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,266 @@
+//! The operations a user performs, independent of where the system runs.
+//!
+//! The CLI and the contract suite speak [`Backend`]; `local` implements it over the embedded
+//! runtime's data directory, `aws` over the AWS SDK. Anything backend-specific stays behind it.
+
+pub mod aws;
+pub mod local;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use skipline_engine::filter::{FilterPolicy, FilterScope};
+use skipline_events::MessageAttributes;
+use skipline_handlers::ports::{CartItem, VendorEndpoint};
+use skipline_handlers::vendors::SubscribeError;
+
+/// Why an operation failed, mapped to one exit code / HTTP status per front door.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The caller's input is wrong; nothing was written.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with existing state (e.g. an idempotency key reused with another body).
+    #[error("{0}")]
+    Conflict(String),
+    /// The operation is not available on this backend or endpoint.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The backend could not be reached or failed; worth retrying.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<SubscribeError> for BackendError {
+    fn from(e: SubscribeError) -> Self {
+        match e {
+            SubscribeError::Invalid(_) | SubscribeError::Endpoint(_) => BackendError::Invalid(e.to_string()),
+            SubscribeError::NotFound(m) => BackendError::NotFound(m),
+            SubscribeError::Conflict(m) => BackendError::Conflict(m),
+            SubscribeError::Store(s) => BackendError::Unavailable(s.to_string()),
+        }
+    }
+}
+
+impl From<skipline_handlers::ports::StoreError> for BackendError {
+    fn from(e: skipline_handlers::ports::StoreError) -> Self {
+        BackendError::Unavailable(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl ExecStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecStatus::Running => "RUNNING",
+            ExecStatus::Succeeded => "SUCCEEDED",
+            ExecStatus::Failed => "FAILED",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ExecStatus> {
+        match s.to_ascii_uppercase().as_str() {
+            "RUNNING" => Some(ExecStatus::Running),
+            "SUCCEEDED" => Some(ExecStatus::Succeeded),
+            "FAILED" | "TIMED_OUT" | "ABORTED" => Some(ExecStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// The answer to placing an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placed {
+    pub orderid: String,
+    #[serde(rename = "executionId")]
+    pub execution_id: String,
+    pub status: ExecStatus,
+    /// False when an idempotency key matched an existing execution with the same body.
+    #[serde(skip)]
+    pub created: bool,
+}
+
+/// One entry of an execution's history, in a backend-neutral shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub id: u64,
+    pub timestamp: String,
+    /// e.g. `StateEntered`, `TaskFailed`, `ExecutionSucceeded` (AWS types are mapped to these where they correspond).
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub detail: serde_json::Value,
+}
+
+/// Where an order is, and how it got there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderStatus {
+    pub orderid: String,
+    #[serde(rename = "executionId")]
+    pub execution_id: String,
+    pub status: ExecStatus,
+    #[serde(rename = "startedAt")]
+    pub started_at: String,
+    #[serde(rename = "stoppedAt", default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
+    /// The rejection or failure name, e.g. `ActiveOrderExists`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    #[serde(rename = "invoiceKey", default, skip_serializing_if = "Option::is_none")]
+    pub invoice_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionSummary {
+    pub orderid: String,
+    #[serde(rename = "executionId")]
+    pub execution_id: String,
+    pub status: ExecStatus,
+    #[serde(rename = "startedAt")]
+    pub started_at: String,
+    #[serde(rename = "stoppedAt", default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Sqs,
+    Http,
+    Https,
+}
+
+/// A topic subscription request.
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub protocol: Protocol,
+    /// Queue name or ARN for `sqs`; URL for `http`/`https`.
+    pub endpoint: String,
+    /// Already validated, so nothing invalid reaches a backend.
+    pub filter_policy: Option<(String, FilterPolicy)>,
+    pub raw: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionInfo {
+    #[serde(rename = "subscriptionId")]
+    pub id: String,
+    pub protocol: String,
+    pub endpoint: String,
+    #[serde(rename = "filterPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub filter_policy: Option<String>,
+    #[serde(rename = "filterPolicyScope")]
+    pub scope: FilterScope,
+    #[serde(rename = "rawMessageDelivery")]
+    pub raw: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueInfo {
+    pub name: String,
+    /// Messages ready to receive.
+    pub visible: u64,
+    #[serde(rename = "inFlight")]
+    pub in_flight: u64,
+    pub delayed: u64,
+    /// The dead-letter queue this queue redrives to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dlq: Option<String>,
+    #[serde(rename = "maxReceiveCount", default, skip_serializing_if = "Option::is_none")]
+    pub max_receive_count: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeekedMessage {
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+    pub body: String,
+    pub attributes: MessageAttributes,
+    #[serde(rename = "receiveCount")]
+    pub receive_count: u32,
+    #[serde(rename = "sentAt")]
+    pub sent_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayTarget {
+    /// The queue that dead-letters into the source (the usual redrive).
+    Origin,
+    Queue(String),
+    /// Re-publish to the topic, so filter policies apply again.
+    Topic,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplayRequest {
+    pub from: String,
+    pub to: ReplayTarget,
+    pub max: Option<u64>,
+    /// Only messages matching this policy move; the rest stay and count as skipped.
+    pub filter: Option<FilterPolicy>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayReport {
+    pub moved: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    #[serde(rename = "dryRun")]
+    pub dry_run: bool,
+}
+
+/// Progress callback for long operations; the CLI draws a bar or prints lines.
+pub trait Progress: Send + Sync {
+    fn total(&self, _total: u64) {}
+    fn advance(&self, _report: &ReplayReport) {}
+}
+
+/// No progress output.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// Every user operation, on either backend.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Starts the order flow. `body` is the raw request body; it is validated before anything is written.
+    async fn place_order(&self, body: &[u8], idempotency_key: Option<&str>) -> Result<Placed, BackendError>;
+    async fn order_status(&self, orderid: &str, with_history: bool) -> Result<OrderStatus, BackendError>;
+    async fn list_executions(
+        &self,
+        status: Option<ExecStatus>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionSummary>, BackendError>;
+    async fn cart_item(&self, accountid: &str, vendorid: &str) -> Result<Option<CartItem>, BackendError>;
+    async fn invoice(&self, key: &str) -> Result<Option<serde_json::Value>, BackendError>;
+
+    async fn subscribe_vendor(
+        &self,
+        vendorid: &str,
+        url: &str,
+        secret: Option<&str>,
+        allow_private: bool,
+    ) -> Result<(VendorEndpoint, bool), BackendError>;
+    async fn list_vendor_endpoints(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, BackendError>;
+    async fn unsubscribe_vendor(&self, vendorid: &str, endpointid: &str) -> Result<(), BackendError>;
+
+    async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError>;
+    async fn topic_subscriptions(&self) -> Result<Vec<SubscriptionInfo>, BackendError>;
+
+    async fn queues(&self) -> Result<Vec<QueueInfo>, BackendError>;
+    async fn peek(&self, queue: &str, max: usize) -> Result<Vec<PeekedMessage>, BackendError>;
+    async fn replay(&self, request: &ReplayRequest, progress: &dyn Progress) -> Result<ReplayReport, BackendError>;
+}

@@ -1,0 +1,332 @@
+//! Command-line interface: argument parsing and dispatch. Each command family has its own module.
+
+pub mod commands;
+pub mod output;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const AFTER_HELP: &str = "\
+Exit codes: 0 success · 1 scenario failed or no match · 2 invalid input or usage · 3 not found · 4 conflict · 5 backend unavailable
+
+Examples:
+  skipline demo                                  run the whole story on a temporary data dir
+  skipline serve                                 API on http://127.0.0.1:8080, data in ./.skipline
+  skipline order place --account a0 --vendor v0 --coffee Latte --size Large --price 4.50 --quantity 1 --city Sydney --wait
+  skipline order status <orderid> --history
+  skipline vendors subscribe --vendor-id v0 --endpoint https://shop.example.com/hook
+  skipline topic test-filter --policy '{\"total\":[{\"numeric\":[\">\",10]}]}' --attributes '{\"total\":{\"DataType\":\"Number\",\"StringValue\":\"12.5\"}}'
+  skipline queues replay --from notify-vendor-dlq --dry-run";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "skipline",
+    version,
+    about = "Skip the Line: pre-order coffee from the train, pick it up on the way past.",
+    long_about = "Skip the Line runs an order flow (cart item → invoice → completion event) defined by one \
+Amazon States Language file, and fans events out to vendor webhooks and the cart cleaner through a topic and queues.\n\n\
+By default everything runs embedded in this binary on SQLite under --data-dir; with --backend aws the same \
+commands drive a deployed stack (see infra/README.md).",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// Where the embedded backend keeps its SQLite database (created if missing).
+    #[arg(
+        long,
+        global = true,
+        env = "SKIPLINE_DATA_DIR",
+        default_value = ".skipline",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+    /// Which backend commands act on.
+    #[arg(long, global = true, env = "SKIPLINE_BACKEND", value_enum, default_value_t = BackendKind::Local)]
+    pub backend: BackendKind,
+    /// For --backend aws: the file written by `cdk deploy --outputs-file`.
+    #[arg(long, global = true, env = "SKIPLINE_STACK_OUTPUTS", value_name = "FILE")]
+    pub stack_outputs: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// The embedded runtime on SQLite (default; no AWS account needed).
+    Local,
+    /// A deployed stack, through the AWS SDK and your standard credentials.
+    Aws,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API, the state-machine executor and the consumers (embedded backend).
+    Serve(ServeArgs),
+    /// Start the embedded stack on a temporary data dir and play the whole story, then report.
+    Demo(DemoArgs),
+    /// Place orders and follow them.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// Inspect state-machine executions.
+    #[command(subcommand)]
+    Executions(ExecutionsCommand),
+    /// Vendor webhook endpoints: where tickets are sent.
+    #[command(subcommand)]
+    Vendors(VendorsCommand),
+    /// The event topic: subscriptions and filter policies.
+    #[command(subcommand)]
+    Topic(TopicCommand),
+    /// Queues and dead-letter queues: depth, contents, replay.
+    #[command(subcommand)]
+    Queues(QueuesCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeArgs {
+    /// Permit vendor endpoints on loopback/private addresses and plain http:// (local use and tests only).
+    #[arg(long)]
+    pub allow_private_endpoints: bool,
+    /// Run this state-machine file instead of the embedded infra/statemachine/order_flow.asl.json.
+    #[arg(long, value_name = "FILE")]
+    pub state_machine: Option<PathBuf>,
+    /// Consumer queues' visibility timeout: how long a failed message waits before redelivery.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub visibility_timeout: Duration,
+    /// Receives before a message moves to the queue's DLQ.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_receive_count: u32,
+    /// How long one webhook delivery may take.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Loopback by default; anything else exposes the API to the network.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub bind: std::net::SocketAddr,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's data dir instead of deleting it, and print its path.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Start the order flow for one order.
+    Place(PlaceArgs),
+    /// Show an order's status; with --history, its execution timeline.
+    Status {
+        orderid: String,
+        #[arg(long)]
+        history: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PlaceArgs {
+    /// The request body as JSON (`{"order": {...}}`), or @FILE to read it from a file, or - for stdin.
+    #[arg(long, value_name = "JSON|@FILE|-", conflicts_with_all = ["account", "vendor"])]
+    pub body: Option<String>,
+    #[arg(long, value_name = "ACCOUNTID", requires_all = ["vendor", "coffee", "price"])]
+    pub account: Option<String>,
+    #[arg(long, value_name = "VENDORID")]
+    pub vendor: Option<String>,
+    #[arg(long, value_name = "TYPE")]
+    pub coffee: Option<String>,
+    #[arg(long, value_name = "SIZE", default_value = "Regular")]
+    pub size: String,
+    /// Unit price, e.g. 4.50.
+    #[arg(long, value_name = "PRICE")]
+    pub price: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    pub quantity: u32,
+    #[arg(long, default_value = "Sydney")]
+    pub city: String,
+    /// Makes retries safe: the same key with the same order returns the same order.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    /// Wait until the order completes or fails (needs a running `skipline serve` on the same data dir).
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExecutionsCommand {
+    /// List executions, newest first.
+    List {
+        #[arg(long, value_parser = ["RUNNING", "SUCCEEDED", "FAILED"], ignore_case = true)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+    },
+    /// Show one execution as a readable timeline.
+    Show { orderid: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VendorsCommand {
+    /// Register a webhook endpoint for a vendor. The signing secret is shown once.
+    Subscribe {
+        #[arg(long, value_name = "VENDORID")]
+        vendor_id: String,
+        /// An https:// URL that accepts POSTed tickets.
+        #[arg(long, value_name = "URL")]
+        endpoint: String,
+        /// Use this signing secret (16–256 characters) instead of generating one.
+        #[arg(long, value_name = "SECRET")]
+        secret: Option<String>,
+        /// Permit loopback/private addresses and http:// (local use and tests only).
+        #[arg(long)]
+        allow_private_endpoints: bool,
+    },
+    /// List endpoints (secrets redacted).
+    List {
+        #[arg(long, value_name = "VENDORID")]
+        vendor_id: Option<String>,
+    },
+    /// Remove an endpoint.
+    Unsubscribe {
+        #[arg(long, value_name = "VENDORID")]
+        vendor_id: String,
+        #[arg(long, value_name = "ENDPOINTID")]
+        endpoint_id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    #[value(name = "MessageAttributes")]
+    MessageAttributes,
+    #[value(name = "MessageBody")]
+    MessageBody,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// Check a filter policy against a message before subscribing: prints `match` (exit 0), `no match` (exit 1) or the error (exit 2).
+    TestFilter {
+        /// The filter policy JSON, or @FILE.
+        #[arg(long, value_name = "JSON|@FILE")]
+        policy: String,
+        /// Message attributes as SNS takes them: {"name": {"DataType": "String", "StringValue": "..."}}.
+        #[arg(
+            long,
+            value_name = "JSON|@FILE",
+            conflicts_with = "body",
+            required_unless_present = "body"
+        )]
+        attributes: Option<String>,
+        /// A message body (for --scope MessageBody).
+        #[arg(long, value_name = "JSON|@FILE")]
+        body: Option<String>,
+        /// Where the policy applies; defaults to MessageBody when --body is given.
+        #[arg(long, value_enum)]
+        scope: Option<ScopeArg>,
+    },
+    /// Subscribe a queue or an HTTP(S) endpoint to the topic.
+    Subscribe {
+        #[arg(long, value_enum)]
+        protocol: crate::backend::Protocol,
+        /// A queue name (or ARN) for sqs; a URL for http/https.
+        #[arg(long)]
+        endpoint: String,
+        #[arg(long, value_name = "JSON|@FILE")]
+        filter_policy: Option<String>,
+        #[arg(long, value_enum, default_value = "MessageAttributes")]
+        filter_policy_scope: ScopeArg,
+        /// Deliver the message as published, without the SNS envelope.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// List the topic's subscriptions.
+    ListSubscriptions,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueuesCommand {
+    /// Depth, in-flight and delayed counts, and each queue's DLQ.
+    List,
+    /// Show messages without consuming them.
+    Peek {
+        queue: String,
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        max: u32,
+    },
+    /// Move messages from a DLQ back to its queue (default), to another queue, or re-publish them to the topic.
+    Replay {
+        #[arg(long, value_name = "QUEUE")]
+        from: String,
+        /// Destination queue; default: the queue that dead-letters into --from.
+        #[arg(long, value_name = "QUEUE", conflicts_with = "to_topic")]
+        to: Option<String>,
+        /// Re-publish to the topic so filter policies apply again.
+        #[arg(long)]
+        to_topic: bool,
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        max: Option<u64>,
+        /// Only messages matching this policy (on their attributes) move.
+        #[arg(long, value_name = "JSON|@FILE")]
+        filter_policy: Option<String>,
+        /// Count what would move; move nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Accepts `500ms`, `2s`, `1m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 2s or 1m"))?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}; use ms, s or m")),
+    };
+    if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) {
+        return Err(format!("{text:?} is out of range (0 to 24h)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("1h").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("abc").is_err());
+    }
+}

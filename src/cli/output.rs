@@ -1,0 +1,91 @@
+//! How results are shown: text for people, `--json` for tools.
+
+use crate::backend::{HistoryEntry, OrderStatus};
+use serde::Serialize;
+
+/// Prints `value` as pretty JSON.
+pub fn json<T: Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot render output: {e}"),
+    }
+}
+
+/// A short, readable summary of an entry's detail.
+fn detail_summary(entry: &HistoryEntry) -> String {
+    let d = &entry.detail;
+    let pick = |k: &str| {
+        d.get(k)
+            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+    };
+    match entry.kind.as_str() {
+        "TaskScheduled" => pick("resource").unwrap_or_default(),
+        "TaskFailed" | "ExecutionFailed" => {
+            let cause = pick("cause").unwrap_or_default();
+            let cause = serde_json::from_str::<serde_json::Value>(&cause)
+                .ok()
+                .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_string))
+                .unwrap_or(cause);
+            format!("{}: {}", pick("error").unwrap_or_default(), truncate(&cause, 100))
+        }
+        "RetryScheduled" => format!(
+            "{} → attempt {} in {} ms",
+            pick("error").unwrap_or_default(),
+            pick("attempt").unwrap_or_default(),
+            pick("delay_ms").unwrap_or_default()
+        ),
+        "ErrorCaught" => format!(
+            "{} → {}",
+            pick("error").unwrap_or_default(),
+            pick("next").unwrap_or_default()
+        ),
+        _ => String::new(),
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+/// The execution as a timeline: one line per event, time relative to the start.
+pub fn timeline(status: &OrderStatus) -> String {
+    let mut out = format!(
+        "order {}  {}\nexecution {}\nstarted {}{}\n",
+        status.orderid,
+        status.status.as_str(),
+        status.execution_id,
+        status.started_at,
+        status
+            .stopped_at
+            .as_ref()
+            .map(|s| format!(", stopped {s}"))
+            .unwrap_or_default()
+    );
+    if let Some(k) = &status.invoice_key {
+        out.push_str(&format!("invoice {k}\n"));
+    }
+    if let Some(e) = &status.error {
+        out.push_str(&format!(
+            "error {e}: {}\n",
+            status.cause.as_deref().map(|c| truncate(c, 160)).unwrap_or_default()
+        ));
+    }
+    let start: Option<jiff::Timestamp> = status.history.first().and_then(|h| h.timestamp.parse().ok());
+    for h in &status.history {
+        let offset = match (start, h.timestamp.parse::<jiff::Timestamp>()) {
+            (Some(s), Ok(t)) => format!("{:>+8.3}s", (t.as_millisecond() - s.as_millisecond()) as f64 / 1000.0),
+            _ => h.timestamp.clone(),
+        };
+        out.push_str(&format!(
+            "  {offset}  {:<20} {:<20} {}\n",
+            h.kind,
+            h.state.as_deref().unwrap_or(""),
+            detail_summary(h)
+        ));
+    }
+    out
+}

@@ -1,0 +1,268 @@
+//! SQLite under the data directory, with group commit.
+//!
+//! Every write goes through one writer thread. It takes whatever writes are waiting, runs each
+//! in its own savepoint inside one transaction, commits once (WAL, `synchronous=FULL`, so the
+//! commit is fsync'd), and only then answers each caller. A caller that got `Ok` therefore
+//! knows its write survives `kill -9`, and concurrent callers share one fsync.
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Writes taken into one transaction at most; bounds commit latency under load.
+const MAX_GROUP: usize = 512;
+const READERS: usize = 4;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(String),
+    #[error("the database writer has stopped")]
+    Closed,
+    #[error("{0}")]
+    Logic(String),
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError::Sqlite(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for DbError {
+    fn from(e: serde_json::Error) -> Self {
+        DbError::Logic(format!("stored JSON is unreadable: {e}"))
+    }
+}
+
+impl From<DbError> for skipline_handlers::ports::StoreError {
+    fn from(e: DbError) -> Self {
+        skipline_handlers::ports::StoreError::Unavailable(e.to_string())
+    }
+}
+
+type Finish = Box<dyn FnOnce(Result<(), DbError>) + Send>;
+
+/// One caller's write: run inside the group, or be answered with an error without running.
+trait WriteJob: Send {
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Finish);
+    fn abort(self: Box<Self>, err: DbError);
+}
+
+type Job = Box<dyn WriteJob>;
+
+struct TypedJob<T, F> {
+    f: F,
+    tx: oneshot::Sender<Result<T, DbError>>,
+}
+
+impl<T, F> WriteJob for TypedJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Finish) {
+        let TypedJob { f, tx } = *self;
+        let result = f(conn);
+        let ok = result.is_ok();
+        (
+            ok,
+            Box::new(move |commit| {
+                let _ = tx.send(commit.and(result));
+            }),
+        )
+    }
+
+    fn abort(self: Box<Self>, err: DbError) {
+        let _ = self.tx.send(Err(err));
+    }
+}
+
+/// Counters for benchmarks: commits (fsyncs) and the writes they carried.
+#[derive(Debug, Default)]
+pub struct DbStats {
+    pub commits: AtomicU64,
+    pub writes: AtomicU64,
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    jobs: mpsc::Sender<Job>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    path: PathBuf,
+    pub stats: Arc<DbStats>,
+}
+
+fn open(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+impl Db {
+    /// Opens (creating if needed) `path` and applies the schema.
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        let writer = open(path)?;
+        writer.execute_batch(super::schema::SCHEMA)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(open(path)?);
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let stats = Arc::new(DbStats::default());
+        let thread_stats = stats.clone();
+        std::thread::Builder::new()
+            .name("skipline-db-writer".into())
+            .spawn(move || writer_loop(writer, rx, &thread_stats))
+            .map_err(|e| DbError::Sqlite(format!("cannot start writer thread: {e}")))?;
+        Ok(Db {
+            jobs: tx,
+            readers: Arc::new(Mutex::new(readers)),
+            path: path.to_path_buf(),
+            stats,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in the next group transaction; resolves after the commit is durable.
+    /// If `f` fails, only its own savepoint is rolled back.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(TypedJob { f, tx });
+        self.jobs.send(job).map_err(|_| DbError::Closed)?;
+        rx.await.map_err(|_| DbError::Closed)?
+    }
+
+    /// Runs a read on a pooled connection off the async threads.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match conn {
+                Some(c) => c,
+                None => open(&path)?,
+            };
+            let result = f(&conn);
+            readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            result
+        })
+        .await
+        .map_err(|e| DbError::Sqlite(format!("read task failed: {e}")))?
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &DbStats) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut finishers: Vec<Finish> = Vec::with_capacity(group.len());
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let err = DbError::from(e);
+            for job in group {
+                job.abort(err.clone());
+            }
+            continue;
+        }
+        for job in group {
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                job.abort(e.into());
+                continue;
+            }
+            let (ok, finish) = job.run(&conn);
+            let end = if ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            let _ = conn.execute_batch(end);
+            finishers.push(finish);
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(DbError::from);
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.writes.fetch_add(finishers.len() as u64, Ordering::Relaxed);
+        for finish in finishers {
+            finish(commit.clone());
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch; the queue engine's clock.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn concurrent_writes_share_commits_and_failures_are_isolated() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                db.write(move |c| {
+                    if i == 7 {
+                        c.execute(
+                            "INSERT INTO invoices(key, body, created_at) VALUES ('k7', x'00', 'now')",
+                            [],
+                        )?;
+                        return Err(DbError::Logic("boom".into()));
+                    }
+                    c.execute(
+                        "INSERT INTO invoices(key, body, created_at) VALUES (?1, x'00', 'now')",
+                        [format!("k{i}")],
+                    )?;
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        let mut failures = 0;
+        for t in tasks {
+            if t.await.unwrap().is_err() {
+                failures += 1;
+            }
+        }
+        assert_eq!(failures, 1);
+        let n: i64 = db
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM invoices", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 199, "the failed job's write must be rolled back, the others kept");
+        let commits = db.stats.commits.load(Ordering::Relaxed);
+        assert!(commits <= 200, "{commits}");
+    }
+}

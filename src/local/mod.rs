@@ -1,0 +1,18 @@
+//! The embedded backend: SQLite under a data directory, the ASL executor, the topic, the
+//! queues and the consumers, in one process.
+//!
+//! Parts: [`db`] (group commit), [`executions`] (durable executions), [`invoker`] (Task
+//! resources → handlers), [`topic`] (fan-out with filter policies), [`queues`] (SQS semantics),
+//! [`runtime`] (wiring, dispatcher and consumer loops). The adapters ([`cart`], [`invoices`],
+//! [`vendors`]) implement the handlers' ports.
+
+pub mod cart;
+pub mod db;
+pub mod executions;
+pub mod invoices;
+pub mod invoker;
+pub mod queues;
+pub mod runtime;
+pub mod schema;
+pub mod topic;
+pub mod vendors;

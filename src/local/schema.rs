@@ -1,0 +1,97 @@
+//! The data directory's schema. `IF NOT EXISTS` everywhere: opening is also migrating.
+
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS cart (
+    accountid TEXT NOT NULL,
+    vendorid  TEXT NOT NULL,
+    orderid   TEXT NOT NULL,
+    item      TEXT NOT NULL,
+    PRIMARY KEY (accountid, vendorid)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS invoices (
+    key        TEXT PRIMARY KEY,
+    body       BLOB NOT NULL,
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS vendor_endpoints (
+    vendorid   TEXT NOT NULL,
+    endpointid TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (vendorid, endpointid)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS deliveries (
+    eventid      TEXT NOT NULL,
+    endpointid   TEXT NOT NULL,
+    delivered_at TEXT NOT NULL,
+    PRIMARY KEY (eventid, endpointid)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS executions (
+    name         TEXT PRIMARY KEY,
+    execution_id TEXT NOT NULL,
+    input        TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('RUNNING', 'SUCCEEDED', 'FAILED')),
+    started_at   TEXT NOT NULL,
+    started_ms   INTEGER NOT NULL,
+    stopped_at   TEXT,
+    output       TEXT,
+    error        TEXT,
+    cause        TEXT
+);
+CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, started_ms);
+
+CREATE TABLE IF NOT EXISTS history (
+    name  TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    ts    TEXT NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (name, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+    id            TEXT PRIMARY KEY,
+    protocol      TEXT NOT NULL,
+    endpoint      TEXT NOT NULL,
+    filter_policy TEXT,
+    scope         TEXT NOT NULL,
+    raw           INTEGER NOT NULL,
+    created_at    TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS topic_log (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id   TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    attributes   TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    copies       INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS queues (
+    name                  TEXT PRIMARY KEY,
+    visibility_timeout_ms INTEGER NOT NULL,
+    delay_ms              INTEGER NOT NULL,
+    retention_ms          INTEGER NOT NULL,
+    dlq                   TEXT REFERENCES queues (name),
+    max_receive_count     INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS messages (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue         TEXT NOT NULL REFERENCES queues (name),
+    message_id    TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    attributes    TEXT NOT NULL,
+    sent_ms       INTEGER NOT NULL,
+    visible_ms    INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt       TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_ms);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_receipt ON messages (receipt) WHERE receipt IS NOT NULL;
+"#;

@@ -1,0 +1,258 @@
+//! The topic: subscriptions with filter policies, and a publish that fans out atomically.
+//!
+//! A publish writes every matching subscription's copy in the same transaction as the topic
+//! log entry, so a crash leaves either all copies or none.
+
+use super::db::{Db, DbError, now_ms};
+use super::queues::{exists_in, send_in};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use skipline_engine::filter::{FilterPolicy, FilterScope};
+use skipline_events::MessageAttributes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The local topic's ARN, substituted for `${TopicArn}` in the state machine.
+pub const LOCAL_TOPIC_ARN: &str = "arn:aws:sns:local:000000000000:skipline-events";
+/// Prefix of the queues that carry HTTP(S) subscriptions to their delivery worker.
+pub const HTTP_QUEUE_PREFIX: &str = "sns-http-";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subscription {
+    pub id: String,
+    pub protocol: String,
+    pub endpoint: String,
+    pub filter_policy: Option<String>,
+    pub scope: FilterScope,
+    pub raw: bool,
+}
+
+impl Subscription {
+    /// The queue a copy lands in: the subscribed queue, or the HTTP delivery queue.
+    pub fn queue(&self) -> String {
+        if self.protocol == "sqs" {
+            self.endpoint.clone()
+        } else {
+            format!("{HTTP_QUEUE_PREFIX}{}", self.id)
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TopicError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Parsed filter policies by subscription id and text, so a publish does not re-parse them.
+type PolicyCache = Arc<Mutex<HashMap<(String, String), Arc<FilterPolicy>>>>;
+
+#[derive(Clone)]
+pub struct Topic {
+    db: Db,
+    policies: PolicyCache,
+}
+
+fn scope_str(s: FilterScope) -> &'static str {
+    match s {
+        FilterScope::MessageAttributes => "MessageAttributes",
+        FilterScope::MessageBody => "MessageBody",
+    }
+}
+
+fn load_subscriptions(c: &Connection) -> Result<Vec<Subscription>, DbError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, protocol, endpoint, filter_policy, scope, raw FROM subscriptions ORDER BY created_at, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let scope: String = r.get(4)?;
+        Ok(Subscription {
+            id: r.get(0)?,
+            protocol: r.get(1)?,
+            endpoint: r.get(2)?,
+            filter_policy: r.get(3)?,
+            scope: if scope == "MessageBody" {
+                FilterScope::MessageBody
+            } else {
+                FilterScope::MessageAttributes
+            },
+            raw: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// SNS's envelope for non-raw delivery.
+pub fn envelope(message_id: &str, message: &str, attributes: &MessageAttributes, timestamp: &str) -> String {
+    let attrs: serde_json::Map<String, serde_json::Value> = attributes
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::json!({"Type": v.data_type, "Value": v.string_value}),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": LOCAL_TOPIC_ARN,
+        "Message": message,
+        "Timestamp": timestamp,
+        "MessageAttributes": attrs,
+    })
+    .to_string()
+}
+
+impl Topic {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            policies: Arc::default(),
+        }
+    }
+
+    /// Subscribes a queue (`sqs`) or an HTTP(S) endpoint. The policy must already be valid.
+    pub async fn subscribe(
+        &self,
+        protocol: &str,
+        endpoint: &str,
+        policy: Option<&FilterPolicy>,
+        policy_text: Option<&str>,
+        raw: bool,
+    ) -> Result<Subscription, TopicError> {
+        let sub = Subscription {
+            id: uuid::Uuid::new_v4().to_string(),
+            protocol: protocol.to_string(),
+            endpoint: endpoint.to_string(),
+            filter_policy: policy_text.map(str::to_string),
+            scope: policy.map(FilterPolicy::scope).unwrap_or_default(),
+            raw,
+        };
+        let s = sub.clone();
+        let now = jiff::Timestamp::now().to_string();
+        self.db
+            .write(move |c| {
+                if s.protocol == "sqs" && !exists_in(c, &s.endpoint).map_err(|e| DbError::Logic(e.to_string()))? {
+                    return Err(DbError::Logic(format!("queue {} does not exist; see `skipline queues list`", s.endpoint)));
+                }
+                let dup: bool = c.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE protocol = ?1 AND endpoint = ?2)",
+                    params![s.protocol, s.endpoint],
+                    |r| r.get(0),
+                )?;
+                if dup {
+                    return Err(DbError::Logic(format!("{} {} is already subscribed", s.protocol, s.endpoint)));
+                }
+                c.execute(
+                    "INSERT INTO subscriptions (id, protocol, endpoint, filter_policy, scope, raw, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![s.id, s.protocol, s.endpoint, s.filter_policy, scope_str(s.scope), s.raw, now],
+                )?;
+                if s.protocol != "sqs" {
+                    c.execute(
+                        "INSERT INTO queues (name, visibility_timeout_ms, delay_ms, retention_ms) VALUES (?1, 30000, 0, 345600000)",
+                        [s.queue()],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| match e {
+                DbError::Logic(m) if m.contains("does not exist") => TopicError::NotFound(m),
+                DbError::Logic(m) => TopicError::Invalid(m),
+                other => TopicError::Db(other),
+            })?;
+        Ok(sub)
+    }
+
+    pub async fn subscriptions(&self) -> Result<Vec<Subscription>, TopicError> {
+        Ok(self.db.read(load_subscriptions).await?)
+    }
+
+    fn policy(&self, sub: &Subscription) -> Option<Arc<FilterPolicy>> {
+        let text = sub.filter_policy.as_ref()?;
+        let key = (sub.id.clone(), text.clone());
+        let mut cache = self.policies.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cache.get(&key) {
+            return Some(p.clone());
+        }
+        // Stored policies were validated on subscribe; one that no longer parses matches nothing.
+        let parsed = Arc::new(FilterPolicy::parse(text, sub.scope).ok()?);
+        cache.insert(key, parsed.clone());
+        Some(parsed)
+    }
+
+    /// Publishes inside the caller's transaction; returns the queues that got a copy.
+    pub fn publish_in(
+        &self,
+        c: &Connection,
+        message_id: &str,
+        message: &str,
+        attributes: &MessageAttributes,
+    ) -> Result<Vec<String>, DbError> {
+        let now = now_ms();
+        let timestamp = jiff::Timestamp::from_millisecond(now)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let mut delivered = Vec::new();
+        for sub in load_subscriptions(c)? {
+            let matches = match self.policy(&sub) {
+                Some(policy) => policy.matches(attributes, message),
+                None => sub.filter_policy.is_none(),
+            };
+            if !matches {
+                continue;
+            }
+            let queue = sub.queue();
+            if sub.raw {
+                send_in(c, &queue, message_id, message, attributes, now)
+            } else {
+                send_in(
+                    c,
+                    &queue,
+                    message_id,
+                    &envelope(message_id, message, attributes, &timestamp),
+                    &MessageAttributes::new(),
+                    now,
+                )
+            }
+            .map_err(|e| DbError::Logic(e.to_string()))?;
+            delivered.push(queue);
+        }
+        let attrs = serde_json::to_string(attributes)?;
+        c.prepare_cached(
+            "INSERT INTO topic_log (message_id, body, attributes, published_at, copies) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![message_id, message, attrs, timestamp, delivered.len() as i64])?;
+        Ok(delivered)
+    }
+
+    /// Publishes in its own transaction; durable when this returns.
+    pub async fn publish(
+        &self,
+        message_id: &str,
+        message: &str,
+        attributes: &MessageAttributes,
+    ) -> Result<Vec<String>, TopicError> {
+        let this = self.clone();
+        let (id, m, a) = (message_id.to_string(), message.to_string(), attributes.clone());
+        Ok(self.db.write(move |c| this.publish_in(c, &id, &m, &a)).await?)
+    }
+
+    /// Recently published messages, newest first, as (message id, body, copies).
+    pub async fn recent(&self, limit: usize) -> Result<Vec<(String, String, u32)>, TopicError> {
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut stmt =
+                    c.prepare_cached("SELECT message_id, body, copies FROM topic_log ORDER BY seq DESC LIMIT ?1")?;
+                let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?)
+    }
+}
