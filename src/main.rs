@@ -7,7 +7,10 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
+    // The demo narrates its own story; its expected failures need not shout.
+    let quiet = matches!(cli.command, skipline::cli::Command::Demo(_));
     let default = match cli.verbose {
+        0 if quiet => "error",
         0 => "warn",
         1 => "info",
         _ => "debug",

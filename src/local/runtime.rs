@@ -79,10 +79,13 @@ pub enum RuntimeError {
     Setup(String),
 }
 
-/// Replacements for adapters, e.g. the demo's failing invoice store.
+/// Wraps the real invoice store, e.g. to inject the demo's outage.
+pub type InvoiceWrapper = Arc<dyn Fn(Arc<dyn InvoiceStore>) -> Arc<dyn InvoiceStore> + Send + Sync>;
+
+/// Changes to the default adapters.
 #[derive(Default, Clone)]
 pub struct Overrides {
-    pub invoices: Option<Arc<dyn InvoiceStore>>,
+    pub wrap_invoices: Option<InvoiceWrapper>,
 }
 
 pub struct Runtime {
@@ -99,6 +102,8 @@ pub struct Runtime {
     pub invoker: Arc<LocalInvoker>,
     pub clock: Arc<dyn Clock>,
     pub webhooks: Arc<dyn WebhookClient>,
+    /// While set, the consumer loops receive nothing (tests and demos hold cart slots with it).
+    pub consumers_paused: std::sync::atomic::AtomicBool,
     wake: Arc<Notify>,
     active: Mutex<HashSet<String>>,
     shutdown: watch::Sender<bool>,
@@ -134,7 +139,11 @@ impl Runtime {
         let db = Db::open(&dir.join(DB_FILE)).map_err(|e| data_dir_error(dir, e))?;
         let cart = Arc::new(SqliteCart::new(db.clone()));
         let stored_invoices = SqliteInvoices::new(db.clone());
-        let invoices: Arc<dyn InvoiceStore> = overrides.invoices.unwrap_or_else(|| Arc::new(stored_invoices.clone()));
+        let base: Arc<dyn InvoiceStore> = Arc::new(stored_invoices.clone());
+        let invoices = match &overrides.wrap_invoices {
+            Some(wrap) => wrap(base),
+            None => base,
+        };
         let vendors = Arc::new(SqliteVendors::new(db.clone()));
         let executions = Arc::new(Executions::new(db.clone()));
         let topic = Topic::new(db.clone());
@@ -181,6 +190,7 @@ impl Runtime {
             invoker,
             clock,
             webhooks,
+            consumers_paused: std::sync::atomic::AtomicBool::new(false),
             wake: Arc::new(Notify::new()),
             active: Mutex::new(HashSet::new()),
             shutdown,
@@ -354,7 +364,11 @@ impl Runtime {
         let cart: &dyn CartStore = self.cart.as_ref();
         let clear = ClearCart { cart };
         while !self.stopped() {
-            let batch = match self.queues.receive(queue, 10, Duration::from_secs(1), None).await {
+            if self.consumers_paused.load(std::sync::atomic::Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            let batch = match self.queues.receive(queue, 10, Duration::from_millis(500), None).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(queue, error = %e, "receive failed");
@@ -363,6 +377,13 @@ impl Runtime {
                 }
             };
             if batch.is_empty() {
+                continue;
+            }
+            if self.consumers_paused.load(std::sync::atomic::Ordering::Relaxed) {
+                // Paused while the long poll was open: hand the messages back untouched.
+                for m in &batch {
+                    let _ = self.queues.change_visibility(queue, &m.receipt, Duration::ZERO).await;
+                }
                 continue;
             }
             let records = batch.iter().map(|m| sqs_record(queue, m)).collect();

@@ -1,0 +1,131 @@
+//! A vendor webhook receiver on loopback, as a shop would run one. The demo, the benchmarks and
+//! the tests use it as the real HTTP peer of `notify_vendor`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use skipline_events::{HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// One POST as received.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub path: String,
+    pub eventid: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: Vec<u8>,
+}
+
+impl Delivery {
+    /// Checks the HMAC as a receiver must, with the secret it was given at subscription.
+    pub fn verify(&self, secret: &str) -> bool {
+        self.timestamp
+            .parse::<i64>()
+            .map(|ts| skipline_handlers::webhook::verify(secret, ts, &self.body, &self.signature))
+            .unwrap_or(false)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    deliveries: Vec<Delivery>,
+    /// Paths that answer 500 until healed.
+    failing: HashSet<String>,
+    hits: HashMap<String, u64>,
+}
+
+/// Records every POST to `/{path}`; answers 200, or 500 for paths set to fail.
+#[derive(Clone, Default)]
+pub struct WebhookReceiver {
+    inner: Arc<Mutex<Inner>>,
+    pub addr: Option<SocketAddr>,
+}
+
+async fn receive(
+    State(r): State<WebhookReceiver>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut inner = r.lock();
+    *inner.hits.entry(path.clone()).or_default() += 1;
+    if inner.failing.contains(&path) {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    inner.deliveries.push(Delivery {
+        path,
+        eventid: header(HEADER_EVENT_ID),
+        timestamp: header(HEADER_TIMESTAMP),
+        signature: header(HEADER_SIGNATURE),
+        body: body.to_vec(),
+    });
+    StatusCode::OK
+}
+
+impl WebhookReceiver {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Binds 127.0.0.1 on a free port and serves in the background.
+    pub async fn start() -> std::io::Result<WebhookReceiver> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let mut receiver = WebhookReceiver::default();
+        receiver.addr = Some(listener.local_addr()?);
+        let app = Router::new()
+            .route("/{path}", post(receive))
+            .with_state(receiver.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "webhook receiver stopped");
+            }
+        });
+        Ok(receiver)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        match self.addr {
+            Some(a) => format!("http://{a}/{path}"),
+            None => format!("http://127.0.0.1:0/{path}"),
+        }
+    }
+
+    pub fn fail(&self, path: &str, failing: bool) {
+        let mut inner = self.lock();
+        if failing {
+            inner.failing.insert(path.to_string());
+        } else {
+            inner.failing.remove(path);
+        }
+    }
+
+    pub fn deliveries(&self, path: &str) -> Vec<Delivery> {
+        self.lock()
+            .deliveries
+            .iter()
+            .filter(|d| d.path == path)
+            .cloned()
+            .collect()
+    }
+
+    pub fn all(&self) -> Vec<Delivery> {
+        self.lock().deliveries.clone()
+    }
+
+    /// Requests seen on `path`, failed ones included.
+    pub fn hits(&self, path: &str) -> u64 {
+        self.lock().hits.get(path).copied().unwrap_or(0)
+    }
+}

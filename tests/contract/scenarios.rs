@@ -1,0 +1,322 @@
+//! Backend-agnostic scenarios. Each asserts what a user of Skip the Line can rely on.
+
+use super::{Harness, eventually, order_body, unique};
+use skipline::backend::{BackendError, ExecStatus, NewSubscription, Protocol, Quiet, ReplayRequest, ReplayTarget};
+use skipline_engine::filter::{FilterPolicy, FilterScope};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// An order completes: cart item, invoice, one signed ticket, cart cleared.
+pub async fn happy_path(h: &dyn Harness) {
+    let b = h.backend();
+    let (account, vendor, path) = (unique("acct"), unique("v"), unique("hook"));
+    let (endpoint, generated) = b
+        .subscribe_vendor(&vendor, &h.receiver().url(&path), None, true)
+        .await
+        .unwrap();
+    assert!(
+        generated && endpoint.secret.starts_with("whsec_"),
+        "[{}] secret generated",
+        h.name()
+    );
+
+    let placed = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
+    assert!(placed.created);
+    let status = h.settle(&placed.orderid).await;
+    assert_eq!(status.status, ExecStatus::Succeeded, "[{}] {status:?}", h.name());
+    let key = status.invoice_key.clone().expect("invoice key in the output");
+    assert_eq!(key, format!("invoices/{account}/{vendor}/{}.json", placed.orderid));
+    let invoice = b.invoice(&key).await.unwrap().expect("invoice stored");
+    assert_eq!(invoice["total"], "9.00");
+    assert_eq!(invoice["orderid"], placed.orderid.as_str());
+
+    assert!(
+        eventually(WAIT, || async { !h.receiver().deliveries(&path).is_empty() }).await,
+        "[{}] ticket delivered",
+        h.name()
+    );
+    assert!(
+        eventually(WAIT, || async {
+            b.cart_item(&account, &vendor).await.unwrap().is_none()
+        })
+        .await,
+        "[{}] cart cleared",
+        h.name()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let tickets = h.receiver().deliveries(&path);
+    assert_eq!(tickets.len(), 1, "[{}] exactly one ticket", h.name());
+    assert!(tickets[0].verify(&endpoint.secret), "[{}] signature verifies", h.name());
+    assert_eq!(tickets[0].eventid, format!("{}.OrderCompleted", placed.orderid));
+    let ticket: serde_json::Value = serde_json::from_slice(&tickets[0].body).unwrap();
+    assert_eq!(ticket["total"], "9.00");
+    assert_eq!(ticket["items"][0]["quantity"], 2);
+}
+
+/// A second order while the first holds the (account, vendor) slot is rejected with a name
+/// the state machine's Catch matched, and an OrderRejected event reaches a filtered subscription.
+pub async fn duplicate_active_order_is_rejected(h: &dyn Harness) {
+    let b = h.backend();
+    let (account, vendor) = (unique("acct"), unique("v"));
+    // Holding the consumers keeps the first order in the cart, as a slow cart cleaner would.
+    h.pause_consumers(true).await;
+    let first = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
+    assert_eq!(h.settle(&first.orderid).await.status, ExecStatus::Succeeded);
+    assert_eq!(
+        b.cart_item(&account, &vendor).await.unwrap().unwrap().orderid,
+        first.orderid
+    );
+
+    let second = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
+    let status = h.settle(&second.orderid).await;
+    let holder = b.cart_item(&account, &vendor).await.unwrap().map(|c| c.orderid);
+    h.pause_consumers(false).await;
+    assert_eq!(status.status, ExecStatus::Failed, "[{}]", h.name());
+    assert_eq!(
+        status.error.as_deref(),
+        Some("ActiveOrderExists"),
+        "[{}] {status:?}",
+        h.name()
+    );
+    assert_eq!(
+        holder,
+        Some(first.orderid.clone()),
+        "[{}] the first order keeps the slot",
+        h.name()
+    );
+    assert!(
+        b.invoice(&format!("invoices/{account}/{vendor}/{}.json", second.orderid))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// The same Idempotency-Key with the same body returns the same order; with another body, a conflict.
+pub async fn idempotent_place_order(h: &dyn Harness) {
+    let b = h.backend();
+    let (account, vendor, key) = (unique("acct"), unique("v"), unique("key"));
+    let first = b.place_order(&order_body(&account, &vendor), Some(&key)).await.unwrap();
+    assert_eq!(first.orderid, key);
+    assert!(first.created);
+    let again = b.place_order(&order_body(&account, &vendor), Some(&key)).await.unwrap();
+    assert_eq!(again.orderid, first.orderid);
+    assert_eq!(again.execution_id, first.execution_id);
+    assert!(
+        !again.created,
+        "[{}] the retry must not start a second execution",
+        h.name()
+    );
+    let other = b.place_order(&order_body(&account, &unique("v")), Some(&key)).await;
+    assert!(
+        matches!(other, Err(BackendError::Conflict(_))),
+        "[{}] {other:?}",
+        h.name()
+    );
+    assert_eq!(h.settle(&first.orderid).await.status, ExecStatus::Succeeded);
+}
+
+/// Invalid input is refused with a message naming the problem, and nothing is written.
+pub async fn invalid_input_writes_nothing(h: &dyn Harness) {
+    let b = h.backend();
+    let before = b.list_executions(None, 1000).await.unwrap().len();
+    let long_key = "k".repeat(65);
+    let cases: Vec<(Vec<u8>, Option<&str>, &str)> = vec![
+        (b"{".to_vec(), None, "malformed JSON"),
+        (b"[]".to_vec(), None, "unexpected shape"),
+        (order_body("bad/../id", "v0"), None, "order.accountid"),
+        (vec![b' '; 17 * 1024], None, "the limit is 16384"),
+        (order_body("a0", "v0"), Some("key with spaces"), "Idempotency-Key"),
+        (order_body("a0", "v0"), Some(long_key.as_str()), "Idempotency-Key"),
+    ];
+    for (body, key, expected) in cases {
+        match b.place_order(&body, key).await {
+            Err(BackendError::Invalid(m)) => {
+                assert!(m.contains(expected), "[{}] {m:?} should mention {expected:?}", h.name())
+            }
+            other => panic!("[{}] expected Invalid mentioning {expected:?}, got {other:?}", h.name()),
+        }
+    }
+    assert!(matches!(b.cart_item("a/0", "v0").await, Err(BackendError::Invalid(_))));
+    assert!(matches!(
+        b.invoice("../../etc/passwd").await,
+        Err(BackendError::Invalid(_))
+    ));
+    assert!(matches!(
+        b.order_status("../x", false).await,
+        Err(BackendError::Invalid(_) | BackendError::NotFound(_))
+    ));
+    assert!(matches!(
+        b.subscribe_vendor("v0", "https://10.0.0.1/hook", None, false).await,
+        Err(BackendError::Invalid(_))
+    ));
+    assert_eq!(
+        b.list_executions(None, 1000).await.unwrap().len(),
+        before,
+        "[{}] nothing started",
+        h.name()
+    );
+}
+
+/// A vendor endpoint that is down: the ticket goes to the DLQ; replay delivers it exactly once.
+pub async fn failing_endpoint_dead_letters_then_replays_once(h: &dyn Harness) {
+    let b = h.backend();
+    let (account, vendor, path) = (unique("acct"), unique("v"), unique("down"));
+    let (endpoint, _) = b
+        .subscribe_vendor(&vendor, &h.receiver().url(&path), None, true)
+        .await
+        .unwrap();
+    h.receiver().fail(&path, true);
+    let placed = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
+    assert_eq!(h.settle(&placed.orderid).await.status, ExecStatus::Succeeded);
+    let dlq = h.notify_dlq();
+    let dead = eventually(Duration::from_secs(60), || async {
+        b.peek(&dlq, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.body.contains(&placed.orderid))
+    })
+    .await;
+    assert!(dead, "[{}] the ticket reached the DLQ", h.name());
+    assert!(h.receiver().hits(&path) >= 2, "[{}] delivery was attempted", h.name());
+    assert!(h.receiver().deliveries(&path).is_empty());
+
+    h.receiver().fail(&path, false);
+    let report = b
+        .replay(
+            &ReplayRequest {
+                from: dlq.clone(),
+                to: ReplayTarget::Origin,
+                max: None,
+                filter: None,
+                dry_run: false,
+            },
+            &Quiet,
+        )
+        .await
+        .unwrap();
+    assert!(report.moved >= 1, "[{}] {report:?}", h.name());
+    assert!(
+        eventually(WAIT, || async { !h.receiver().deliveries(&path).is_empty() }).await,
+        "[{}] delivered after replay",
+        h.name()
+    );
+    // Replaying the same event again (as a second operator might) must not notify twice.
+    let again = b
+        .replay(
+            &ReplayRequest {
+                from: dlq,
+                to: ReplayTarget::Origin,
+                max: None,
+                filter: None,
+                dry_run: false,
+            },
+            &Quiet,
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let tickets = h.receiver().deliveries(&path);
+    assert_eq!(
+        tickets.len(),
+        1,
+        "[{}] exactly one delivery (second replay moved {})",
+        h.name(),
+        again.moved
+    );
+    assert!(tickets[0].verify(&endpoint.secret));
+}
+
+/// An invoice failure after the cart item was written is retried, then compensated.
+pub async fn invoice_failure_is_compensated(h: &dyn Harness) {
+    let b = h.backend();
+    let (account, vendor) = (unique("acct"), unique("vbroken"));
+    if !h.break_invoices_for(&vendor).await {
+        eprintln!(
+            "[{}] harness cannot break invoice writes; scenario not applicable",
+            h.name()
+        );
+        return;
+    }
+    let placed = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
+    let status = h.settle(&placed.orderid).await;
+    assert_eq!(status.status, ExecStatus::Failed, "[{}] {status:?}", h.name());
+    assert_eq!(
+        status.error.as_deref(),
+        Some("StoreUnavailable"),
+        "[{}] {status:?}",
+        h.name()
+    );
+    let full = b.order_status(&placed.orderid, true).await.unwrap();
+    let kinds: Vec<&str> = full.history.iter().map(|e| e.kind.as_str()).collect();
+    let entered: Vec<&str> = full
+        .history
+        .iter()
+        .filter(|e| e.kind == "StateEntered")
+        .filter_map(|e| e.state.as_deref())
+        .collect();
+    assert!(
+        entered.contains(&"ReleaseCartItem") && entered.contains(&"PublishFailed"),
+        "[{}] {entered:?}",
+        h.name()
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "RetryScheduled").count(),
+        2,
+        "[{}] {kinds:?}",
+        h.name()
+    );
+    assert!(
+        b.cart_item(&account, &vendor).await.unwrap().is_none(),
+        "[{}] cart released",
+        h.name()
+    );
+}
+
+/// Topic subscriptions honour filter policies: a queue subscribed to rejections sees only those.
+pub async fn topic_subscription_filters(h: &dyn Harness, queue: &str) {
+    let b = h.backend();
+    let text = r#"{"eventtype":["OrderRejected"]}"#.to_string();
+    let policy = FilterPolicy::parse(&text, FilterScope::MessageAttributes).unwrap();
+    b.topic_subscribe(NewSubscription {
+        protocol: Protocol::Sqs,
+        endpoint: queue.to_string(),
+        filter_policy: Some((text, policy)),
+        raw: true,
+    })
+    .await
+    .unwrap();
+    assert!(
+        b.topic_subscriptions()
+            .await
+            .unwrap()
+            .iter()
+            .any(|s| s.endpoint.ends_with(queue))
+    );
+    let (account, vendor) = (unique("acct"), unique("v"));
+    h.pause_consumers(true).await;
+    let first = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
+    h.settle(&first.orderid).await;
+    let second = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
+    assert_eq!(
+        h.settle(&second.orderid).await.error.as_deref(),
+        Some("ActiveOrderExists")
+    );
+    h.pause_consumers(false).await;
+    let seen = eventually(WAIT, || async { !b.peek(queue, 10).await.unwrap().is_empty() }).await;
+    assert!(seen, "[{}] the rejection reached the filtered queue", h.name());
+    let messages = b.peek(queue, 10).await.unwrap();
+    assert_eq!(
+        messages.len(),
+        1,
+        "[{}] only the rejection, not the completion",
+        h.name()
+    );
+    let event: serde_json::Value = serde_json::from_str(&messages[0].body).unwrap();
+    assert_eq!(event["eventtype"], "OrderRejected");
+    assert_eq!(event["eventid"], format!("{}.OrderRejected", second.orderid));
+    assert_eq!(messages[0].attributes["eventtype"].string_value, "OrderRejected");
+    assert_eq!(messages[0].attributes["vendorid"].string_value, vendor);
+}

@@ -1,0 +1,150 @@
+//! The contract suite on the embedded backend: a real runtime on a temp data dir.
+
+mod contract;
+
+use async_trait::async_trait;
+use contract::{Harness, scenarios};
+use skipline::backend::local::LocalBackend;
+use skipline::backend::{Backend, ExecStatus, OrderStatus};
+use skipline::local::runtime::{Overrides, Runtime, RuntimeConfig};
+use skipline::receiver::WebhookReceiver;
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+struct LocalHarness {
+    _dir: tempfile::TempDir,
+    runtime: Arc<Runtime>,
+    backend: LocalBackend,
+    receiver: WebhookReceiver,
+    broken: Arc<Mutex<HashSet<String>>>,
+}
+
+struct BreakableInvoices {
+    inner: Arc<dyn skipline_handlers::ports::InvoiceStore>,
+    broken: Arc<Mutex<HashSet<String>>>,
+}
+
+#[async_trait]
+impl skipline_handlers::ports::InvoiceStore for BreakableInvoices {
+    async fn put_new(
+        &self,
+        key: &str,
+        body: &[u8],
+    ) -> Result<skipline_handlers::ports::PutBlobOutcome, skipline_handlers::ports::StoreError> {
+        let vendor = key.split('/').nth(2).unwrap_or_default().to_string();
+        if self.broken.lock().unwrap().contains(&vendor) {
+            return Err(skipline_handlers::ports::StoreError::Unavailable(
+                "injected outage".into(),
+            ));
+        }
+        self.inner.put_new(key, body).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, skipline_handlers::ports::StoreError> {
+        self.inner.get(key).await
+    }
+}
+
+async fn harness() -> LocalHarness {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RuntimeConfig::new(dir.path());
+    config.allow_private_endpoints = true;
+    config.visibility_timeout = Duration::from_millis(300);
+    config.max_receive_count = 2;
+    config.apply_queue_settings = true;
+    let broken: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let b2 = broken.clone();
+    let overrides = Overrides {
+        wrap_invoices: Some(Arc::new(move |inner| {
+            Arc::new(BreakableInvoices {
+                inner,
+                broken: b2.clone(),
+            })
+        })),
+    };
+    let runtime = Runtime::open(config, overrides).await.unwrap();
+    runtime.start_background();
+    let receiver = WebhookReceiver::start().await.unwrap();
+    LocalHarness {
+        _dir: dir,
+        backend: LocalBackend::new(runtime.clone()),
+        runtime,
+        receiver,
+        broken,
+    }
+}
+
+#[async_trait]
+impl Harness for LocalHarness {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+    fn backend(&self) -> &dyn Backend {
+        &self.backend
+    }
+    fn receiver(&self) -> &WebhookReceiver {
+        &self.receiver
+    }
+    async fn settle(&self, orderid: &str) -> OrderStatus {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.backend.order_status(orderid, false).await.unwrap();
+            if s.status != ExecStatus::Running || tokio::time::Instant::now() > deadline {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    async fn pause_consumers(&self, paused: bool) {
+        self.runtime.consumers_paused.store(paused, Ordering::SeqCst);
+    }
+    async fn break_invoices_for(&self, vendor: &str) -> bool {
+        self.broken.lock().unwrap().insert(vendor.to_string());
+        true
+    }
+    fn notify_dlq(&self) -> String {
+        "notify-vendor-dlq".into()
+    }
+}
+
+#[tokio::test]
+async fn happy_path() {
+    scenarios::happy_path(&harness().await).await;
+}
+
+#[tokio::test]
+async fn duplicate_active_order_is_rejected() {
+    scenarios::duplicate_active_order_is_rejected(&harness().await).await;
+}
+
+#[tokio::test]
+async fn idempotent_place_order() {
+    scenarios::idempotent_place_order(&harness().await).await;
+}
+
+#[tokio::test]
+async fn invalid_input_writes_nothing() {
+    scenarios::invalid_input_writes_nothing(&harness().await).await;
+}
+
+#[tokio::test]
+async fn failing_endpoint_dead_letters_then_replays_once() {
+    scenarios::failing_endpoint_dead_letters_then_replays_once(&harness().await).await;
+}
+
+#[tokio::test]
+async fn invoice_failure_is_compensated() {
+    scenarios::invoice_failure_is_compensated(&harness().await).await;
+}
+
+#[tokio::test]
+async fn topic_subscription_filters() {
+    let h = harness().await;
+    h.runtime
+        .queues
+        .create("rejections", &Default::default())
+        .await
+        .unwrap();
+    scenarios::topic_subscription_filters(&h, "rejections").await;
+}
