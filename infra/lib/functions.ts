@@ -1,0 +1,142 @@
+/**
+ * The six Rust Lambdas (one binary each from the `skipline-aws` crate), each with its own role
+ * and log group. Permissions are written out as explicit statements: no `grant*` helper that
+ * brings wildcard actions, no AWSLambdaBasicExecutionRole.
+ */
+import * as path from 'path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { RustFunction } from 'cargo-lambda-cdk';
+import { Construct } from 'constructs';
+import { Messaging } from './messaging';
+import { INVOICE_PREFIX, Storage } from './storage';
+
+/** Path of the Rust crate's manifest, relative to infra/ (where cdk runs). */
+export const MANIFEST_PATH = path.join(__dirname, '..', '..', 'aws', 'Cargo.toml');
+
+export type BinaryName = 'put_item' | 'put_object' | 'get_item' | 'get_object' | 'notify_vendor' | 'clear_cart';
+
+/** Timeouts; the queue visibility timeouts are derived from the two consumers'. */
+export const TIMEOUTS: Record<BinaryName, Duration> = {
+  put_item: Duration.seconds(10),
+  put_object: Duration.seconds(10),
+  get_item: Duration.seconds(10),
+  get_object: Duration.seconds(10),
+  // Webhook calls to vendors, each with its own short HTTP timeout and retries.
+  notify_vendor: Duration.seconds(30),
+  clear_cart: Duration.seconds(10),
+};
+
+export interface FunctionsProps {
+  readonly storage: Storage;
+  readonly messaging: Messaging;
+  readonly architecture: lambda.Architecture;
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class Functions extends Construct {
+  readonly putItem: lambda.Function;
+  readonly putObject: lambda.Function;
+  readonly getItem: lambda.Function;
+  readonly getObject: lambda.Function;
+  readonly notifyVendor: lambda.Function;
+  readonly clearCart: lambda.Function;
+  /** One role per function, by binary name. */
+  readonly roles: Record<BinaryName, iam.Role> = {} as Record<BinaryName, iam.Role>;
+
+  constructor(scope: Construct, id: string, private readonly props: FunctionsProps) {
+    super(scope, id);
+    const { storage, messaging } = props;
+    const invoiceObjects = storage.invoiceBucket.arnForObjects(`${INVOICE_PREFIX}*`);
+
+    this.putItem = this.rustFunction('PutItem', 'put_item', { CART_TABLE: storage.cartTable.tableName }, [
+      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [storage.cartTable.tableArn] }),
+    ]);
+    this.putObject = this.rustFunction('PutObject', 'put_object', { INVOICE_BUCKET: storage.invoiceBucket.bucketName }, [
+      // GetObject: a retried step reads back the invoice it already wrote (idempotent write).
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [invoiceObjects] }),
+    ]);
+    // Objects are keyed by order id, so the object ARN cannot be listed in advance; the wildcard
+    // covers only the invoices/ prefix of this one bucket.
+    const invoiceIdsReason = 'Invoices are written and read as invoices/<orderid>... with order ids chosen at request time, so object ARNs cannot be enumerated. The wildcard is limited to the invoices/ prefix of this one bucket, and only s3:GetObject/s3:PutObject (no list, delete or ACL actions).';
+    const bucketLogicalId = Stack.of(this).getLogicalId(storage.invoiceBucket.node.defaultChild as s3.CfnBucket);
+    Validations.of(this.roles.put_object).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${INVOICE_PREFIX}*]`, reason: invoiceIdsReason });
+    this.getItem = this.rustFunction('GetItem', 'get_item', { CART_TABLE: storage.cartTable.tableName }, [
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [storage.cartTable.tableArn] }),
+    ]);
+    this.getObject = this.rustFunction('GetObject', 'get_object', { INVOICE_BUCKET: storage.invoiceBucket.bucketName }, [
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [invoiceObjects] }),
+    ]);
+    Validations.of(this.roles.get_object).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${INVOICE_PREFIX}*]`, reason: invoiceIdsReason });
+    this.notifyVendor = this.rustFunction('NotifyVendor', 'notify_vendor', {
+      VENDOR_TABLE: storage.vendorTable.tableName,
+      DELIVERY_TABLE: storage.deliveryTable.tableName,
+    }, [
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [storage.vendorTable.tableArn] }),
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [storage.deliveryTable.tableArn] }),
+    ]);
+    this.clearCart = this.rustFunction('ClearCart', 'clear_cart', { CART_TABLE: storage.cartTable.tableName }, [
+      new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [storage.cartTable.tableArn] }),
+    ]);
+
+    // SQS consumers. The event source grants exactly the consume actions on its queue
+    // (ReceiveMessage, DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl)
+    // and kms:Decrypt on the queue key.
+    const eventSource = (queue: Messaging['notifyVendor']['queue']) => new SqsEventSource(queue, {
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(1),
+      reportBatchItemFailures: true,
+    });
+    this.notifyVendor.addEventSource(eventSource(messaging.notifyVendor.queue));
+    this.clearCart.addEventSource(eventSource(messaging.clearCart.queue));
+  }
+
+  private rustFunction(
+    id: string,
+    binaryName: BinaryName,
+    environment: Record<string, string>,
+    statements: iam.PolicyStatement[],
+  ): lambda.Function {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: this.props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Skip the Line ${binaryName} Lambda: least privilege`,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (logs:CreateLogGroup/Stream/PutLogEvents on `*`):
+    // write to this function's own log group only. The log group exists, so no CreateLogGroup.
+    role.addToPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }));
+    statements.forEach((s) => role.addToPolicy(s));
+    this.roles[binaryName] = role;
+
+    const fn = new RustFunction(this, id, {
+      manifestPath: MANIFEST_PATH,
+      binaryName,
+      runtime: 'provided.al2023',
+      architecture: this.props.architecture,
+      memorySize: 256,
+      timeout: TIMEOUTS[binaryName],
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: { ...environment, RUST_LOG: 'info' },
+      description: `Skip the Line: ${binaryName}`,
+    });
+    // Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords on `*` to the role.
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (added by Tracing.ACTIVE) use Resource `*`: X-Ray does not support resource-level permissions for these actions (AWS X-Ray IAM docs). Every other statement of this role is scoped to one table, queue, key, log group or bucket prefix.',
+    });
+    return fn;
+  }
+}

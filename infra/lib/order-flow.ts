@@ -1,0 +1,98 @@
+/**
+ * The order-flow state machine, loaded from the one ASL file shared with the embedded runtime
+ * (infra/statemachine/order_flow.asl.json) and kept inline in the template.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+export const ASL_PATH = path.join(__dirname, '..', 'statemachine', 'order_flow.asl.json');
+
+/** Every `${Name}` placeholder in an ASL document, sorted and de-duplicated. */
+export function aslPlaceholders(asl: string): string[] {
+  return [...new Set([...asl.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]))].sort();
+}
+
+export interface OrderFlowProps {
+  readonly putItem: lambda.IFunction;
+  readonly putObject: lambda.IFunction;
+  readonly topic: sns.ITopic;
+  readonly topicKey: kms.IKey;
+  readonly cartTable: dynamodb.ITable;
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class OrderFlow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: OrderFlowProps) {
+    super(scope, id);
+    const asl = fs.readFileSync(ASL_PATH, 'utf8');
+    const substitutions: Record<string, string> = {
+      PutItemFunctionArn: props.putItem.functionArn,
+      PutObjectFunctionArn: props.putObject.functionArn,
+      TopicArn: props.topic.topicArn,
+      CartTableName: props.cartTable.tableName,
+    };
+    const missing = aslPlaceholders(asl).filter((p) => !(p in substitutions));
+    if (missing.length > 0) {
+      throw new Error(`${ASL_PATH} uses placeholders with no substitution: ${missing.join(', ')}`);
+    }
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: 'Skip the Line order flow: invoke put_item/put_object, publish events, release a cart item',
+    });
+    this.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'InvokeOrderFunctions',
+      actions: ['lambda:InvokeFunction'],
+      // The ASL names the unqualified function ARNs, so no `:*` version ARNs are needed.
+      resources: [props.putItem.functionArn, props.putObject.functionArn],
+    }));
+    this.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'PublishOrderEvents',
+      actions: ['sns:Publish'],
+      resources: [props.topic.topicArn],
+    }));
+    this.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'EncryptOrderEvents',
+      // What a publisher to an SSE-KMS topic needs (Amazon SNS developer guide).
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [props.topicKey.keyArn],
+    }));
+    this.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'ReleaseCartItem',
+      actions: ['dynamodb:DeleteItem'],
+      resources: [props.cartTable.tableArn],
+    }));
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromString(asl),
+      definitionSubstitutions: substitutions,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      role: this.role,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Only the statements CDK adds for logging and tracing use Resource `*`: logs:CreateLogDelivery/GetLogDelivery/UpdateLogDelivery/DeleteLogDelivery/ListLogDeliveries/PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups and xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets. The Step Functions developer guide requires `*` for these (CloudWatch Logs vended log delivery and X-Ray do not support resource-level permissions). Lambda, SNS, KMS and DynamoDB statements are scoped to single ARNs.',
+    });
+  }
+}

@@ -1,0 +1,233 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { OUTPUT_KEYS } from '../lib/skipline-stack';
+import { build, X86 } from './harness';
+
+const { stack, template } = build();
+const json = template.toJSON();
+const ref = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as any);
+const resources = (type: string) => Object.entries<any>(json.Resources).filter(([, r]) => r.Type === type);
+
+describe('storage', () => {
+  test.each([
+    ['cart', () => stack.storage.cartTable, 'accountid', 'vendorid'],
+    ['vendor endpoints', () => stack.storage.vendorTable, 'vendorid', 'endpointid'],
+    ['deliveries', () => stack.storage.deliveryTable, 'eventid', 'endpointid'],
+  ])('%s table: keys, on-demand, PITR, SSE', (_name, table, pk, sk) => {
+    const props = json.Resources[ref(table())].Properties;
+    expect(props.KeySchema).toEqual([{ AttributeName: pk, KeyType: 'HASH' }, { AttributeName: sk, KeyType: 'RANGE' }]);
+    expect(props.AttributeDefinitions).toEqual([{ AttributeName: pk, AttributeType: 'S' }, { AttributeName: sk, AttributeType: 'S' }]);
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(props.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(props.TableName).toBeUndefined();
+    expect(json.Resources[ref(table())].DeletionPolicy).toBe('Retain');
+  });
+
+  test('deliveries expire by TTL on expiresAt', () => {
+    expect(json.Resources[ref(stack.storage.deliveryTable)].Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  test('invoice bucket: private, SSE, versioned, access-logged, TLS only, retained', () => {
+    const bucket = json.Resources[ref(stack.storage.invoiceBucket)];
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      VersioningConfiguration: { Status: 'Enabled' },
+      LoggingConfiguration: { DestinationBucketName: { Ref: ref(stack.storage.accessLogBucket) }, LogFilePrefix: 'invoice-bucket/' },
+    });
+    expect(bucket.Properties.BucketName).toBeUndefined();
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: ref(stack.storage.invoiceBucket) },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+});
+
+describe('messaging', () => {
+  test('topic: SSE-KMS with its own rotating key, TLS-only topic policy', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [ref(stack.messaging.topicKey), 'Arn'] } });
+    expect(json.Resources[ref(stack.messaging.topic)].Properties.TopicName).toBeUndefined();
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    for (const key of [stack.messaging.topicKey, stack.messaging.queueKey]) {
+      expect(json.Resources[ref(key)].Properties.EnableKeyRotation).toBe(true);
+    }
+  });
+
+  test('queue key lets SNS encrypt into the queues, for this topic only', () => {
+    const statements = json.Resources[ref(stack.messaging.queueKey)].Properties.KeyPolicy.Statement;
+    expect(statements).toContainEqual({
+      Effect: 'Allow', Principal: { Service: 'sns.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*',
+      Condition: { ArnEquals: { 'aws:SourceArn': { Ref: ref(stack.messaging.topic) } } },
+    });
+  });
+
+  test.each([
+    ['notify-vendor', () => stack.messaging.notifyVendor, 30],
+    ['clear-cart', () => stack.messaging.clearCart, 10],
+  ])('%s: KMS, DLQ 14 days, redrive 5, visibility 6x the consumer timeout, raw + filtered subscription', (_id, q, timeout) => {
+    const { queue, dlq } = q();
+    const qp = json.Resources[ref(queue)].Properties;
+    const dp = json.Resources[ref(dlq)].Properties;
+    const keyArn = { 'Fn::GetAtt': [ref(stack.messaging.queueKey), 'Arn'] };
+    expect(qp.KmsMasterKeyId).toEqual(keyArn);
+    expect(dp.KmsMasterKeyId).toEqual(keyArn);
+    expect(dp.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    expect(qp.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [ref(dlq), 'Arn'] }, maxReceiveCount: 5 });
+    expect(qp.VisibilityTimeout).toBe(6 * timeout);
+    expect(qp.QueueName).toBeUndefined();
+    for (const target of [queue, dlq]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: ref(target) }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+    }
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'sqs',
+      Endpoint: { 'Fn::GetAtt': [ref(queue), 'Arn'] },
+      TopicArn: { Ref: ref(stack.messaging.topic) },
+      RawMessageDelivery: true,
+      FilterPolicy: { eventtype: ['OrderCompleted'] },
+    });
+  });
+
+  test('event source mappings report partial batch failures', () => {
+    const esms = resources('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    expect(esms).toHaveLength(2);
+    const expected = [
+      [stack.functions.notifyVendor, stack.messaging.notifyVendor.queue],
+      [stack.functions.clearCart, stack.messaging.clearCart.queue],
+    ] as const;
+    for (const [fn, queue] of expected) {
+      expect(esms).toContainEqual({
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        EventSourceArn: { 'Fn::GetAtt': [ref(queue), 'Arn'] },
+        FunctionName: { Ref: ref(fn) },
+      });
+    }
+  });
+});
+
+describe('functions', () => {
+  const fns = () => stack.functions;
+  const env = (extra: Record<string, unknown>) => ({ Variables: { ...extra, RUST_LOG: 'info' } });
+  const cases: [string, () => any, Record<string, unknown>][] = [
+    ['put_item', () => fns().putItem, { CART_TABLE: { Ref: ref(stack.storage.cartTable) } }],
+    ['put_object', () => fns().putObject, { INVOICE_BUCKET: { Ref: ref(stack.storage.invoiceBucket) } }],
+    ['get_item', () => fns().getItem, { CART_TABLE: { Ref: ref(stack.storage.cartTable) } }],
+    ['get_object', () => fns().getObject, { INVOICE_BUCKET: { Ref: ref(stack.storage.invoiceBucket) } }],
+    ['notify_vendor', () => fns().notifyVendor, { VENDOR_TABLE: { Ref: ref(stack.storage.vendorTable) }, DELIVERY_TABLE: { Ref: ref(stack.storage.deliveryTable) } }],
+    ['clear_cart', () => fns().clearCart, { CART_TABLE: { Ref: ref(stack.storage.cartTable) } }],
+  ];
+  test.each(cases)('%s: al2023, arm64, JSON logs to its own group, active tracing, env', (_bin, fn, vars) => {
+    const props = json.Resources[ref(fn())].Properties;
+    expect(props).toMatchObject({
+      Runtime: 'provided.al2023',
+      Handler: 'bootstrap',
+      Architectures: ['arm64'],
+      MemorySize: 256,
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+      TracingConfig: { Mode: 'Active' },
+    });
+    expect(props.Environment).toEqual(env(vars));
+    expect(props.FunctionName).toBeUndefined();
+    expect(props.Timeout).toBeGreaterThan(0);
+  });
+
+  test('-c arch=x86_64 switches every function', () => {
+    const x86 = build(X86).template.toJSON();
+    const archs = Object.values<any>(x86.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.Architectures);
+    expect(archs).toEqual(Array(6).fill(['x86_64']));
+  });
+});
+
+describe('state machine', () => {
+  test('STANDARD, logs ALL with execution data, X-Ray', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [ref(stack.orderFlow.logGroup), 'Arn'] } } }],
+      },
+    });
+    expect(json.Resources[ref(stack.orderFlow.stateMachine)].Properties.StateMachineName).toBeUndefined();
+  });
+});
+
+describe('api', () => {
+  const methods = () => resources('AWS::ApiGateway::Method').map(([, r]) => r.Properties);
+
+  test('five methods, all IAM-authorized and validated', () => {
+    expect(methods()).toHaveLength(5);
+    for (const m of methods()) {
+      expect(m.AuthorizationType).toBe('AWS_IAM');
+      expect(m.RequestValidatorId).toBeDefined();
+    }
+  });
+
+  test('routes: POST /order → StartExecution, GET /orders/{orderid} → DescribeExecution, three Lambda proxies', () => {
+    const uri = (m: any) => JSON.stringify(m.Integration.Uri);
+    const byType = methods().map((m) => [m.HttpMethod, m.Integration.Type, uri(m).match(/states:action\/(\w+)|functions\/".*?"(\w+)"/)?.[1] ?? 'lambda']);
+    expect(byType.filter(([, type]) => type === 'AWS').map(([h, , a]) => [h, a]).sort()).toEqual([['GET', 'DescribeExecution'], ['POST', 'StartExecution']]);
+    expect(byType.filter(([, type]) => type === 'AWS_PROXY')).toHaveLength(3);
+    const paths = resources('AWS::ApiGateway::Resource').map(([, r]) => r.Properties.PathPart).sort();
+    expect(paths).toEqual(['invoice', 'invoice', 'order', 'orders', '{orderid}']);
+  });
+
+  test('POST /order validates the body against the converted contract model', () => {
+    const post = methods().find((m) => m.HttpMethod === 'POST');
+    expect(post.RequestModels).toEqual({ 'application/json': { Ref: expect.stringMatching(/PlaceOrderModel/) } });
+    expect(post.RequestParameters).toEqual({ 'method.request.header.Idempotency-Key': false });
+    expect(post.MethodResponses.map((r: any) => r.StatusCode)).toEqual(['202', '400', '409', '500']);
+    const validator = json.Resources[post.RequestValidatorId.Ref].Properties;
+    expect(validator).toMatchObject({ ValidateRequestBody: true, ValidateRequestParameters: true });
+    const model = resources('AWS::ApiGateway::Model').map(([, r]) => r.Properties).find((m) => m.Name === 'PlaceOrder');
+    expect(model.Schema.$schema).toBe('http://json-schema.org/draft-04/schema#');
+    expect(JSON.stringify(model.Schema)).not.toContain('$defs');
+  });
+
+  test('GET methods require their query/path parameters', () => {
+    const get = methods().filter((m) => m.HttpMethod === 'GET').map((m) => Object.keys(m.RequestParameters).sort());
+    expect(get).toEqual(expect.arrayContaining([
+      ['method.request.querystring.accountid', 'method.request.querystring.vendorid'],
+      ['method.request.querystring.objectKey'],
+      ['method.request.path.orderid'],
+    ]));
+  });
+
+  test('stage: throttled, JSON access log, X-Ray, execution logging without bodies', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': [ref(stack.api.accessLogGroup), 'Arn'] }, Format: Match.stringLikeRegexp('^\\{"requestId":"\\$context.requestId"') },
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, LoggingLevel: 'INFO', DataTraceEnabled: false })],
+    });
+    const format = resources('AWS::ApiGateway::Stage')[0][1].Properties.AccessLogSetting.Format;
+    expect(() => JSON.parse(format)).not.toThrow();
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+
+  test('gateway responses for 4XX/5XX return {"error":{"code","message"}}', () => {
+    for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        ResponseTemplates: { 'application/json': '{"error":{"code":"$context.error.responseType","message":$context.error.messageString}}' },
+      });
+    }
+  });
+});
+
+describe('outputs', () => {
+  test('stable keys for the CLI', () => {
+    for (const key of OUTPUT_KEYS) expect(json.Outputs[key]).toBeDefined();
+    expect(json.Outputs.Region.Value).toEqual({ Ref: 'AWS::Region' });
+    expect(json.Outputs.StateMachineArn.Value).toEqual({ Ref: ref(stack.orderFlow.stateMachine) });
+    expect(json.Outputs.NotifyVendorDlqUrl.Value).toEqual({ Ref: ref(stack.messaging.notifyVendor.dlq) });
+  });
+});
