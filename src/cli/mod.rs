@@ -139,19 +139,25 @@ pub struct PlaceArgs {
     /// The request body as JSON (`{"order": {...}}`), or @FILE to read it from a file, or - for stdin.
     #[arg(long, value_name = "JSON|@FILE|-", conflicts_with_all = ["account", "vendor"])]
     pub body: Option<String>,
+    /// The customer's account id (1–64 of letters, digits, '_' and '-').
     #[arg(long, value_name = "ACCOUNTID", requires_all = ["vendor", "coffee", "price"])]
     pub account: Option<String>,
+    /// The coffee shop's vendor id.
     #[arg(long, value_name = "VENDORID")]
     pub vendor: Option<String>,
+    /// What to make, e.g. "Flat white".
     #[arg(long, value_name = "TYPE")]
     pub coffee: Option<String>,
+    /// Small, Regular, Medium or Large.
     #[arg(long, value_name = "SIZE", default_value = "Regular")]
     pub size: String,
     /// Unit price, e.g. 4.50.
     #[arg(long, value_name = "PRICE")]
     pub price: Option<String>,
+    /// Cups, 1 to 20.
     #[arg(long, default_value_t = 1)]
     pub quantity: u32,
+    /// Where the order is picked up (used by topic filter policies).
     #[arg(long, default_value = "Sydney")]
     pub city: String,
     /// Makes retries safe: the same key with the same order returns the same order.
