@@ -1,0 +1,237 @@
+//! The CLI as a user runs it: real `skipline` processes on a temp data dir.
+
+use serde_json::json;
+use skipline::local::runtime::{Overrides, Runtime, RuntimeConfig};
+use std::process::{Command, Output};
+
+fn skipline(data: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_skipline"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn test_filter_prints_match_no_match_or_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let attrs =
+        r#"{"total":{"DataType":"Number","StringValue":"12.5"},"city":{"DataType":"String","StringValue":"Sydney"}}"#;
+    let o = skipline(
+        d,
+        &[
+            "topic",
+            "test-filter",
+            "--policy",
+            r#"{"total":[{"numeric":[">=",10]}]}"#,
+            "--attributes",
+            attrs,
+        ],
+    );
+    assert_eq!(
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).trim()),
+        (Some(0), "match"),
+        "{}",
+        text(&o)
+    );
+    let o = skipline(
+        d,
+        &[
+            "topic",
+            "test-filter",
+            "--policy",
+            r#"{"city":["Perth"]}"#,
+            "--attributes",
+            attrs,
+        ],
+    );
+    assert_eq!(
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).trim()),
+        (Some(1), "no match")
+    );
+    let o = skipline(
+        d,
+        &[
+            "topic",
+            "test-filter",
+            "--policy",
+            r#"{"city":"Perth"}"#,
+            "--attributes",
+            attrs,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("Invalid parameter"), "{}", text(&o));
+    let o = skipline(
+        d,
+        &[
+            "topic",
+            "test-filter",
+            "--policy",
+            r#"{"order":{"city":["Sydney"]}}"#,
+            "--body",
+            r#"{"order":{"city":"Sydney"}}"#,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = skipline(
+        d,
+        &[
+            "topic",
+            "test-filter",
+            "--policy",
+            r#"{"a":["b"]}"#,
+            "--attributes",
+            r#"{"a":{"DataType":"Bogus","StringValue":"b"}}"#,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("DataType"), "{}", text(&o));
+    assert!(
+        !d.join("skipline.db").exists(),
+        "test-filter needs no data dir and creates none"
+    );
+}
+
+#[test]
+fn read_commands_refuse_a_missing_data_dir_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("absent");
+    for args in [
+        &["queues", "list"][..],
+        &["executions", "list"],
+        &["order", "status", "x"],
+        &["vendors", "list"],
+    ] {
+        let o = skipline(&d, args);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("no Skip the Line data"), "{}", text(&o));
+    }
+    let o = skipline(
+        &d,
+        &[
+            "vendors",
+            "subscribe",
+            "--vendor-id",
+            "v0",
+            "--endpoint",
+            "https://192.168.1.10/hook",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("private address"), "{}", text(&o));
+    assert!(!d.exists(), "a refused command must not create the data dir");
+}
+
+#[tokio::test]
+async fn an_interrupted_replay_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::open(RuntimeConfig::new(dir.path()), Overrides::default())
+        .await
+        .unwrap();
+    rt.queues.create("parking", &Default::default()).await.unwrap();
+    const N: usize = 20_000;
+    rt.db
+        .write(|c| {
+            for i in 0..N {
+                let attrs = skipline_events::MessageAttributes::new();
+                skipline::local::queues::send_in(
+                    c,
+                    "notify-vendor-dlq",
+                    &format!("m{i}"),
+                    &format!("{{\"n\":{i}}}"),
+                    &attrs,
+                    0,
+                )
+                .map_err(|e| skipline::local::db::DbError::Logic(e.to_string()))?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    drop(rt);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skipline"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["queues", "replay", "--from", "notify-vendor-dlq", "--to", "parking"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    child.kill().unwrap(); // SIGKILL, mid-replay
+    child.wait().unwrap();
+
+    let conn = rusqlite::Connection::open(dir.path().join("skipline.db")).unwrap();
+    let count = |q: &str| -> usize {
+        conn.query_row("SELECT count(*) FROM messages WHERE queue = ?1", [q], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as usize
+    };
+    let (left, moved) = (count("notify-vendor-dlq"), count("parking"));
+    let distinct: usize = conn
+        .query_row("SELECT count(DISTINCT message_id) FROM messages", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as usize;
+    eprintln!("replay interrupted: {moved} moved, {left} left");
+    assert_eq!(left + moved, N, "no message lost or duplicated");
+    assert_eq!(distinct, N);
+
+    let o = skipline(
+        dir.path(),
+        &["queues", "replay", "--from", "notify-vendor-dlq", "--to", "parking"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(count("parking"), N, "a second run finishes the job");
+}
+
+#[tokio::test]
+async fn http_topic_subscriptions_receive_the_sns_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RuntimeConfig::new(dir.path());
+    config.allow_private_endpoints = true;
+    let rt = Runtime::open(config, Overrides::default()).await.unwrap();
+    rt.start_background();
+    let receiver = skipline::receiver::WebhookReceiver::start().await.unwrap();
+    let backend = skipline::backend::local::LocalBackend::new(rt.clone());
+    use skipline::backend::Backend;
+    let text = r#"{"eventtype":["OrderCompleted"]}"#.to_string();
+    let policy = skipline_engine::filter::FilterPolicy::parse(&text, Default::default()).unwrap();
+    backend
+        .topic_subscribe(skipline::backend::NewSubscription {
+            protocol: skipline::backend::Protocol::Http,
+            endpoint: receiver.url("sns"),
+            filter_policy: Some((text, policy)),
+            raw: false,
+        })
+        .await
+        .unwrap();
+    let body = json!({"order": {"accountid": "a1", "vendorid": "v1", "orderdate": "2026-11-25", "city": "Sydney",
+        "details": {"coffeetype": "Latte", "coffeesize": "Small", "unitprice": "4", "quantity": 1}, "eventtype": ["new_order"]}});
+    let placed = backend.place_order(body.to_string().as_bytes(), None).await.unwrap();
+    for _ in 0..200 {
+        if !receiver.deliveries("sns").is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let got = receiver.deliveries("sns");
+    assert_eq!(got.len(), 1);
+    let envelope: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(envelope["Type"], "Notification");
+    assert_eq!(envelope["MessageAttributes"]["eventtype"]["Value"], "OrderCompleted");
+    let event: serde_json::Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(event["orderid"], placed.orderid.as_str());
+}
