@@ -364,7 +364,7 @@ async fn executions(cli: &Cli, cmd: &ExecutionsCommand) -> Result<(), CliError> 
             } else if list.is_empty() {
                 println!("no executions");
             } else {
-                println!("{:<38} {:<10} {}", "ORDER", "STATUS", "STARTED");
+                println!("{:<38} {:<10} STARTED", "ORDER", "STATUS");
                 for e in list {
                     println!("{:<38} {:<10} {}", e.orderid, e.status.as_str(), e.started_at);
                 }
