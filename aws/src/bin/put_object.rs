@@ -1,0 +1,26 @@
+//! Lambda `put_object`: renders the invoice and writes it once (S3 `If-None-Match: *`); the
+//! output carries the completion event and its attributes for the publish step.
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+use skipline_aws::S3Invoices;
+use skipline_aws::config::{Setting, load_sdk_config, s3_client};
+use skipline_aws::lambda::{StepFailure, init_tracing, orderid_of, put_object_step, required_env};
+use skipline_handlers::ports::SystemClock;
+use tracing::Instrument;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let bucket = required_env(Setting::InvoiceBucket)?;
+    let invoices = S3Invoices::new(s3_client(&load_sdk_config(None).await), bucket);
+    let invoices = &invoices;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let span = tracing::info_span!("put_object", orderid = %orderid_of(&event.payload));
+        put_object_step(invoices, &SystemClock, event.payload)
+            .instrument(span)
+            .await
+            .map_err(StepFailure)
+    }))
+    .await
+}

@@ -1,0 +1,219 @@
+//! What every Lambda entrypoint shares: JSON logs, adapters from the environment, and the
+//! translation between Lambda's event shapes and the handlers in `skipline-handlers`.
+//!
+//! The entrypoints in `src/bin/` only wire these together, and the [`crate::invoker`] calls
+//! the same step functions, so the contract suite runs exactly what a Lambda would.
+
+use crate::config::{ConfigError, Setting, Settings};
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue, header};
+use lambda_runtime::Diagnostic;
+use serde_json::{Value, json};
+use skipline_events::{check_id, invoice_key};
+use skipline_handlers::error::{QueryError, StepError};
+use skipline_handlers::ports::{CartStore, Clock, InvoiceStore, StoreError};
+use skipline_handlers::put_item::{PutItemInput, parse_input};
+use skipline_handlers::put_object::PutObjectInput;
+use std::fmt;
+
+/// JSON logs on stdout (CloudWatch takes them as-is with the function's JSON log format).
+/// `RUST_LOG` filters, `info` by default. Span fields (the order id) are included, so one
+/// order can be followed across functions.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// One required setting from the function's environment.
+pub fn required_env(setting: Setting) -> Result<String, ConfigError> {
+    Settings::from_env().require(setting).map(str::to_string)
+}
+
+/// A step failure as Lambda reports it: `errorType` is the name the state machine's Retry
+/// and Catch match (e.g. `ActiveOrderExists`), not a Rust type name.
+#[derive(Debug)]
+pub struct StepFailure(pub StepError);
+
+impl fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<StepError> for StepFailure {
+    fn from(e: StepError) -> Self {
+        StepFailure(e)
+    }
+}
+
+impl From<StepFailure> for Diagnostic {
+    fn from(f: StepFailure) -> Self {
+        Diagnostic {
+            error_type: f.0.name().to_string(),
+            error_message: f.0.to_string(),
+        }
+    }
+}
+
+/// The order id of a step input, for log correlation; empty if absent.
+pub fn orderid_of(input: &Value) -> String {
+    input
+        .get("orderid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The put_item step: state input JSON in, handler output JSON out.
+pub async fn put_item_step(cart: &dyn CartStore, clock: &dyn Clock, input: Value) -> Result<Value, StepError> {
+    let input: PutItemInput = parse_input(input)?;
+    let out = skipline_handlers::put_item::put_item(cart, clock, input).await?;
+    serde_json::to_value(out).map_err(|e| StepError::Corrupt(e.to_string()))
+}
+
+/// The put_object step. Extra fields the state passes (e.g. `correlationid`) are ignored.
+pub async fn put_object_step(invoices: &dyn InvoiceStore, clock: &dyn Clock, input: Value) -> Result<Value, StepError> {
+    let input: PutObjectInput = parse_input(input)?;
+    let out = skipline_handlers::put_object::put_object(invoices, clock, input).await?;
+    serde_json::to_value(out).map_err(|e| StepError::Corrupt(e.to_string()))
+}
+
+/// `GET /order?accountid=&vendorid=`.
+pub async fn get_item_response(cart: &dyn CartStore, request: &ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
+    let q = &request.query_string_parameters;
+    let result = skipline_handlers::get_item::get_item(cart, q.first("accountid"), q.first("vendorid")).await;
+    match result.and_then(|item| serde_json::to_value(item).map_err(|e| StoreError::Corrupt(e.to_string()).into())) {
+        Ok(body) => json_response(200, &body),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// `GET /invoice?objectKey=` and `GET /orders/{orderid}/invoice?accountid=&vendorid=`.
+pub async fn get_object_response(
+    invoices: &dyn InvoiceStore,
+    request: &ApiGatewayProxyRequest,
+) -> ApiGatewayProxyResponse {
+    let key = match invoice_key_of(request) {
+        Ok(key) => key,
+        Err(e) => return error_response(&e),
+    };
+    match skipline_handlers::get_object::get_object(invoices, key.as_deref()).await {
+        Ok(body) => json_response(200, &body),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// The invoice key a request names. The by-order route needs the account and vendor too,
+/// because the key is `invoices/{accountid}/{vendorid}/{orderid}.json` and no index maps an
+/// order id to them.
+fn invoice_key_of(request: &ApiGatewayProxyRequest) -> Result<Option<String>, QueryError> {
+    let q = &request.query_string_parameters;
+    let Some(orderid) = request.path_parameters.get("orderid") else {
+        return Ok(q.first("objectKey").map(str::to_string));
+    };
+    let (Some(accountid), Some(vendorid)) = (q.first("accountid"), q.first("vendorid")) else {
+        return Err(QueryError::BadRequest(format!(
+            "GET /orders/{orderid}/invoice needs query parameters accountid and vendorid (the invoice key is \
+             invoices/{{accountid}}/{{vendorid}}/{{orderid}}.json), or use GET /invoice?objectKey="
+        )));
+    };
+    for (field, value) in [
+        ("orderid", orderid.as_str()),
+        ("accountid", accountid),
+        ("vendorid", vendorid),
+    ] {
+        if let Some(p) = check_id(field, value) {
+            return Err(QueryError::BadRequest(p.to_string()));
+        }
+    }
+    Ok(Some(invoice_key(accountid, vendorid, orderid)))
+}
+
+/// The one place a query error becomes an HTTP status and `{"error":{"code","message"}}`.
+pub fn error_response(e: &QueryError) -> ApiGatewayProxyResponse {
+    let (status, code) = match e {
+        QueryError::BadRequest(_) => (400, "BadRequest"),
+        QueryError::NotFound(_) => (404, "NotFound"),
+        // A corrupt record is reported as unavailable, as the local API does (BackendError has
+        // no 500 kind); the message says which it is.
+        QueryError::Store(_) => (503, "Unavailable"),
+    };
+    if status >= 500 {
+        tracing::error!(error = %e, "query failed");
+    }
+    json_response(status, &json!({"error": {"code": code, "message": e.to_string()}}))
+}
+
+pub fn json_response(status: i64, body: &Value) -> ApiGatewayProxyResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut response = ApiGatewayProxyResponse::default();
+    response.status_code = status;
+    response.headers = headers;
+    response.body = Some(Body::Text(body.to_string()));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::query_map::QueryMap;
+    use std::collections::HashMap;
+
+    fn request(path: &[(&str, &str)], query: &[(&str, &str)]) -> ApiGatewayProxyRequest {
+        let mut r = ApiGatewayProxyRequest::default();
+        r.path_parameters = path.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let q: HashMap<String, String> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        r.query_string_parameters = QueryMap::from(q);
+        r
+    }
+
+    #[test]
+    fn invoice_routes_resolve_keys_or_explain() {
+        let k = invoice_key_of(&request(&[], &[("objectKey", "invoices/a/v/o.json")])).unwrap();
+        assert_eq!(k.as_deref(), Some("invoices/a/v/o.json"));
+        let k = invoice_key_of(&request(
+            &[("orderid", "o1")],
+            &[("accountid", "a0"), ("vendorid", "v0")],
+        ))
+        .unwrap();
+        assert_eq!(k.as_deref(), Some("invoices/a0/v0/o1.json"));
+        let e = invoice_key_of(&request(&[("orderid", "o1")], &[])).unwrap_err();
+        assert!(e.to_string().contains("accountid and vendorid"), "{e}");
+        assert!(
+            invoice_key_of(&request(
+                &[("orderid", "../x")],
+                &[("accountid", "a"), ("vendorid", "v")]
+            ))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn errors_have_one_status_and_body_shape() {
+        let r = error_response(&QueryError::Store(StoreError::Unavailable("throttled".into())));
+        assert_eq!(r.status_code, 503);
+        let Some(Body::Text(body)) = r.body else {
+            panic!("no body")
+        };
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["code"], "Unavailable");
+        assert_eq!(error_response(&QueryError::NotFound("x".into())).status_code, 404);
+        assert_eq!(error_response(&QueryError::BadRequest("x".into())).status_code, 400);
+    }
+
+    #[test]
+    fn step_errors_keep_their_names_for_the_state_machine() {
+        let d: Diagnostic = StepFailure(StepError::StoreUnavailable("x".into())).into();
+        assert_eq!(d.error_type, "StoreUnavailable");
+    }
+}

@@ -1,0 +1,343 @@
+//! The order-flow state machine: start (execution name = order id, which makes the start
+//! idempotent), describe, history and listing.
+
+use crate::error::AwsError;
+use aws_sdk_sfn::Client;
+use aws_sdk_sfn::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
+
+const NOT_FOUND: &[&str] = &["ExecutionDoesNotExist", "StateMachineDoesNotExist"];
+
+/// `arn:aws:states:region:acct:stateMachine:name` → `arn:aws:states:region:acct:execution:name:{execution}`.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
+
+/// RFC 3339 with milliseconds, as Step Functions' console shows times.
+pub fn format_time(t: &DateTime) -> String {
+    t.fmt(DateTimeFormat::DateTime).unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOutcome {
+    Started {
+        execution_arn: String,
+    },
+    /// An execution with this name exists with a different input (`ExecutionAlreadyExists`).
+    NameTakenWithOtherInput,
+}
+
+/// Starts an execution. Step Functions (Standard) returns the existing execution for the same
+/// name and input, and refuses the same name with another input.
+pub async fn start(
+    client: &Client,
+    state_machine_arn: &str,
+    name: &str,
+    input: &str,
+) -> Result<StartOutcome, AwsError> {
+    let result = client
+        .start_execution()
+        .state_machine_arn(state_machine_arn)
+        .name(name)
+        .input(input)
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(StartOutcome::Started {
+            execution_arn: out.execution_arn,
+        }),
+        Err(e) => {
+            let err = AwsError::from_sdk("Step Functions StartExecution", &e, NOT_FOUND);
+            if err.code() == Some("ExecutionAlreadyExists") {
+                Ok(StartOutcome::NameTakenWithOtherInput)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The parts of DescribeExecution the backend shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Execution {
+    pub arn: String,
+    pub name: String,
+    pub status: ExecutionStatus,
+    pub started_at: String,
+    pub stopped_at: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+pub async fn describe(client: &Client, execution_arn: &str) -> Result<Execution, AwsError> {
+    let out = client
+        .describe_execution()
+        .execution_arn(execution_arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("Step Functions DescribeExecution", &e, NOT_FOUND))?;
+    Ok(Execution {
+        arn: out.execution_arn,
+        name: out.name.unwrap_or_default(),
+        status: out.status,
+        started_at: format_time(&out.start_date),
+        stopped_at: out.stop_date.as_ref().map(format_time),
+        input: out.input,
+        output: out.output,
+        error: out.error,
+        cause: out.cause,
+    })
+}
+
+/// The whole history, oldest first.
+pub async fn history(client: &Client, execution_arn: &str) -> Result<Vec<HistoryEvent>, AwsError> {
+    let mut events = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let out = client
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("Step Functions GetExecutionHistory", &e, NOT_FOUND))?;
+        events.extend(out.events);
+        match out.next_token {
+            Some(token) if !token.is_empty() => next = Some(token),
+            _ => break,
+        }
+    }
+    Ok(events)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionListItem {
+    pub arn: String,
+    pub name: String,
+    pub status: ExecutionStatus,
+    pub started_at: String,
+    pub stopped_at: Option<String>,
+}
+
+/// Newest first, up to `limit`.
+pub async fn list(
+    client: &Client,
+    state_machine_arn: &str,
+    status: Option<ExecutionStatus>,
+    limit: usize,
+) -> Result<Vec<ExecutionListItem>, AwsError> {
+    let mut items = Vec::new();
+    let mut next: Option<String> = None;
+    while items.len() < limit {
+        let page = (limit - items.len()).min(1000) as i32;
+        let out = client
+            .list_executions()
+            .state_machine_arn(state_machine_arn)
+            .set_status_filter(status.clone())
+            .max_results(page)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("Step Functions ListExecutions", &e, NOT_FOUND))?;
+        items.extend(out.executions.into_iter().map(|e| ExecutionListItem {
+            arn: e.execution_arn,
+            name: e.name,
+            status: e.status,
+            started_at: format_time(&e.start_date),
+            stopped_at: e.stop_date.as_ref().map(format_time),
+        }));
+        match out.next_token {
+            Some(token) if !token.is_empty() => next = Some(token),
+            _ => break,
+        }
+    }
+    items.truncate(limit);
+    Ok(items)
+}
+
+/// One history event in the engine's vocabulary (`StateEntered`, `TaskScheduled`, `TaskFailed`,
+/// `RetryScheduled`, `ExecutionSucceeded`…), so both backends show the same history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeutralEvent {
+    pub id: u64,
+    pub timestamp: String,
+    pub kind: String,
+    pub state: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// Maps Step Functions history to [`NeutralEvent`]s. AWS has no retry event: a task scheduled
+/// again in the same state after a failure is a retry, so a `RetryScheduled` is inserted there.
+/// Types without an engine counterpart keep their AWS name.
+pub fn neutral_history(events: &[HistoryEvent]) -> Vec<NeutralEvent> {
+    use aws_sdk_sfn::types::HistoryEventType as T;
+    use serde_json::{Value, json};
+    let parse = |s: Option<&str>| s.map(|t| serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string())));
+    let mut out = Vec::with_capacity(events.len());
+    let mut state: Option<String> = None;
+    let mut last_failure: Option<String> = None;
+    let mut attempts = 0u32;
+    for e in events {
+        let (kind, detail): (&str, Value) = match &e.r#type {
+            T::ExecutionStarted => (
+                "ExecutionStarted",
+                json!({"input": parse(e.execution_started_event_details.as_ref().and_then(|d| d.input.as_deref()))}),
+            ),
+            T::ExecutionSucceeded => (
+                "ExecutionSucceeded",
+                json!({"output": parse(e.execution_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))}),
+            ),
+            T::ExecutionFailed => {
+                let d = e.execution_failed_event_details.as_ref();
+                (
+                    "ExecutionFailed",
+                    json!({"error": d.and_then(|d| d.error.clone()), "cause": d.and_then(|d| d.cause.clone())}),
+                )
+            }
+            T::ExecutionAborted | T::ExecutionTimedOut => ("ExecutionFailed", json!({"error": e.r#type.as_str()})),
+            T::TaskScheduled => {
+                let d = e.task_scheduled_event_details.as_ref();
+                (
+                    "TaskScheduled",
+                    json!({"resource": d.map(|d| format!("{}:{}", d.resource_type, d.resource)), "parameters": parse(d.map(|d| d.parameters.as_str()))}),
+                )
+            }
+            T::LambdaFunctionScheduled => {
+                let d = e.lambda_function_scheduled_event_details.as_ref();
+                (
+                    "TaskScheduled",
+                    json!({"resource": d.map(|d| d.resource.clone()), "parameters": parse(d.and_then(|d| d.input.as_deref()))}),
+                )
+            }
+            T::TaskSucceeded => (
+                "TaskSucceeded",
+                json!({"output": parse(e.task_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))}),
+            ),
+            T::LambdaFunctionSucceeded => (
+                "TaskSucceeded",
+                json!({"output": parse(e.lambda_function_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))}),
+            ),
+            T::TaskFailed => {
+                let d = e.task_failed_event_details.as_ref();
+                (
+                    "TaskFailed",
+                    json!({"error": d.and_then(|d| d.error.clone()), "cause": d.and_then(|d| d.cause.clone())}),
+                )
+            }
+            T::LambdaFunctionFailed => {
+                let d = e.lambda_function_failed_event_details.as_ref();
+                (
+                    "TaskFailed",
+                    json!({"error": d.and_then(|d| d.error.clone()), "cause": d.and_then(|d| d.cause.clone())}),
+                )
+            }
+            T::TaskTimedOut | T::LambdaFunctionTimedOut => ("TaskFailed", json!({"error": "States.Timeout"})),
+            other => {
+                let name = other.as_str();
+                if let Some(d) = &e.state_entered_event_details {
+                    state = Some(d.name.clone());
+                    last_failure = None;
+                    attempts = 0;
+                    ("StateEntered", json!({"input": parse(d.input.as_deref())}))
+                } else if let Some(d) = &e.state_exited_event_details {
+                    state = Some(d.name.clone());
+                    ("StateExited", json!({"output": parse(d.output.as_deref())}))
+                } else {
+                    (name, Value::Null)
+                }
+            }
+        };
+        if kind == "TaskScheduled"
+            && let Some(error) = last_failure.take()
+        {
+            attempts += 1;
+            out.push(NeutralEvent {
+                id: 0,
+                timestamp: format_time(&e.timestamp),
+                kind: "RetryScheduled".into(),
+                state: state.clone(),
+                detail: json!({"error": error, "attempt": attempts}),
+            });
+        }
+        if kind == "TaskFailed" {
+            last_failure = detail
+                .get("error")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or(Some(String::new()));
+        }
+        let scoped = !kind.starts_with("Execution");
+        out.push(NeutralEvent {
+            id: 0,
+            timestamp: format_time(&e.timestamp),
+            kind: kind.to_string(),
+            state: if scoped { state.clone() } else { None },
+            detail,
+        });
+    }
+    for (i, e) in out.iter_mut().enumerate() {
+        e.id = i as u64 + 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_uses_the_engine_vocabulary_and_shows_retries() {
+        use aws_sdk_sfn::types::{HistoryEventType as T, LambdaFunctionFailedEventDetails, StateEnteredEventDetails};
+        let t = DateTime::from_secs(1_764_057_600);
+        let ev = |id: i64, ty: T| HistoryEvent::builder().id(id).timestamp(t).r#type(ty);
+        let entered = StateEnteredEventDetails::builder()
+            .name("PutObject")
+            .input("{}")
+            .build()
+            .unwrap();
+        let failed = LambdaFunctionFailedEventDetails::builder()
+            .error("StoreUnavailable")
+            .cause("c")
+            .build();
+        let events = vec![
+            ev(1, T::TaskStateEntered)
+                .state_entered_event_details(entered)
+                .build()
+                .unwrap(),
+            ev(2, T::LambdaFunctionScheduled).build().unwrap(),
+            ev(3, T::LambdaFunctionFailed)
+                .lambda_function_failed_event_details(failed)
+                .build()
+                .unwrap(),
+            ev(4, T::LambdaFunctionScheduled).build().unwrap(),
+        ];
+        let kinds: Vec<(String, Option<String>)> = neutral_history(&events)
+            .into_iter()
+            .map(|e| (e.kind, e.state))
+            .collect();
+        let p = Some("PutObject".to_string());
+        assert_eq!(
+            kinds,
+            [
+                ("StateEntered".into(), p.clone()),
+                ("TaskScheduled".into(), p.clone()),
+                ("TaskFailed".into(), p.clone()),
+                ("RetryScheduled".into(), p.clone()),
+                ("TaskScheduled".into(), p)
+            ]
+        );
+    }
+
+    #[test]
+    fn execution_arns_follow_the_state_machine_arn() {
+        assert_eq!(
+            execution_arn("arn:aws:states:us-east-1:123456789012:stateMachine:order-flow", "o-1"),
+            "arn:aws:states:us-east-1:123456789012:execution:order-flow:o-1"
+        );
+    }
+}

@@ -1,0 +1,363 @@
+//! Queue operations the backend and the event-source driver share: name/URL/ARN resolution,
+//! counters, receive with every attribute, batch delete, and re-send that keeps a message's
+//! body and attributes (so the event id a consumer dedupes on survives a replay).
+
+use crate::error::AwsError;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
+    QueueAttributeName, SendMessageBatchRequestEntry,
+};
+use std::collections::HashMap;
+
+/// SQS's "no such queue" codes (JSON and query protocols spell it differently).
+const NOT_FOUND: &[&str] = &["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"];
+
+/// SQS's hard limit on a batch (receive, delete, send).
+pub const MAX_BATCH: usize = 10;
+
+/// The queue name from a URL (`…/123456789012/name`) or ARN (`arn:aws:sqs:region:acct:name`).
+pub fn queue_name(url_or_arn: &str) -> &str {
+    let s = url_or_arn.trim_end_matches('/');
+    s.rsplit(['/', ':']).next().unwrap_or(s)
+}
+
+/// Resolves a queue name, URL or ARN to its URL.
+pub async fn queue_url(client: &Client, queue: &str) -> Result<String, AwsError> {
+    if queue.starts_with("http://") || queue.starts_with("https://") {
+        return Ok(queue.to_string());
+    }
+    let out = client
+        .get_queue_url()
+        .queue_name(queue_name(queue))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("SQS GetQueueUrl {queue}"), &e, NOT_FOUND))?;
+    out.queue_url
+        .ok_or_else(|| AwsError::NotFound(format!("no queue named {queue}")))
+}
+
+pub async fn list_queue_urls(client: &Client) -> Result<Vec<String>, AwsError> {
+    let mut urls = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let out = client
+            .list_queues()
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("SQS ListQueues", &e, NOT_FOUND))?;
+        urls.extend(out.queue_urls.unwrap_or_default());
+        match out.next_token {
+            Some(token) if !token.is_empty() => next = Some(token),
+            _ => break,
+        }
+    }
+    urls.sort();
+    Ok(urls)
+}
+
+/// A queue's counters and redrive policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStats {
+    pub arn: String,
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+    /// `(dead-letter queue ARN, maxReceiveCount)` from the RedrivePolicy.
+    pub redrive: Option<(String, u32)>,
+}
+
+pub async fn queue_stats(client: &Client, url: &str) -> Result<QueueStats, AwsError> {
+    let attrs = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("SQS GetQueueAttributes {url}"), &e, NOT_FOUND))?
+        .attributes
+        .unwrap_or_default();
+    let count = |name: QueueAttributeName| attrs.get(&name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let redrive = attrs
+        .get(&QueueAttributeName::RedrivePolicy)
+        .and_then(|p| parse_redrive_policy(p));
+    Ok(QueueStats {
+        arn: attrs.get(&QueueAttributeName::QueueArn).cloned().unwrap_or_default(),
+        visible: count(QueueAttributeName::ApproximateNumberOfMessages),
+        in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+        redrive,
+    })
+}
+
+/// `{"deadLetterTargetArn": "...", "maxReceiveCount": 5}`; the count is a number or a string
+/// depending on who wrote the policy (CloudFormation writes numbers, some SDKs strings).
+pub fn parse_redrive_policy(policy: &str) -> Option<(String, u32)> {
+    let v: serde_json::Value = serde_json::from_str(policy).ok()?;
+    let arn = v.get("deadLetterTargetArn")?.as_str()?.to_string();
+    let max = match v.get("maxReceiveCount")? {
+        serde_json::Value::Number(n) => n.as_u64()?,
+        serde_json::Value::String(s) => s.parse().ok()?,
+        _ => return None,
+    };
+    Some((arn, u32::try_from(max).ok()?))
+}
+
+pub async fn queue_arn(client: &Client, url: &str) -> Result<String, AwsError> {
+    let attrs = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("SQS GetQueueAttributes {url}"), &e, NOT_FOUND))?
+        .attributes
+        .unwrap_or_default();
+    attrs
+        .get(&QueueAttributeName::QueueArn)
+        .cloned()
+        .ok_or_else(|| AwsError::Unexpected(format!("{url} has no QueueArn attribute")))
+}
+
+/// Receives up to `max` (≤ 10) messages with all system and message attributes.
+/// `visibility` overrides the queue's visibility timeout for these messages (0 = peek; SQS
+/// still counts it as a receive, so peeking moves a message towards its DLQ).
+pub async fn receive(
+    client: &Client,
+    url: &str,
+    max: usize,
+    visibility: Option<i32>,
+    wait_seconds: i32,
+) -> Result<Vec<Message>, AwsError> {
+    let max = max.clamp(1, MAX_BATCH) as i32;
+    let out = client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(max)
+        .set_visibility_timeout(visibility)
+        .wait_time_seconds(wait_seconds)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("SQS ReceiveMessage {url}"), &e, NOT_FOUND))?;
+    Ok(out.messages.unwrap_or_default())
+}
+
+/// Deletes by receipt handle; returns the handles that failed (they will reappear).
+pub async fn delete_batch(client: &Client, url: &str, receipt_handles: &[String]) -> Result<Vec<String>, AwsError> {
+    let mut failed = Vec::new();
+    for chunk in receipt_handles.chunks(MAX_BATCH) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, handle)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(handle)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| AwsError::Unexpected(format!("delete entry: {e}")))?;
+        let out = client
+            .delete_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("SQS DeleteMessageBatch {url}"), &e, NOT_FOUND))?;
+        for f in out.failed {
+            if let Some(handle) = f.id.parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+                failed.push(handle.clone());
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// Sends copies of `messages` (body and message attributes unchanged) to `url`; returns, per
+/// input message, whether SQS accepted it.
+pub async fn send_copies(client: &Client, url: &str, messages: &[Message]) -> Result<Vec<bool>, AwsError> {
+    let mut accepted = vec![false; messages.len()];
+    for (chunk_index, chunk) in messages.chunks(MAX_BATCH).enumerate() {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(m.body.clone().unwrap_or_default())
+                    .set_message_attributes(m.message_attributes.clone().filter(|a| !a.is_empty()))
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| AwsError::Unexpected(format!("send entry: {e}")))?;
+        let out = client
+            .send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("SQS SendMessageBatch {url}"), &e, NOT_FOUND))?;
+        for ok in out.successful {
+            if let Ok(i) = ok.id.parse::<usize>()
+                && let Some(slot) = accepted.get_mut(chunk_index * MAX_BATCH + i)
+            {
+                *slot = true;
+            }
+        }
+    }
+    Ok(accepted)
+}
+
+/// The queues whose RedrivePolicy targets `dlq_url`.
+pub async fn dead_letter_sources(client: &Client, dlq_url: &str) -> Result<Vec<String>, AwsError> {
+    let mut urls = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let out = client
+            .list_dead_letter_source_queues()
+            .queue_url(dlq_url)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("SQS ListDeadLetterSourceQueues {dlq_url}"), &e, NOT_FOUND))?;
+        urls.extend(out.queue_urls);
+        match out.next_token {
+            Some(token) if !token.is_empty() => next = Some(token),
+            _ => break,
+        }
+    }
+    Ok(urls)
+}
+
+/// Makes messages visible again now (visibility timeout 0); returns the handles that failed.
+pub async fn release_batch(client: &Client, url: &str, receipt_handles: &[String]) -> Result<Vec<String>, AwsError> {
+    let mut failed = Vec::new();
+    for chunk in receipt_handles.chunks(MAX_BATCH) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, handle)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(handle)
+                    .visibility_timeout(0)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| AwsError::Unexpected(format!("visibility entry: {e}")))?;
+        let out = client
+            .change_message_visibility_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("SQS ChangeMessageVisibilityBatch {url}"), &e, NOT_FOUND))?;
+        for f in out.failed {
+            if let Some(handle) = f.id.parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+                failed.push(handle.clone());
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// Lets `topic_arn` send to the queue, as `SqsSubscription` does in CDK: without a queue policy
+/// SNS cannot deliver, and the subscription fails silently. A queue that already has a policy is
+/// left alone (it may be managed elsewhere); the return value says whether the topic is allowed.
+pub async fn allow_topic(client: &Client, url: &str, queue_arn: &str, topic_arn: &str) -> Result<bool, AwsError> {
+    let attrs = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::Policy)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("SQS GetQueueAttributes {url}"), &e, NOT_FOUND))?
+        .attributes
+        .unwrap_or_default();
+    if let Some(policy) = attrs.get(&QueueAttributeName::Policy).filter(|p| !p.trim().is_empty()) {
+        return Ok(policy.contains(topic_arn));
+    }
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AllowSkipTheLineTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}
+        }]
+    });
+    client
+        .set_queue_attributes()
+        .queue_url(url)
+        .attributes(QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("SQS SetQueueAttributes {url}"), &e, NOT_FOUND))?;
+    Ok(true)
+}
+
+/// Message attributes in our contract's shape (`String`/`Number` values; binary ones dropped,
+/// as SNS filter policies ignore them too).
+pub fn contract_attributes(message: &Message) -> skipline_events::MessageAttributes {
+    message
+        .message_attributes
+        .as_ref()
+        .map(|attrs| {
+            attrs
+                .iter()
+                .filter_map(|(name, v)| {
+                    v.string_value.as_ref().map(|s| {
+                        (
+                            name.clone(),
+                            skipline_events::MessageAttributeValue {
+                                data_type: v.data_type.clone(),
+                                string_value: s.clone(),
+                            },
+                        )
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A system attribute such as `ApproximateReceiveCount`, as text.
+pub fn system_attribute<'a>(message: &'a Message, name: &MessageSystemAttributeName) -> Option<&'a str> {
+    message
+        .attributes
+        .as_ref()
+        .and_then(|a: &HashMap<MessageSystemAttributeName, String>| a.get(name))
+        .map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_redrive_policies() {
+        assert_eq!(
+            queue_name("http://127.0.0.1:5000/123456789012/notify-vendor"),
+            "notify-vendor"
+        );
+        assert_eq!(
+            queue_name("arn:aws:sqs:us-east-1:123456789012:clear-cart-dlq"),
+            "clear-cart-dlq"
+        );
+        assert_eq!(queue_name("plain"), "plain");
+        assert_eq!(
+            parse_redrive_policy(r#"{"deadLetterTargetArn":"arn:aws:sqs:r:1:d","maxReceiveCount":5}"#),
+            Some(("arn:aws:sqs:r:1:d".into(), 5))
+        );
+        assert_eq!(
+            parse_redrive_policy(r#"{"deadLetterTargetArn":"a","maxReceiveCount":"3"}"#),
+            Some(("a".into(), 3))
+        );
+        assert_eq!(parse_redrive_policy("nope"), None);
+    }
+}

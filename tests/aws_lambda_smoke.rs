@@ -1,0 +1,244 @@
+//! The built Lambda bootstraps, run as Lambda runs them: a child process whose
+//! `AWS_LAMBDA_RUNTIME_API` points at a minimal Runtime API served here, talking to moto.
+//!
+//! The binaries come from `cargo lambda build --release -p skipline-aws` and are looked up in
+//! `$SKIPLINE_LAMBDA_DIR` (default `<repo>/target/lambda`); the test fails if they are missing.
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use moto::{Moto, Stack, StackOptions, order_input};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, mpsc};
+
+const API: &str = "/2018-06-01/runtime";
+
+#[derive(Debug)]
+enum Reply {
+    Response {
+        id: String,
+        body: Value,
+    },
+    Error {
+        id: String,
+        error_type: Option<String>,
+        body: Value,
+    },
+    InitError {
+        body: Value,
+    },
+}
+
+#[derive(Clone)]
+struct RuntimeApi {
+    events: Arc<Mutex<mpsc::UnboundedReceiver<(String, Value)>>>,
+    replies: mpsc::UnboundedSender<Reply>,
+}
+
+/// Hands out the next queued event; with none queued it waits, as the real API long-polls.
+async fn next(State(api): State<RuntimeApi>) -> Response {
+    let Some((id, event)) = api.events.lock().await.recv().await else {
+        return std::future::pending::<Response>().await;
+    };
+    let deadline = (jiff::Timestamp::now().as_millisecond() + 30_000).to_string();
+    let mut headers = HeaderMap::new();
+    headers.insert("Lambda-Runtime-Aws-Request-Id", id.parse().unwrap());
+    headers.insert("Lambda-Runtime-Deadline-Ms", deadline.parse().unwrap());
+    headers.insert(
+        "Lambda-Runtime-Invoked-Function-Arn",
+        "arn:aws:lambda:us-east-1:123456789012:function:smoke".parse().unwrap(),
+    );
+    headers.insert(
+        "Lambda-Runtime-Trace-Id",
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1".parse().unwrap(),
+    );
+    headers.insert("Content-Type", "application/json".parse().unwrap());
+    (StatusCode::OK, headers, event.to_string()).into_response()
+}
+
+async fn response(State(api): State<RuntimeApi>, Path(id): Path<String>, body: String) -> StatusCode {
+    let body = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    let _ = api.replies.send(Reply::Response { id, body });
+    StatusCode::ACCEPTED
+}
+
+async fn error(State(api): State<RuntimeApi>, Path(id): Path<String>, headers: HeaderMap, body: String) -> StatusCode {
+    let error_type = headers
+        .get("Lambda-Runtime-Function-Error-Type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    let _ = api.replies.send(Reply::Error { id, error_type, body });
+    StatusCode::ACCEPTED
+}
+
+async fn init_error(State(api): State<RuntimeApi>, body: String) -> StatusCode {
+    let body = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    let _ = api.replies.send(Reply::InitError { body });
+    StatusCode::ACCEPTED
+}
+
+/// A Runtime API on 127.0.0.1 and a bootstrap process using it; the process is killed on drop.
+struct Function {
+    events: mpsc::UnboundedSender<(String, Value)>,
+    replies: mpsc::UnboundedReceiver<Reply>,
+    child: Child,
+    next_id: u32,
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bootstrap(bin: &str) -> PathBuf {
+    let dir = std::env::var_os("SKIPLINE_LAMBDA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/lambda"));
+    let path = dir.join(bin).join("bootstrap");
+    assert!(
+        path.exists(),
+        "{} not found: build the Lambdas first with\n  cargo lambda build --release -p skipline-aws --x86-64\n\
+         (pip install cargo-lambda==1.9.2), or set SKIPLINE_LAMBDA_DIR to the directory holding <bin>/bootstrap",
+        path.display()
+    );
+    path
+}
+
+impl Function {
+    async fn start(bin: &str, moto: &Moto, env: &[(&str, &str)]) -> Function {
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let (reply_tx, reply_rx) = mpsc::unbounded_channel();
+        let api = RuntimeApi {
+            events: Arc::new(Mutex::new(event_rx)),
+            replies: reply_tx,
+        };
+        let app = Router::new()
+            .route(&format!("{API}/invocation/next"), get(next))
+            .route(&format!("{API}/invocation/{{id}}/response"), post(response))
+            .route(&format!("{API}/invocation/{{id}}/error"), post(error))
+            .route(&format!("{API}/init/error"), post(init_error))
+            .with_state(api);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        // A clean environment: dummy credentials and moto's endpoint only, never a real account.
+        let mut command = Command::new(bootstrap(bin));
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", bin)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{bin}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "smoke")
+            .env("AWS_REGION", moto::REGION)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the {bin} bootstrap: {e}"));
+        Function {
+            events: event_tx,
+            replies: reply_rx,
+            child,
+            next_id: 0,
+        }
+    }
+
+    async fn invoke(&mut self, event: Value) -> Reply {
+        self.next_id += 1;
+        let id = format!("req-{}", self.next_id);
+        self.events.send((id.clone(), event)).unwrap();
+        let reply = tokio::time::timeout(Duration::from_secs(30), self.replies.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no reply to {id} within 30 s"))
+            .expect("runtime API closed");
+        match &reply {
+            Reply::Response { id: got, .. } | Reply::Error { id: got, .. } => assert_eq!(got, &id),
+            Reply::InitError { body } => panic!("the function failed to initialise: {body}"),
+        }
+        reply
+    }
+}
+
+fn get_order_request(query: Value) -> Value {
+    json!({"resource": "/order", "path": "/order", "httpMethod": "GET", "headers": {}, "multiValueHeaders": {},
+        "queryStringParameters": query, "multiValueQueryStringParameters": {}, "pathParameters": null,
+        "stageVariables": null, "requestContext": {"accountId": "123456789012", "resourceId": "r", "stage": "prod",
+        "requestId": "x", "identity": {}, "resourcePath": "/order", "httpMethod": "GET", "apiId": "api"},
+        "body": null, "isBase64Encoded": false})
+}
+
+#[tokio::test]
+async fn put_item_and_get_item_bootstraps_answer_through_the_runtime_api() {
+    let moto = Moto::start().await;
+    let stack = Stack::create(
+        &moto.clients(),
+        "",
+        StackOptions {
+            audit_queue: false,
+            ..Default::default()
+        },
+    )
+    .await;
+    let table = [("CART_TABLE", stack.cart_table.as_str())];
+
+    let mut put_item = Function::start("put_item", &moto, &table).await;
+    let Reply::Response { body, .. } = put_item.invoke(order_input("o-1", "a0", "v0")).await else {
+        panic!("put_item should succeed")
+    };
+    assert_eq!(body["orderid"], "o-1");
+    assert_eq!(body["total"], "9.00");
+    // Another order for the same slot: the error type is the name the state machine catches.
+    let Reply::Error { error_type, body, .. } = put_item.invoke(order_input("o-2", "a0", "v0")).await else {
+        panic!("put_item should refuse a second active order")
+    };
+    assert_eq!(body["errorType"], "ActiveOrderExists", "{body}");
+    assert!(
+        body["errorMessage"].as_str().unwrap().contains("active order o-1"),
+        "{body}"
+    );
+    // The header only says "unhandled"; Step Functions takes the error name from the body.
+    assert!(error_type.is_some(), "the error header is set");
+
+    let mut get_item = Function::start("get_item", &moto, &table).await;
+    let Reply::Response { body, .. } = get_item
+        .invoke(get_order_request(json!({"accountid": "a0", "vendorid": "v0"})))
+        .await
+    else {
+        panic!("get_item answers with a response")
+    };
+    assert_eq!(body["statusCode"], 200, "{body}");
+    let item: Value = serde_json::from_str(body["body"].as_str().unwrap()).unwrap();
+    assert_eq!(item["orderid"], "o-1");
+    let Reply::Response { body, .. } = get_item.invoke(get_order_request(json!({"accountid": "a0"}))).await else {
+        panic!("get_item answers with a response")
+    };
+    assert_eq!(body["statusCode"], 400);
+    let error: Value = serde_json::from_str(body["body"].as_str().unwrap()).unwrap();
+    assert_eq!(error["error"]["code"], "BadRequest");
+}
