@@ -82,7 +82,10 @@ impl WebhookReceiver {
     /// Binds 127.0.0.1 on a free port and serves in the background.
     pub async fn start() -> std::io::Result<WebhookReceiver> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let receiver = WebhookReceiver { addr: Some(listener.local_addr()?), ..WebhookReceiver::default() };
+        let receiver = WebhookReceiver {
+            addr: Some(listener.local_addr()?),
+            ..WebhookReceiver::default()
+        };
         let app = Router::new()
             .route("/{path}", post(receive))
             .with_state(receiver.clone());

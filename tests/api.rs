@@ -179,7 +179,9 @@ async fn bad_requests_get_4xx_json_and_write_nothing() {
     let before = s.counts().await;
     let long = "x".repeat(17 * 1024);
     let nested = format!("{}{}", "[".repeat(8_000), "]".repeat(8_000));
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, u16, &str)> = vec![
+    // (path, body, headers, expected status, expected message fragment)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("/order", "{".into(), vec![], 400, "malformed JSON"),
         ("/order", "[]".into(), vec![], 400, "unexpected shape"),
         ("/order", long, vec![], 413, "larger than 16384"),

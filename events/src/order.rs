@@ -443,7 +443,8 @@ mod tests {
 
     #[test]
     fn each_rule_has_a_precise_message() {
-        let cases: Vec<(Box<dyn FnOnce(&mut serde_json::Value)>, &str)> = vec![
+        type Mutation = Box<dyn FnOnce(&mut serde_json::Value)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (
                 Box::new(|b| b["order"]["accountid"] = json!("")),
                 "order.accountid: must not be empty",

@@ -28,6 +28,14 @@ pub struct Subscribed {
     pub secret_generated: bool,
 }
 
+/// What is wrong with a caller-supplied signing secret, if anything. Short secrets make the
+/// HMAC guessable; whitespace is usually a copy-paste accident that would break verification.
+pub fn check_secret(secret: &str) -> Option<&'static str> {
+    let bad_char = secret.chars().any(|c| c.is_whitespace() || c.is_control());
+    (secret.len() < 16 || secret.len() > 256 || bad_char)
+        .then_some("secret must be 16 to 256 characters with no whitespace")
+}
+
 /// Validates everything before writing anything.
 pub async fn subscribe_vendor(
     directory: &dyn VendorDirectory,
@@ -41,12 +49,8 @@ pub async fn subscribe_vendor(
         return Err(SubscribeError::Invalid(p.to_string()));
     }
     let url = check_endpoint_url(url, allow_private)?;
-    if let Some(s) = secret
-        && (s.len() < 16 || s.len() > 256 || s.chars().any(|c| c.is_whitespace() || c.is_control()))
-    {
-        return Err(SubscribeError::Invalid(
-            "secret must be 16 to 256 characters with no whitespace".into(),
-        ));
+    if let Some(problem) = secret.and_then(check_secret) {
+        return Err(SubscribeError::Invalid(problem.into()));
     }
     let existing = directory.list(Some(vendorid)).await?;
     if existing.iter().any(|e| e.url == url.as_str()) {

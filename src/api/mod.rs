@@ -5,7 +5,7 @@ pub mod error;
 
 use crate::backend::{Backend, ExecStatus};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -57,6 +57,13 @@ fn body(result: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
             AppError::BadRequest(format!("could not read body: {e}"))
         }
     })
+}
+
+/// Turns axum's path rejection (e.g. percent-encoded bytes that are not UTF-8) into our JSON error.
+fn path<T>(result: Result<Path<T>, PathRejection>) -> Result<T, AppError> {
+    result
+        .map(|Path(value)| value)
+        .map_err(|e| AppError::BadRequest(e.body_text()))
 }
 
 /// Parses a query string and refuses unknown, repeated or missing-but-required parameters.
@@ -147,9 +154,10 @@ async fn get_order(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result
 
 async fn order_status(
     State(s): State<ApiState>,
-    Path(orderid): Path<String>,
+    orderid: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
+    let orderid = path(orderid)?;
     query(raw, &[])?;
     let status = s.backend.order_status(&orderid, true).await?;
     Ok(Json(
@@ -159,9 +167,10 @@ async fn order_status(
 
 async fn order_invoice(
     State(s): State<ApiState>,
-    Path(orderid): Path<String>,
+    orderid: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
+    let orderid = path(orderid)?;
     query(raw, &[])?;
     let status = s.backend.order_status(&orderid, false).await?;
     let key = status.invoice_key.ok_or_else(|| {
@@ -222,10 +231,13 @@ struct SubscribeBody {
 
 async fn subscribe_vendor(
     State(s): State<ApiState>,
-    Path(vendorid): Path<String>,
+    vendorid: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
+    let vendorid = path(vendorid)?;
+    query(raw, &[])?;
     json_content_type(&headers)?;
     let bytes = body(payload)?;
     let req: SubscribeBody = serde_json::from_slice(&bytes)
@@ -257,8 +269,11 @@ pub fn redact(secret: &str) -> String {
 
 async fn list_vendor_endpoints(
     State(s): State<ApiState>,
-    Path(vendorid): Path<String>,
+    vendorid: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
+    let vendorid = path(vendorid)?;
+    query(raw, &[])?;
     let list = s.backend.list_vendor_endpoints(Some(&vendorid)).await?;
     let items: Vec<Value> = list
         .into_iter()
@@ -269,8 +284,11 @@ async fn list_vendor_endpoints(
 
 async fn unsubscribe_vendor(
     State(s): State<ApiState>,
-    Path((vendorid, endpointid)): Path<(String, String)>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Result<StatusCode, AppError> {
+    let (vendorid, endpointid) = path(ids)?;
+    query(raw, &[])?;
     s.backend.unsubscribe_vendor(&vendorid, &endpointid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

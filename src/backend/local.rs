@@ -107,10 +107,11 @@ impl Backend for LocalBackend {
         let input = serde_json::json!({"orderid": orderid, "order": OrderRequest::from(&order)});
         match self.runtime.executions.start(&orderid, &input).await? {
             Started::Created(r) => {
-                self.runtime.kick();
+                let execution_id = r.execution_id.clone();
+                self.runtime.submit(r);
                 Ok(Placed {
                     orderid,
-                    execution_id: r.execution_id,
+                    execution_id,
                     status: ExecStatus::Running,
                     created: true,
                 })

@@ -24,20 +24,15 @@ pub fn release_in(
     orderid: &str,
 ) -> Result<ReleaseOutcome, DbError> {
     let holder: Option<String> = c
-        .query_row(
-            "SELECT orderid FROM cart WHERE accountid = ?1 AND vendorid = ?2",
-            params![accountid, vendorid],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT orderid FROM cart WHERE accountid = ?1 AND vendorid = ?2")?
+        .query_row(params![accountid, vendorid], |r| r.get(0))
         .optional()?;
     Ok(match holder {
         None => ReleaseOutcome::Missing,
         Some(h) if h != orderid => ReleaseOutcome::HeldBy { orderid: h },
         Some(_) => {
-            c.execute(
-                "DELETE FROM cart WHERE accountid = ?1 AND vendorid = ?2",
-                params![accountid, vendorid],
-            )?;
+            c.prepare_cached("DELETE FROM cart WHERE accountid = ?1 AND vendorid = ?2")?
+                .execute(params![accountid, vendorid])?;
             ReleaseOutcome::Released
         }
     })
@@ -52,20 +47,22 @@ impl CartStore for SqliteCart {
             .db
             .write(move |c| {
                 let holder: Option<String> = c
-                    .query_row(
-                        "SELECT orderid FROM cart WHERE accountid = ?1 AND vendorid = ?2",
-                        params![item.accountid, item.vendorid],
-                        |r| r.get(0),
-                    )
+                    .prepare_cached("SELECT orderid FROM cart WHERE accountid = ?1 AND vendorid = ?2")?
+                    .query_row(params![item.accountid, item.vendorid], |r| r.get(0))
                     .optional()?;
                 Ok(match holder {
                     Some(h) if h == item.orderid => PutCartOutcome::AlreadyThisOrder,
                     Some(h) => PutCartOutcome::HeldBy { orderid: h },
                     None => {
-                        c.execute(
+                        c.prepare_cached(
                             "INSERT INTO cart (accountid, vendorid, orderid, item) VALUES (?1, ?2, ?3, ?4)",
-                            params![item.accountid, item.vendorid, item.orderid, json],
-                        )?;
+                        )?
+                        .execute(params![
+                            item.accountid,
+                            item.vendorid,
+                            item.orderid,
+                            json
+                        ])?;
                         PutCartOutcome::Created
                     }
                 })
@@ -78,12 +75,11 @@ impl CartStore for SqliteCart {
         let json: Option<String> = self
             .db
             .read(move |c| {
-                Ok(c.query_row(
-                    "SELECT item FROM cart WHERE accountid = ?1 AND vendorid = ?2",
-                    params![a, v],
-                    |r| r.get(0),
+                Ok(
+                    c.prepare_cached("SELECT item FROM cart WHERE accountid = ?1 AND vendorid = ?2")?
+                        .query_row(params![a, v], |r| r.get(0))
+                        .optional()?,
                 )
-                .optional()?)
             })
             .await?;
         json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string())))

@@ -20,7 +20,10 @@ impl SqliteInvoices {
     pub async fn count(&self) -> Result<u64, StoreError> {
         Ok(self
             .db
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM invoices", [], |r| r.get::<_, i64>(0))? as u64))
+            .read(|c| {
+                Ok(c.prepare_cached("SELECT count(*) FROM invoices")?
+                    .query_row([], |r| r.get::<_, i64>(0))? as u64)
+            })
             .await?)
     }
 }
@@ -33,10 +36,10 @@ impl InvoiceStore for SqliteInvoices {
         let inserted = self
             .db
             .write(move |c| {
-                Ok(c.execute(
-                    "INSERT OR IGNORE INTO invoices (key, body, created_at) VALUES (?1, ?2, ?3)",
-                    params![key, body, now],
-                )?)
+                Ok(
+                    c.prepare_cached("INSERT OR IGNORE INTO invoices (key, body, created_at) VALUES (?1, ?2, ?3)")?
+                        .execute(params![key, body, now])?,
+                )
             })
             .await?;
         Ok(if inserted == 1 {
@@ -51,10 +54,9 @@ impl InvoiceStore for SqliteInvoices {
         Ok(self
             .db
             .read(move |c| {
-                Ok(
-                    c.query_row("SELECT body FROM invoices WHERE key = ?1", params![key], |r| r.get(0))
-                        .optional()?,
-                )
+                Ok(c.prepare_cached("SELECT body FROM invoices WHERE key = ?1")?
+                    .query_row(params![key], |r| r.get(0))
+                    .optional()?)
             })
             .await?)
     }

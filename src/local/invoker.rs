@@ -33,13 +33,16 @@ pub fn substitutions() -> BTreeMap<String, String> {
     ])
 }
 
+/// Wakes the long polls of the queues that just got a copy.
+pub type PublishHook = Arc<dyn Fn(&[String]) + Send + Sync>;
+
 pub struct LocalInvoker {
     pub cart: Arc<dyn CartStore>,
     pub invoices: Arc<dyn InvoiceStore>,
     pub clock: Arc<dyn Clock>,
     pub topic: Topic,
     /// Called with the queues that got a copy, so their long polls wake.
-    pub on_publish: Arc<dyn Fn(&[String]) + Send + Sync>,
+    pub on_publish: PublishHook,
 }
 
 fn step_failure(e: StepError) -> TaskFailure {

@@ -92,8 +92,10 @@ impl Signals {
             .or_default()
             .clone()
     }
+    /// Wakes one long poll (or the next to start): one poller takes the whole batch, and
+    /// waking every idle poller per message would cost each a transaction for nothing.
     pub fn wake(&self, queue: &str) {
-        self.get(queue).notify_waiters();
+        self.get(queue).notify_one();
     }
 }
 
@@ -101,7 +103,16 @@ impl Signals {
 pub struct Queues {
     db: Db,
     pub signals: Arc<Signals>,
+    /// When each queue was last purged of expired messages (ms); receives skip expired ones
+    /// meanwhile, so purging once a second keeps retention exact at a fraction of the cost.
+    purged: Arc<Mutex<HashMap<String, i64>>>,
 }
+
+/// How often a queue's expired messages are deleted.
+const PURGE_EVERY_MS: i64 = 1000;
+
+/// Most messages one internal poller takes at once (see [`Queues::receive_batch`]).
+pub const MAX_POLLER_BATCH: usize = 1000;
 
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -109,9 +120,8 @@ fn ms(d: Duration) -> i64 {
 
 fn exists(c: &Connection, queue: &str) -> Result<bool, QueueError> {
     Ok(
-        c.query_row("SELECT EXISTS (SELECT 1 FROM queues WHERE name = ?1)", [queue], |r| {
-            r.get(0)
-        })?,
+        c.prepare_cached("SELECT EXISTS (SELECT 1 FROM queues WHERE name = ?1)")?
+            .query_row([queue], |r| r.get(0))?,
     )
 }
 
@@ -141,7 +151,8 @@ pub fn send_in(
         )));
     }
     let delay: Option<i64> = c
-        .query_row("SELECT delay_ms FROM queues WHERE name = ?1", [queue], |r| r.get(0))
+        .prepare_cached("SELECT delay_ms FROM queues WHERE name = ?1")?
+        .query_row([queue], |r| r.get(0))
         .optional()?;
     let delay = delay.ok_or_else(|| QueueError::NoSuchQueue(queue.to_string()))?;
     let attrs = serde_json::to_string(attributes).map_err(|e| QueueError::Invalid(e.to_string()))?;
@@ -157,6 +168,7 @@ impl Queues {
         Self {
             db,
             signals: Arc::default(),
+            purged: Arc::default(),
         }
     }
 
@@ -190,17 +202,14 @@ impl Queues {
                     "INSERT INTO queues (name, visibility_timeout_ms, delay_ms, retention_ms, dlq, max_receive_count)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING"
                 };
-                c.execute(
-                    sql,
-                    params![
-                        name,
-                        ms(config.visibility_timeout),
-                        ms(config.delay),
-                        ms(config.retention),
-                        config.redrive.as_ref().map(|r| r.0.clone()),
-                        config.redrive.as_ref().map(|r| r.1),
-                    ],
-                )?;
+                c.prepare_cached(sql)?.execute(params![
+                    name,
+                    ms(config.visibility_timeout),
+                    ms(config.delay),
+                    ms(config.retention),
+                    config.redrive.as_ref().map(|r| r.0.clone()),
+                    config.redrive.as_ref().map(|r| r.1),
+                ])?;
                 Ok(())
             })
             .await?;
@@ -251,6 +260,29 @@ impl Queues {
                 MAX_WAIT.as_secs()
             )));
         }
+        self.poll(queue, max, wait, visibility).await
+    }
+
+    /// Receives up to `max` (1–[`MAX_POLLER_BATCH`]) messages in one transaction, for the
+    /// runtime's own pollers, as a Lambda event source mapping gathers a batch larger than one
+    /// ReceiveMessage call. Same visibility, receive count and redrive semantics as `receive`.
+    pub async fn receive_batch(&self, queue: &str, max: usize, wait: Duration) -> Result<Vec<Received>, QueueError> {
+        if !(1..=MAX_POLLER_BATCH).contains(&max) || wait > MAX_WAIT {
+            return Err(QueueError::Invalid(format!(
+                "a poller takes 1 to {MAX_POLLER_BATCH} messages and waits at most {} seconds",
+                MAX_WAIT.as_secs()
+            )));
+        }
+        self.poll(queue, max, wait, None).await
+    }
+
+    async fn poll(
+        &self,
+        queue: &str,
+        max: usize,
+        wait: Duration,
+        visibility: Option<Duration>,
+    ) -> Result<Vec<Received>, QueueError> {
         let deadline = tokio::time::Instant::now() + wait;
         let notify = self.signals.get(queue);
         loop {
@@ -271,9 +303,19 @@ impl Queues {
         visibility: Option<Duration>,
     ) -> Result<Vec<Received>, QueueError> {
         let q = queue.to_string();
+        let purge = {
+            let now = now_ms();
+            let mut purged = self.purged.lock().unwrap_or_else(|p| p.into_inner());
+            let last = purged.entry(q.clone()).or_insert(0);
+            let due = now - *last >= PURGE_EVERY_MS;
+            if due {
+                *last = now;
+            }
+            due
+        };
         let (got, moved_to) = self
             .db
-            .write(move |c| receive_in(c, &q, max, visibility).map_err(|e| DbError::Logic(e.to_string())))
+            .write(move |c| receive_in(c, &q, max, visibility, purge).map_err(|e| DbError::Logic(e.to_string())))
             .await
             .map_err(|e| self.classify(e, queue))?;
         if let Some(dlq) = moved_to {
@@ -301,16 +343,36 @@ impl Queues {
         }
     }
 
+    /// Deletes many by receipt handle in one write; says for each whether it was deleted
+    /// (a stale handle is not).
+    pub async fn delete_batch(&self, queue: &str, receipts: &[String]) -> Result<Vec<bool>, QueueError> {
+        if receipts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (q, r) = (queue.to_string(), receipts.to_vec());
+        Ok(self
+            .db
+            .write(move |c| {
+                let mut stmt = c.prepare_cached("DELETE FROM messages WHERE queue = ?1 AND receipt = ?2")?;
+                let mut out = Vec::with_capacity(r.len());
+                for receipt in &r {
+                    out.push(stmt.execute(params![q, receipt])? > 0);
+                }
+                Ok(out)
+            })
+            .await?)
+    }
+
     /// Makes a received message visible again after `timeout` (ChangeMessageVisibility).
     pub async fn change_visibility(&self, queue: &str, receipt: &str, timeout: Duration) -> Result<(), QueueError> {
         let (q, r) = (queue.to_string(), receipt.to_string());
         let changed = self
             .db
             .write(move |c| {
-                Ok(c.execute(
-                    "UPDATE messages SET visible_ms = ?3 WHERE queue = ?1 AND receipt = ?2",
-                    params![q, r, now_ms() + ms(timeout)],
-                )?)
+                Ok(
+                    c.prepare_cached("UPDATE messages SET visible_ms = ?3 WHERE queue = ?1 AND receipt = ?2")?
+                        .execute(params![q, r, now_ms() + ms(timeout)])?,
+                )
             })
             .await?;
         if changed == 0 {
@@ -355,7 +417,7 @@ impl Queues {
         let q = queue.to_string();
         let found = self.db.read({
             let q = q.clone();
-            move |c| Ok(exists(c, &q).map_err(|e| DbError::Logic(e.to_string()))?)
+            move |c| exists(c, &q).map_err(|e| DbError::Logic(e.to_string()))
         });
         if !found.await? {
             return Err(QueueError::NoSuchQueue(q));
@@ -385,12 +447,11 @@ impl Queues {
         Ok(self
             .db
             .read(move |c| {
-                Ok(c.query_row(
-                    "SELECT name FROM queues WHERE dlq = ?1 ORDER BY name LIMIT 1",
-                    [d],
-                    |r| r.get(0),
+                Ok(
+                    c.prepare_cached("SELECT name FROM queues WHERE dlq = ?1 ORDER BY name LIMIT 1")?
+                        .query_row([d], |r| r.get(0))
+                        .optional()?,
                 )
-                .optional()?)
             })
             .await?)
     }
@@ -411,28 +472,31 @@ fn receive_in(
     queue: &str,
     max: usize,
     visibility: Option<Duration>,
+    purge: bool,
 ) -> Result<(Vec<Received>, Option<String>), QueueError> {
     let now = now_ms();
     let config: Option<(i64, i64, Option<String>, Option<u32>)> = c
-        .query_row(
+        .prepare_cached(
             "SELECT visibility_timeout_ms, retention_ms, dlq, max_receive_count FROM queues WHERE name = ?1",
-            [queue],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
+        )?
+        .query_row([queue], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
     let (vis_ms, retention_ms, dlq, max_receives) = config.ok_or_else(|| QueueError::NoSuchQueue(queue.to_string()))?;
     let vis_ms = visibility.map(ms).unwrap_or(vis_ms);
-    c.prepare_cached("DELETE FROM messages WHERE queue = ?1 AND sent_ms < ?2")?
-        .execute(params![queue, now - retention_ms])?;
+    let expired_before = now.saturating_sub(retention_ms);
+    if purge {
+        c.prepare_cached("DELETE FROM messages WHERE queue = ?1 AND sent_ms < ?2")?
+            .execute(params![queue, expired_before])?;
+    }
     let mut out = Vec::new();
     let mut moved = None;
     let mut stmt = c.prepare_cached(
         "SELECT seq, message_id, body, attributes, receive_count, sent_ms FROM messages
-         WHERE queue = ?1 AND visible_ms <= ?2 ORDER BY visible_ms, seq LIMIT ?3",
+         WHERE queue = ?1 AND visible_ms <= ?2 AND sent_ms >= ?4 ORDER BY visible_ms, seq LIMIT ?3",
     )?;
     // Fetch a little more than asked, since some may be dead-lettered instead of returned.
     let rows: Vec<(i64, String, String, String, u32, i64)> = stmt
-        .query_map(params![queue, now, (max * 4) as i64], |r| {
+        .query_map(params![queue, now, (max * 4) as i64, expired_before], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
         })?
         .collect::<Result<_, _>>()?;

@@ -3,7 +3,7 @@
 
 use super::cart::SqliteCart;
 use super::db::{Db, DbError};
-use super::executions::{ExecutionSink, Executions, resume_point};
+use super::executions::{ExecutionRecord, ExecutionSink, Executions, checkpoint_states, resume_point};
 use super::invoices::SqliteInvoices;
 use super::invoker::{LocalInvoker, substitutions};
 use super::queues::{QueueConfig, QueueError, Queues, Received};
@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 
 /// The flow, compiled in so the binary runs without the repository; `--state-machine` overrides it.
 pub const EMBEDDED_STATE_MACHINE: &str = include_str!("../../infra/statemachine/order_flow.asl.json");
@@ -46,6 +46,11 @@ pub struct RuntimeConfig {
     pub max_concurrent_executions: usize,
     /// Apply the queue settings above to existing queues (serve, demo); other commands leave them.
     pub apply_queue_settings: bool,
+    /// Pollers per consumer queue, like a Lambda event source mapping's concurrency.
+    pub consumer_workers: usize,
+    /// Messages one poller takes per transaction (an event source mapping's batch size; SQS's
+    /// own ReceiveMessage limit of 10 applies to the queue API, not to this internal poller).
+    pub consumer_batch: usize,
 }
 
 impl RuntimeConfig {
@@ -57,8 +62,10 @@ impl RuntimeConfig {
             visibility_timeout: Duration::from_secs(30),
             max_receive_count: 5,
             webhook_timeout: skipline_http::DEFAULT_TIMEOUT,
-            max_concurrent_executions: 256,
+            max_concurrent_executions: 1024,
             apply_queue_settings: false,
+            consumer_workers: 4,
+            consumer_batch: 100,
         }
     }
 }
@@ -79,8 +86,24 @@ pub enum RuntimeError {
     Setup(String),
 }
 
+/// Work for the dispatcher: an execution just created here (its record in hand, nothing to
+/// read), or one found by name (resume, retry, or created by another process).
+enum Submitted {
+    Fresh(Box<ExecutionRecord>),
+    Named(String),
+}
+
+/// How often the dispatcher looks for executions it was not handed: new rows since its last
+/// look (cheap), and every `FULL_SCAN_EVERY` all running ones (a safety net).
+const SCAN_EVERY: Duration = Duration::from_millis(500);
+const FULL_SCAN_EVERY: Duration = Duration::from_secs(60);
+
 /// Wraps the real invoice store, e.g. to inject the demo's outage.
 pub type InvoiceWrapper = Arc<dyn Fn(Arc<dyn InvoiceStore>) -> Arc<dyn InvoiceStore> + Send + Sync>;
+
+/// Told which messages a consumer finished (and deleted) on a queue; benchmarks time
+/// completions with it instead of polling the database.
+pub type ConsumedHook = Arc<dyn Fn(&str, &[Received]) + Send + Sync>;
 
 /// Changes to the default adapters.
 #[derive(Default, Clone)]
@@ -104,6 +127,12 @@ pub struct Runtime {
     pub webhooks: Arc<dyn WebhookClient>,
     /// While set, the consumer loops receive nothing (tests and demos hold cart slots with it).
     pub consumers_paused: std::sync::atomic::AtomicBool,
+    consumed: std::sync::OnceLock<ConsumedHook>,
+    /// States whose `StateEntered` must be durable before they run (see `ExecutionSink`).
+    checkpoints: Arc<HashSet<String>>,
+    /// New executions from this process, handed to the dispatcher without a database scan.
+    submitted: mpsc::UnboundedSender<Submitted>,
+    submissions: Mutex<Option<mpsc::UnboundedReceiver<Submitted>>>,
     wake: Arc<Notify>,
     active: Mutex<HashSet<String>>,
     shutdown: watch::Sender<bool>,
@@ -171,6 +200,10 @@ impl Runtime {
             ),
         };
         let machine = Arc::new(load_state_machine(&text, &origin, &invoker)?);
+        let checkpoints = serde_json::from_str(&text)
+            .map(|definition| checkpoint_states(&definition))
+            .unwrap_or_default();
+        let (submitted, submissions) = mpsc::unbounded_channel();
         let webhooks: Arc<dyn WebhookClient> = Arc::new(
             HttpWebhookClient::new(config.webhook_timeout, config.allow_private_endpoints)
                 .map_err(|e| RuntimeError::Setup(e.to_string()))?,
@@ -191,6 +224,10 @@ impl Runtime {
             clock,
             webhooks,
             consumers_paused: std::sync::atomic::AtomicBool::new(false),
+            consumed: std::sync::OnceLock::new(),
+            checkpoints: Arc::new(checkpoints),
+            submitted,
+            submissions: Mutex::new(Some(submissions)),
             wake: Arc::new(Notify::new()),
             active: Mutex::new(HashSet::new()),
             shutdown,
@@ -254,19 +291,34 @@ impl Runtime {
         Ok(())
     }
 
-    /// Wakes the dispatcher: a new execution is waiting.
+    /// Sets the hook called after consumers delete finished messages; the first call wins.
+    pub fn on_consumed(&self, hook: ConsumedHook) {
+        let _ = self.consumed.set(hook);
+    }
+
+    /// Wakes the dispatcher to look for new executions in the database.
     pub fn kick(&self) {
         self.wake.notify_one();
     }
 
+    /// Hands an execution just created by this process to the dispatcher: no scan, no reads.
+    pub fn submit(&self, record: ExecutionRecord) {
+        if self.submitted.send(Submitted::Fresh(Box::new(record))).is_err() {
+            self.kick();
+        }
+    }
+
     /// Starts the dispatcher (which also resumes unfinished executions) and the consumers.
     pub fn start_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
-        vec![
+        let mut handles = vec![
             tokio::spawn(self.clone().dispatch()),
-            tokio::spawn(self.clone().consume(NOTIFY_QUEUE)),
-            tokio::spawn(self.clone().consume(CLEAR_QUEUE)),
             tokio::spawn(self.clone().deliver_http()),
-        ]
+        ];
+        for _ in 0..self.config.consumer_workers.max(1) {
+            handles.push(tokio::spawn(self.clone().consume(NOTIFY_QUEUE)));
+            handles.push(tokio::spawn(self.clone().consume(CLEAR_QUEUE)));
+        }
+        handles
     }
 
     /// Stops background loops at their next turn.
@@ -279,54 +331,102 @@ impl Runtime {
         *self.shutdown.borrow()
     }
 
+    /// Runs executions handed over by [`Runtime::submit`] at once, and finds the others
+    /// (unfinished at startup, created by another process, interrupted) by scanning: all
+    /// running ones at startup and every minute, new rows every half second. At most
+    /// `max_concurrent_executions` run at once; the rest wait for a permit in arrival order.
     async fn dispatch(self: Arc<Self>) {
         let mut shutdown = self.shutdown.subscribe();
+        let Some(mut submissions) = self.submissions.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            tracing::error!("the dispatcher is already running");
+            return;
+        };
+        let permits = Arc::new(Semaphore::new(self.config.max_concurrent_executions.max(1)));
+        let mut seen_rowid = 0_i64;
+        let mut last_full = tokio::time::Instant::now();
+        let mut scan_due = true;
         while !self.stopped() {
-            match self.executions.running().await {
-                Ok(names) => {
-                    for name in names {
-                        let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
-                        if active.len() >= self.config.max_concurrent_executions {
-                            break;
-                        }
-                        if active.insert(name.clone()) {
-                            tokio::spawn(self.clone().run_execution(name));
+            if scan_due {
+                if last_full.elapsed() >= FULL_SCAN_EVERY {
+                    seen_rowid = 0;
+                    last_full = tokio::time::Instant::now();
+                }
+                match self.executions.running_since(seen_rowid).await {
+                    Ok((names, max_rowid)) => {
+                        seen_rowid = seen_rowid.max(max_rowid);
+                        for name in names {
+                            self.launch(Submitted::Named(name), &permits);
                         }
                     }
+                    Err(e) => tracing::error!(error = %e, "cannot list running executions"),
                 }
-                Err(e) => tracing::error!(error = %e, "cannot list running executions"),
+                scan_due = false;
             }
             tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                work = submissions.recv() => match work {
+                    Some(work) => self.launch(work, &permits),
+                    None => break,
+                },
+                _ = self.wake.notified() => scan_due = true,
+                _ = tokio::time::sleep(SCAN_EVERY) => scan_due = true,
                 _ = shutdown.changed() => {}
             }
         }
     }
 
-    async fn run_execution(self: Arc<Self>, name: String) {
-        let result = self.execute(&name).await;
-        if let Err(e) = &result {
-            tracing::error!(execution = %name, error = %e, "execution interrupted; it will be resumed");
-            tokio::time::sleep(Duration::from_secs(1)).await;
+    fn launch(self: &Arc<Self>, work: Submitted, permits: &Arc<Semaphore>) {
+        let name = match &work {
+            Submitted::Fresh(r) => r.name.clone(),
+            Submitted::Named(n) => n.clone(),
+        };
+        if !self
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.clone())
+        {
+            return;
         }
-        self.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
-        self.kick();
+        let (rt, permits) = (self.clone(), permits.clone());
+        tokio::spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return;
+            };
+            let result = rt.execute(work).await;
+            rt.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
+            if let Err(e) = result {
+                tracing::error!(execution = %name, error = %e, "execution interrupted; it will be resumed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if !rt.stopped() {
+                    let _ = rt.submitted.send(Submitted::Named(name));
+                }
+            }
+        });
     }
 
-    async fn execute(&self, name: &str) -> Result<(), String> {
-        let record = self
-            .executions
-            .get(name)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("execution vanished")?;
-        if record.status != "RUNNING" {
-            return Ok(());
-        }
-        let history = self.executions.history(name).await.map_err(|e| e.to_string())?;
-        let (state, input) =
-            resume_point(&history).unwrap_or_else(|| (self.machine.start_at().to_string(), record.input.clone()));
+    async fn execute(&self, work: Submitted) -> Result<(), String> {
+        let (record, state, input) = match work {
+            // Just created here: no history beyond ExecutionStarted, so it starts at StartAt.
+            Submitted::Fresh(record) => {
+                let input = record.input.clone();
+                (*record, self.machine.start_at().to_string(), input)
+            }
+            Submitted::Named(name) => {
+                let record = self
+                    .executions
+                    .get(&name)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("execution vanished")?;
+                if record.status != "RUNNING" {
+                    return Ok(());
+                }
+                let history = self.executions.history(&name).await.map_err(|e| e.to_string())?;
+                let (state, input) = resume_point(&history)
+                    .unwrap_or_else(|| (self.machine.start_at().to_string(), record.input.clone()));
+                (record, state, input)
+            }
+        };
         let ctx = ExecutionContext {
             execution_id: record.execution_id.clone(),
             name: record.name.clone(),
@@ -335,10 +435,12 @@ impl Runtime {
             state_machine_name: "OrderFlow".to_string(),
             input: record.input.clone(),
         };
-        let sink = ExecutionSink {
-            executions: self.executions.clone(),
-            name: name.to_string(),
-        };
+        let sink = ExecutionSink::new(
+            self.executions.clone(),
+            &record.name,
+            self.checkpoints.clone(),
+            (state.clone(), input.clone()),
+        );
         self.machine
             .run(
                 &ctx,
@@ -368,7 +470,11 @@ impl Runtime {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
-            let batch = match self.queues.receive(queue, 10, Duration::from_millis(500), None).await {
+            let batch = match self
+                .queues
+                .receive_batch(queue, self.config.consumer_batch, Duration::from_millis(500))
+                .await
+            {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(queue, error = %e, "receive failed");
@@ -386,6 +492,9 @@ impl Runtime {
                 }
                 continue;
             }
+            let mut done = Vec::with_capacity(batch.len());
+            // One invocation per poll, as an event source mapping with this batch size does;
+            // the consumers handle their records concurrently.
             let records = batch.iter().map(|m| sqs_record(queue, m)).collect();
             let response = if queue == NOTIFY_QUEUE {
                 notify.handle(event(records)).await
@@ -393,10 +502,23 @@ impl Runtime {
                 clear.handle(event(records)).await
             };
             let failed: HashSet<String> = failed_ids(&response).into_iter().collect();
-            for m in batch.iter().filter(|m| !failed.contains(&m.message_id)) {
-                if let Err(e) = self.queues.delete(queue, &m.receipt).await {
-                    tracing::warn!(queue, message_id = %m.message_id, error = %e, "delete failed; the message will be redelivered");
+            let finished: Vec<Received> = batch.into_iter().filter(|m| !failed.contains(&m.message_id)).collect();
+            // One write for the whole poll's deletions.
+            let receipts: Vec<String> = finished.iter().map(|m| m.receipt.clone()).collect();
+            match self.queues.delete_batch(queue, &receipts).await {
+                Ok(deleted) => {
+                    for (m, ok) in finished.into_iter().zip(deleted) {
+                        if ok {
+                            done.push(m);
+                        } else {
+                            tracing::warn!(queue, message_id = %m.message_id, "receipt went stale; the message will be redelivered");
+                        }
+                    }
                 }
+                Err(e) => tracing::warn!(queue, error = %e, "delete failed; the messages will be redelivered"),
+            }
+            if let Some(hook) = self.consumed.get() {
+                hook(queue, &done);
             }
         }
     }

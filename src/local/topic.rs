@@ -140,22 +140,16 @@ impl Topic {
                 if s.protocol == "sqs" && !exists_in(c, &s.endpoint).map_err(|e| DbError::Logic(e.to_string()))? {
                     return Err(DbError::Logic(format!("queue {} does not exist; see `skipline queues list`", s.endpoint)));
                 }
-                let dup: bool = c.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE protocol = ?1 AND endpoint = ?2)",
-                    params![s.protocol, s.endpoint],
+                let dup: bool = c.prepare_cached("SELECT EXISTS (SELECT 1 FROM subscriptions WHERE protocol = ?1 AND endpoint = ?2)")?.query_row(params![s.protocol, s.endpoint],
                     |r| r.get(0),
                 )?;
                 if dup {
                     return Err(DbError::Logic(format!("{} {} is already subscribed", s.protocol, s.endpoint)));
                 }
-                c.execute(
-                    "INSERT INTO subscriptions (id, protocol, endpoint, filter_policy, scope, raw, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![s.id, s.protocol, s.endpoint, s.filter_policy, scope_str(s.scope), s.raw, now],
+                c.prepare_cached("INSERT INTO subscriptions (id, protocol, endpoint, filter_policy, scope, raw, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![s.id, s.protocol, s.endpoint, s.filter_policy, scope_str(s.scope), s.raw, now],
                 )?;
                 if s.protocol != "sqs" {
-                    c.execute(
-                        "INSERT INTO queues (name, visibility_timeout_ms, delay_ms, retention_ms) VALUES (?1, 30000, 0, 345600000)",
-                        [s.queue()],
+                    c.prepare_cached("INSERT INTO queues (name, visibility_timeout_ms, delay_ms, retention_ms) VALUES (?1, 30000, 0, 345600000)")?.execute([s.queue()],
                     )?;
                 }
                 Ok(())

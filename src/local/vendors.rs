@@ -23,9 +23,7 @@ impl VendorDirectory for SqliteVendors {
         Ok(self
             .db
             .write(move |c| {
-                c.execute(
-                    "INSERT INTO vendor_endpoints (vendorid, endpointid, url, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![e.vendorid, e.endpointid, e.url, e.secret, e.created_at],
+                c.prepare_cached("INSERT INTO vendor_endpoints (vendorid, endpointid, url, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![e.vendorid, e.endpointid, e.url, e.secret, e.created_at],
                 )?;
                 Ok(())
             })
@@ -60,10 +58,11 @@ impl VendorDirectory for SqliteVendors {
         Ok(self
             .db
             .write(move |c| {
-                Ok(c.execute(
-                    "DELETE FROM vendor_endpoints WHERE vendorid = ?1 AND endpointid = ?2",
-                    params![v, e],
-                )? > 0)
+                Ok(
+                    c.prepare_cached("DELETE FROM vendor_endpoints WHERE vendorid = ?1 AND endpointid = ?2")?
+                        .execute(params![v, e])?
+                        > 0,
+                )
             })
             .await?)
     }
@@ -76,11 +75,12 @@ impl DeliveryLog for SqliteVendors {
         Ok(self
             .db
             .read(move |c| {
-                Ok(c.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM deliveries WHERE eventid = ?1 AND endpointid = ?2)",
-                    params![ev, ep],
-                    |r| r.get(0),
-                )?)
+                Ok(
+                    c.prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE eventid = ?1 AND endpointid = ?2)",
+                    )?
+                    .query_row(params![ev, ep], |r| r.get(0))?,
+                )
             })
             .await?)
     }
@@ -91,10 +91,10 @@ impl DeliveryLog for SqliteVendors {
         Ok(self
             .db
             .write(move |c| {
-                c.execute(
+                c.prepare_cached(
                     "INSERT OR IGNORE INTO deliveries (eventid, endpointid, delivered_at) VALUES (?1, ?2, ?3)",
-                    params![ev, ep, now],
-                )?;
+                )?
+                .execute(params![ev, ep, now])?;
                 Ok(())
             })
             .await?)
