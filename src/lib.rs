@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod local;

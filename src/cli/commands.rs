@@ -187,6 +187,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Vendors(cmd) => vendors(&cli, cmd).await,
         Command::Topic(cmd) => topic(&cli, cmd).await,
         Command::Queues(cmd) => queues(&cli, cmd).await,
+        Command::Bench(args) => super::bench::run(&cli, args).await,
     }
 }
 
@@ -195,6 +196,16 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
         return Err(CliError::Invalid(
             "`serve` runs the embedded backend; on AWS the API is API Gateway (see infra/README.md)".into(),
         ));
+    }
+    // Refuse before opening: opening creates the data dir and applies the queue settings.
+    if let Some(path) = &args.runtime.state_machine {
+        std::fs::metadata(path).map_err(|e| CliError::Invalid(format!("state machine {}: {e}", path.display())))?;
+    }
+    if serve_running(cli) {
+        return Err(CliError::Conflict(format!(
+            "another `skipline serve` is already running on {} (it holds serve.lock)",
+            cli.data_dir.display()
+        )));
     }
     let rt = Runtime::open(runtime_config(cli, Some(&args.runtime)), Overrides::default()).await?;
     rt.lock_for_serving()?;
@@ -273,6 +284,13 @@ async fn order(cli: &Cli, cmd: &OrderCommand) -> Result<(), CliError> {
             let body = place_body(args)?;
             // Validate before opening anything, so bad input leaves no trace.
             skipline_events::parse_place_order(&body).map_err(|e| CliError::Invalid(e.to_string()))?;
+            if let Some(p) = args
+                .idempotency_key
+                .as_deref()
+                .and_then(|k| skipline_events::check_id("Idempotency-Key", k))
+            {
+                return Err(CliError::Invalid(p.to_string()));
+            }
             let backend = backend(cli, true).await?;
             let placed = backend.place_order(&body, args.idempotency_key.as_deref()).await?;
             if cli.backend == BackendKind::Local && !serve_running(cli) {
@@ -396,6 +414,10 @@ async fn vendors(cli: &Cli, cmd: &VendorsCommand) -> Result<(), CliError> {
             }
             skipline_handlers::webhook::check_endpoint_url(endpoint, *allow_private_endpoints)
                 .map_err(|e| CliError::Invalid(e.to_string()))?;
+            // Checked before opening, so a refused subscribe leaves no data dir behind.
+            if let Some(problem) = secret.as_deref().and_then(skipline_handlers::vendors::check_secret) {
+                return Err(CliError::Invalid(problem.into()));
+            }
             let backend = backend(cli, true).await?;
             let (ep, generated) = backend
                 .subscribe_vendor(vendor_id, endpoint, secret.as_deref(), *allow_private_endpoints)
@@ -497,6 +519,21 @@ async fn topic(cli: &Cli, cmd: &TopicCommand) -> Result<(), CliError> {
                 .as_deref()
                 .map(|p| parse_policy(p, scope_of(*filter_policy_scope)))
                 .transpose()?;
+            // Validate the endpoint before opening, so a refused one creates no data dir.
+            match protocol {
+                crate::backend::Protocol::Sqs => {
+                    let name = endpoint.rsplit(':').next().unwrap_or_default();
+                    crate::local::queues::check_queue_name(name).map_err(|e| CliError::Invalid(e.to_string()))?;
+                }
+                crate::backend::Protocol::Http | crate::backend::Protocol::Https
+                    if cli.backend == BackendKind::Local =>
+                {
+                    // The embedded backend's CLI runtime never allows private endpoints.
+                    skipline_handlers::webhook::check_endpoint_url(endpoint, false)
+                        .map_err(|e| CliError::Invalid(e.to_string()))?;
+                }
+                _ => {}
+            }
             let backend = backend(cli, true).await?;
             let info = backend
                 .topic_subscribe(NewSubscription {

@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing and dispatch. Each command family has its own module.
 
+pub mod bench;
 pub mod commands;
 pub mod output;
 
@@ -85,6 +86,8 @@ pub enum Command {
     /// Queues and dead-letter queues: depth, contents, replay.
     #[command(subcommand)]
     Queues(QueuesCommand),
+    /// Measure the embedded runtime: completed orders/s and latency against the disk's own limit.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Clone, Args)]
