@@ -1,7 +1,7 @@
 //! The built Lambda bootstraps, run as Lambda runs them: a child process whose
 //! `AWS_LAMBDA_RUNTIME_API` points at a minimal Runtime API served here, talking to moto.
 //!
-//! The binaries come from `cargo lambda build --release -p skipline-aws` and are looked up in
+//! The binaries come from `cargo lambda build --profile lambda -p skipline-aws` and are looked up in
 //! `$SKIPLINE_LAMBDA_DIR` (default `<repo>/target/lambda`); the test fails if they are missing.
 
 #[path = "support/moto.rs"]
@@ -109,7 +109,7 @@ fn bootstrap(bin: &str) -> PathBuf {
     let path = dir.join(bin).join("bootstrap");
     assert!(
         path.exists(),
-        "{} not found: build the Lambdas first with\n  cargo lambda build --release -p skipline-aws --x86-64\n\
+        "{} not found: build the Lambdas first with\n  cargo lambda build --profile lambda -p skipline-aws --x86-64\n\
          (pip install cargo-lambda==1.9.2), or set SKIPLINE_LAMBDA_DIR to the directory holding <bin>/bootstrap",
         path.display()
     );

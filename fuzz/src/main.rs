@@ -29,7 +29,11 @@ fn main() {
     let args = Args::parse();
     let names: Vec<&str> = targets().iter().map(|t| t.name).collect();
     if args.target != "all" && !names.contains(&args.target.as_str()) {
-        eprintln!("error: unknown target {:?}; expected one of {} or all", args.target, names.join(", "));
+        eprintln!(
+            "error: unknown target {:?}; expected one of {} or all",
+            args.target,
+            names.join(", ")
+        );
         std::process::exit(2);
     }
     let only = args.target;

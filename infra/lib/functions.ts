@@ -131,6 +131,8 @@ export class Functions extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       environment: { ...environment, RUST_LOG: 'info' },
       description: `Skip the Line: ${binaryName}`,
+      // Cargo.toml's `lambda` profile: release, optimised for size (zips stay under 5 MB).
+      bundling: { profile: 'lambda' },
     });
     // Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords on `*` to the role.
     Validations.of(role).acknowledge({

@@ -1,4 +1,4 @@
-//! Lambda artifacts: the size of each bootstrap `cargo lambda build --release` produced, its
+//! Lambda artifacts: the size of each bootstrap `cargo lambda build --profile lambda` produced, its
 //! size once deflated as a deployment zip would be, and its init time: from process start to its
 //! first `GET /runtime/invocation/next` against a minimal Runtime API served here on loopback.
 //! That span is what Lambda bills as Init Duration (SDK config, clients, tracing set-up).
@@ -69,7 +69,7 @@ pub async fn scan(dir: &Path) -> LambdaReport {
     }
     let note = if artifacts.is_empty() {
         format!(
-            "no Lambda artifacts under {} (build them with `cargo lambda build --release -p skipline-aws`)",
+            "no Lambda artifacts under {} (build them with `cargo lambda build --profile lambda -p skipline-aws`)",
             dir.display()
         )
     } else {
@@ -168,7 +168,10 @@ fn lambda_env(function: &str, runtime_api: &str) -> Vec<(String, String)> {
     .collect();
     for setting in skipline_aws::config::Setting::ALL {
         if setting.env_var() != "AWS_REGION" {
-            env.push((setting.env_var().to_string(), format!("bench-{}", setting.env_var().to_lowercase())));
+            env.push((
+                setting.env_var().to_string(),
+                format!("bench-{}", setting.env_var().to_lowercase()),
+            ));
         }
     }
     env

@@ -54,7 +54,7 @@ pub struct BenchArgs {
     /// How long each baseline measurement runs.
     #[arg(long, default_value = "2s", value_parser = super::parse_duration)]
     pub baseline: Duration,
-    /// Where `cargo lambda build --release` left the bootstraps.
+    /// Where `cargo lambda build --profile lambda` left the bootstraps.
     #[arg(long, value_name = "DIR", default_value = "target/lambda")]
     pub lambda_dir: PathBuf,
     /// Vendors the orders are spread over (each with one webhook endpoint).
