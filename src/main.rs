@@ -4,6 +4,11 @@ use clap::Parser;
 use skipline::cli::{Cli, commands};
 use tracing_subscriber::EnvFilter;
 
+/// The runtime allocates and frees many small JSON values per order; glibc malloc showed up as a
+/// quarter of CPU in the benchmark profile (BENCHMARKS.md), mimalloc's thread-local heaps less so.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
