@@ -538,6 +538,43 @@ pub fn take_in(c: &Connection, seq: i64) -> Result<(), QueueError> {
     Ok(())
 }
 
+/// Moves up to `limit` messages with `seq > after_seq` from `from` to `to`, in order, inside the
+/// caller's transaction: the same rows `send_in` + `take_in` would write, done in SQL so an
+/// unfiltered replay does not decode and re-encode every message's attributes.
+/// `+queue` keeps SQLite on the rowid range: through the `(queue, visible_ms)` index it would
+/// visit every message of the queue for each batch. Returns (moved, last seq moved).
+pub fn move_in(
+    c: &Connection,
+    from: &str,
+    to: &str,
+    after_seq: i64,
+    limit: usize,
+    now: i64,
+) -> Result<(u64, Option<i64>), QueueError> {
+    let (last, count): (Option<i64>, i64) = c
+        .prepare_cached(
+            "SELECT max(seq), count(*) FROM (SELECT seq FROM messages WHERE +queue = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)",
+        )?
+        .query_row(params![from, after_seq, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let Some(last) = last else {
+        return Ok((0, None));
+    };
+    let delay: i64 = c
+        .prepare_cached("SELECT delay_ms FROM queues WHERE name = ?1")?
+        .query_row([to], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| QueueError::NoSuchQueue(to.to_string()))?;
+    c.prepare_cached(
+        "INSERT INTO messages (queue, message_id, body, attributes, sent_ms, visible_ms)
+         SELECT ?1, message_id, body, attributes, ?2, ?3 FROM messages
+         WHERE +queue = ?4 AND seq > ?5 AND seq <= ?6 ORDER BY seq",
+    )?
+    .execute(params![to, now, now + delay, from, after_seq, last])?;
+    c.prepare_cached("DELETE FROM messages WHERE +queue = ?1 AND seq > ?2 AND seq <= ?3")?
+        .execute(params![from, after_seq, last])?;
+    Ok((count as u64, Some(last)))
+}
+
 /// Messages of a queue in order, for replay: (seq, message_id, body, attributes).
 pub fn list_in(
     c: &Connection,
@@ -546,7 +583,7 @@ pub fn list_in(
     limit: usize,
 ) -> Result<Vec<(i64, String, String, MessageAttributes)>, QueueError> {
     let mut stmt = c.prepare_cached(
-        "SELECT seq, message_id, body, attributes FROM messages WHERE queue = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        "SELECT seq, message_id, body, attributes FROM messages WHERE +queue = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     )?;
     let rows: Vec<(i64, String, String, String)> = stmt
         .query_map(params![queue, after_seq, limit as i64], |r| {
@@ -701,5 +738,45 @@ mod tests {
         q.send("short", "gone", &MessageAttributes::new()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert!(q.receive("short", 1, Duration::ZERO, None).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn move_in_keeps_order_ids_and_attributes_and_empties_the_source() {
+        let (_d, q) = setup(50, 5).await;
+        let mut attrs = MessageAttributes::new();
+        attrs.insert(
+            "eventtype".into(),
+            skipline_events::MessageAttributeValue::string("OrderCompleted"),
+        );
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            ids.push(q.send("dlq", &format!("m{i}"), &attrs).await.unwrap());
+        }
+        // A batch of 3, then the rest from where it stopped.
+        let (moved, last) =
+            q.db.write(|c| move_in(c, "dlq", "work", 0, 3, now_ms()).map_err(|e| DbError::Logic(e.to_string())))
+                .await
+                .unwrap();
+        assert_eq!(moved, 3);
+        let after = last.unwrap();
+        let (rest, _) = q
+            .db
+            .write(move |c| move_in(c, "dlq", "work", after, 10, now_ms()).map_err(|e| DbError::Logic(e.to_string())))
+            .await
+            .unwrap();
+        assert_eq!(rest, 2);
+        let got = q.receive("work", 10, Duration::ZERO, None).await.unwrap();
+        assert_eq!(got.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>(), ids);
+        assert_eq!(
+            got.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+            ["m0", "m1", "m2", "m3", "m4"]
+        );
+        assert!(got.iter().all(|m| m.attributes == attrs && m.receive_count == 1));
+        assert!(q.receive("dlq", 10, Duration::ZERO, None).await.unwrap().is_empty());
+        let none =
+            q.db.write(|c| move_in(c, "dlq", "work", 0, 10, now_ms()).map_err(|e| DbError::Logic(e.to_string())))
+                .await
+                .unwrap();
+        assert_eq!(none, (0, None));
     }
 }
