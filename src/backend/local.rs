@@ -391,34 +391,21 @@ impl Backend for LocalBackend {
             );
             let topic = self.runtime.topic.clone();
             let batch_max = REPLAY_BATCH.min(usize::try_from(remaining).unwrap_or(REPLAY_BATCH));
-            // Queue to queue with nothing to decide per message: move the batch in SQL.
-            if let (Some(q), None, false) = (&dest, &filter, dry) {
-                let q = q.clone();
-                let (moved, last) = self
-                    .runtime
-                    .db
-                    .write(move |c| {
-                        crate::local::queues::move_in(c, &from, &q, after, batch_max, crate::local::db::now_ms())
-                            .map_err(|e| DbError::Logic(e.to_string()))
-                    })
-                    .await?;
-                if let Some(q) = &destination
-                    && moved > 0
-                {
-                    queues.signals.wake(q);
-                }
-                report.moved += moved;
-                progress.advance(&report);
-                match last {
-                    Some(seq) => after = seq,
-                    None => break,
-                }
-                continue;
-            }
             let (step, last, touched) = self
                 .runtime
                 .db
                 .write(move |c| {
+                    // Queue to queue with nothing to decide per message: move the batch in SQL.
+                    if let (Some(q), None, false) = (&dest, &filter, dry) {
+                        let (moved, last) =
+                            crate::local::queues::move_in(c, &from, q, after, batch_max, crate::local::db::now_ms())
+                                .map_err(|e| DbError::Logic(e.to_string()))?;
+                        let step = ReplayReport {
+                            moved,
+                            ..ReplayReport::default()
+                        };
+                        return Ok((step, last, vec![q.clone()]));
+                    }
                     let rows = list_in(c, &from, after, batch_max).map_err(|e| DbError::Logic(e.to_string()))?;
                     let mut step = ReplayReport::default();
                     let mut last = None;
