@@ -7,13 +7,17 @@
 #[path = "support/moto.rs"]
 mod moto;
 
+#[path = "support/notebook.rs"]
+mod notebook;
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use moto::{Moto, Stack, StackOptions, order_input};
+use moto::{Flow, Moto, Stack, StackOptions, order_input};
 use serde_json::{Value, json};
+use skipline_engine::asl::Outcome;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -185,26 +189,43 @@ impl Function {
     }
 }
 
-fn get_order_request(query: Value) -> Value {
-    json!({"resource": "/order", "path": "/order", "httpMethod": "GET", "headers": {}, "multiValueHeaders": {},
-        "queryStringParameters": query, "multiValueQueryStringParameters": {}, "pathParameters": null,
+/// An API Gateway REST proxy event, as the stage `prod` delivers it to a Lambda integration.
+fn proxy_request(resource: &str, path: &str, query: Value, path_parameters: Value) -> Value {
+    json!({"resource": resource, "path": path, "httpMethod": "GET", "headers": {}, "multiValueHeaders": {},
+        "queryStringParameters": query, "multiValueQueryStringParameters": {}, "pathParameters": path_parameters,
         "stageVariables": null, "requestContext": {"accountId": "123456789012", "resourceId": "r", "stage": "prod",
-        "requestId": "x", "identity": {}, "resourcePath": "/order", "httpMethod": "GET", "apiId": "api"},
+        "requestId": "x", "identity": {}, "resourcePath": resource, "httpMethod": "GET", "apiId": "api"},
         "body": null, "isBase64Encoded": false})
+}
+
+fn get_order_request(query: Value) -> Value {
+    proxy_request("/order", "/order", query, Value::Null)
+}
+
+/// The status and JSON body of a proxy response.
+fn answer(reply: Reply) -> (i64, Value) {
+    let Reply::Response { body, .. } = reply else {
+        panic!("a proxy integration answers with a response, got {reply:?}")
+    };
+    let status = body["statusCode"].as_i64().unwrap_or_default();
+    let json = serde_json::from_str(body["body"].as_str().unwrap_or_default()).unwrap_or(Value::Null);
+    (status, json)
+}
+
+/// A moto server and the stack's resources on it, without the audit queue.
+async fn stack() -> (Moto, Stack) {
+    let moto = Moto::start().await;
+    let options = StackOptions {
+        audit_queue: false,
+        ..Default::default()
+    };
+    let stack = Stack::create(&moto.clients(), "", options).await;
+    (moto, stack)
 }
 
 #[tokio::test]
 async fn put_item_and_get_item_bootstraps_answer_through_the_runtime_api() {
-    let moto = Moto::start().await;
-    let stack = Stack::create(
-        &moto.clients(),
-        "",
-        StackOptions {
-            audit_queue: false,
-            ..Default::default()
-        },
-    )
-    .await;
+    let (moto, stack) = stack().await;
     let table = [("CART_TABLE", stack.cart_table.as_str())];
 
     let mut put_item = Function::start("put_item", &moto, &table).await;
@@ -226,19 +247,133 @@ async fn put_item_and_get_item_bootstraps_answer_through_the_runtime_api() {
     assert!(error_type.is_some(), "the error header is set");
 
     let mut get_item = Function::start("get_item", &moto, &table).await;
-    let Reply::Response { body, .. } = get_item
-        .invoke(get_order_request(json!({"accountid": "a0", "vendorid": "v0"})))
-        .await
-    else {
-        panic!("get_item answers with a response")
-    };
-    assert_eq!(body["statusCode"], 200, "{body}");
-    let item: Value = serde_json::from_str(body["body"].as_str().unwrap()).unwrap();
+    let (status, item) = answer(
+        get_item
+            .invoke(get_order_request(json!({"accountid": "a0", "vendorid": "v0"})))
+            .await,
+    );
+    assert_eq!(status, 200, "{item}");
     assert_eq!(item["orderid"], "o-1");
-    let Reply::Response { body, .. } = get_item.invoke(get_order_request(json!({"accountid": "a0"}))).await else {
-        panic!("get_item answers with a response")
-    };
-    assert_eq!(body["statusCode"], 400);
-    let error: Value = serde_json::from_str(body["body"].as_str().unwrap()).unwrap();
+    let (status, error) = answer(get_item.invoke(get_order_request(json!({"accountid": "a0"}))).await);
+    assert_eq!(status, 400);
     assert_eq!(error["error"]["code"], "BadRequest");
+}
+
+/// The notebook's requests, answered by the real `get_item` and `get_object` bootstraps over
+/// the flow's results on moto, with the same statuses and bodies as `tests/seed_client.rs` gets
+/// from `skipline serve`. (On a deployed stack API Gateway also requires SigV4; see the README.)
+#[tokio::test]
+async fn the_notebooks_requests_get_the_same_answers_from_the_lambdas() {
+    let (moto, stack) = stack().await;
+    let flow = Flow::new(stack.clone()).await;
+    let now = jiff::Zoned::now().datetime();
+    let orders = notebook::orders(now);
+    let mut ids = Vec::new();
+    for (n, order) in orders.iter().enumerate() {
+        // What API Gateway's request template starts: {"order": <body.order>, "orderid": <id>}.
+        let id = format!("notebook-{n}");
+        let ran = flow
+            .run(&id, json!({"order": order.body["order"], "orderid": id}))
+            .await;
+        assert!(
+            matches!(ran.outcome, Outcome::Succeeded { .. }),
+            "{} {}: {:?}",
+            order.accountid,
+            order.size,
+            ran.outcome
+        );
+        ids.push(id);
+    }
+    flow.drain(Duration::from_secs(30)).await;
+
+    let env = [
+        ("CART_TABLE", stack.cart_table.as_str()),
+        ("INVOICE_BUCKET", stack.bucket.as_str()),
+        ("INVOICE_INDEX_TABLE", stack.invoice_index_table.as_str()),
+    ];
+    let mut get_item = Function::start("get_item", &moto, &env).await;
+    let (status, body) = answer(
+        get_item
+            .invoke(get_order_request(json!({"accountid": "a0", "vendorid": "v0"})))
+            .await,
+    );
+    assert_eq!((status, &body["error"]["code"]), (404, &json!("NotFound")), "{body}");
+
+    let mut get_object = Function::start("get_object", &moto, &env).await;
+    let key = notebook::invoice_key(now, "a0");
+    let (status, invoice) = answer(
+        get_object
+            .invoke(proxy_request(
+                "/invoice",
+                "/invoice",
+                json!({"objectKey": key}),
+                Value::Null,
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{key}: {invoice}");
+    assert_eq!(invoice["orderid"], ids[0].as_str());
+    assert_eq!(invoice["total"], notebook::total(&orders[0]).as_str());
+
+    // GET /orders/{orderid}/invoice needs only the order id here too.
+    let (status, by_order) = answer(
+        get_object
+            .invoke(proxy_request(
+                "/orders/{orderid}/invoice",
+                &format!("/orders/{}/invoice", ids[0]),
+                Value::Null,
+                json!({"orderid": ids[0]}),
+            ))
+            .await,
+    );
+    assert_eq!((status, &by_order), (200, &invoice));
+
+    let xl = orders.iter().position(|o| o.size == "x-Large").unwrap();
+    let key = notebook::invoice_key(now, &orders[xl].accountid);
+    let (status, invoice) = answer(
+        get_object
+            .invoke(proxy_request(
+                "/invoice",
+                "/invoice",
+                json!({"objectKey": key}),
+                Value::Null,
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{invoice}");
+    assert!(
+        invoice["lines"][0]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("x-Large "),
+        "{invoice}"
+    );
+
+    let (status, e) = answer(
+        get_object
+            .invoke(proxy_request(
+                "/invoice",
+                "/invoice",
+                json!({"objectKey": "2026-12-a0"}),
+                Value::Null,
+            ))
+            .await,
+    );
+    assert_eq!(status, 400, "{e}");
+    let message = e["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("invoices/{accountid}") && message.contains("{year}/{month}/{accountid}"),
+        "{message}"
+    );
+    let (status, e) = answer(
+        get_object
+            .invoke(proxy_request(
+                "/invoice",
+                "/invoice",
+                json!({"objectKey": "1999/1/a0"}),
+                Value::Null,
+            ))
+            .await,
+    );
+    assert_eq!(status, 404, "{e}");
 }

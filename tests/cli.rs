@@ -84,6 +84,34 @@ fn test_filter_prints_match_no_match_or_the_error() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // As delivery does, and as SNS does ("Filter policies for the message body assume that the
+    // message payload is a well-formed JSON object"): a body that is not one is no match.
+    for body in ["not json", "{", "[1]"] {
+        let o = skipline(
+            d,
+            &["topic", "test-filter", "--policy", r#"{"a":["b"]}"#, "--body", body],
+        );
+        assert_eq!(
+            (o.status.code(), String::from_utf8_lossy(&o.stdout).trim()),
+            (Some(1), "no match"),
+            "{body}: {}",
+            text(&o)
+        );
+        assert!(text(&o).contains("not a JSON object"), "{}", text(&o));
+    }
+    // Dotted policy keys address nested objects, as on AWS.
+    let o = skipline(
+        d,
+        &[
+            "topic",
+            "test-filter",
+            "--policy",
+            r#"{"object.nested":["v"]}"#,
+            "--body",
+            r#"{"object":{"nested":"v"}}"#,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = skipline(
         d,
         &[

@@ -19,6 +19,7 @@ pub enum Setting {
     CartTable,
     VendorTable,
     DeliveryTable,
+    InvoiceIndexTable,
     InvoiceBucket,
     TopicArn,
     NotifyVendorQueueUrl,
@@ -29,12 +30,13 @@ pub enum Setting {
 }
 
 impl Setting {
-    pub const ALL: [Setting; 12] = [
+    pub const ALL: [Setting; 13] = [
         Setting::ApiUrl,
         Setting::StateMachineArn,
         Setting::CartTable,
         Setting::VendorTable,
         Setting::DeliveryTable,
+        Setting::InvoiceIndexTable,
         Setting::InvoiceBucket,
         Setting::TopicArn,
         Setting::NotifyVendorQueueUrl,
@@ -52,6 +54,7 @@ impl Setting {
             Setting::CartTable => "CART_TABLE",
             Setting::VendorTable => "VENDOR_TABLE",
             Setting::DeliveryTable => "DELIVERY_TABLE",
+            Setting::InvoiceIndexTable => "INVOICE_INDEX_TABLE",
             Setting::InvoiceBucket => "INVOICE_BUCKET",
             Setting::TopicArn => "TOPIC_ARN",
             Setting::NotifyVendorQueueUrl => "NOTIFY_VENDOR_QUEUE_URL",
@@ -70,6 +73,7 @@ impl Setting {
             Setting::CartTable => "CartTableName",
             Setting::VendorTable => "VendorTableName",
             Setting::DeliveryTable => "DeliveryTableName",
+            Setting::InvoiceIndexTable => "InvoiceIndexTableName",
             Setting::InvoiceBucket => "InvoiceBucketName",
             Setting::TopicArn => "TopicArn",
             Setting::NotifyVendorQueueUrl => "NotifyVendorQueueUrl",

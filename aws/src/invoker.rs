@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use skipline_engine::asl::{TaskFailure, TaskInvoker};
 use skipline_events::{MessageAttributeValue, MessageAttributes};
 use skipline_handlers::error::StepError;
-use skipline_handlers::ports::{CartStore, Clock, InvoiceStore};
+use skipline_handlers::ports::{CartStore, Clock, InvoiceIndex, InvoiceStore};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -45,6 +45,7 @@ pub struct AwsTaskInvoker {
     functions: FunctionArns,
     cart: Arc<dyn CartStore>,
     invoices: Arc<dyn InvoiceStore>,
+    invoice_index: Arc<dyn InvoiceIndex>,
     dynamodb: aws_sdk_dynamodb::Client,
     sns: aws_sdk_sns::Client,
     clock: Arc<dyn Clock>,
@@ -55,6 +56,7 @@ impl AwsTaskInvoker {
         functions: FunctionArns,
         cart: Arc<dyn CartStore>,
         invoices: Arc<dyn InvoiceStore>,
+        invoice_index: Arc<dyn InvoiceIndex>,
         dynamodb: aws_sdk_dynamodb::Client,
         sns: aws_sdk_sns::Client,
         clock: Arc<dyn Clock>,
@@ -63,6 +65,7 @@ impl AwsTaskInvoker {
             functions,
             cart,
             invoices,
+            invoice_index,
             dynamodb,
             sns,
             clock,
@@ -174,9 +177,14 @@ impl TaskInvoker for AwsTaskInvoker {
                 .await
                 .map_err(lambda_failure)
         } else if resource == self.functions.put_object {
-            put_object_step(self.invoices.as_ref(), self.clock.as_ref(), input)
-                .await
-                .map_err(lambda_failure)
+            put_object_step(
+                self.invoices.as_ref(),
+                self.invoice_index.as_ref(),
+                self.clock.as_ref(),
+                input,
+            )
+            .await
+            .map_err(lambda_failure)
         } else if resource == SNS_PUBLISH {
             self.publish(input).await
         } else if resource == DYNAMODB_DELETE_ITEM {

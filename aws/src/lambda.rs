@@ -10,9 +10,8 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue, header};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
-use skipline_events::{check_id, invoice_key};
 use skipline_handlers::error::{QueryError, StepError};
-use skipline_handlers::ports::{CartStore, Clock, InvoiceStore, StoreError};
+use skipline_handlers::ports::{CartStore, Clock, InvoiceIndex, InvoiceStore, StoreError};
 use skipline_handlers::put_item::{PutItemInput, parse_input};
 use skipline_handlers::put_object::PutObjectInput;
 use std::fmt;
@@ -81,9 +80,14 @@ pub async fn put_item_step(cart: &dyn CartStore, clock: &dyn Clock, input: Value
 }
 
 /// The put_object step. Extra fields the state passes (e.g. `correlationid`) are ignored.
-pub async fn put_object_step(invoices: &dyn InvoiceStore, clock: &dyn Clock, input: Value) -> Result<Value, StepError> {
+pub async fn put_object_step(
+    invoices: &dyn InvoiceStore,
+    index: &dyn InvoiceIndex,
+    clock: &dyn Clock,
+    input: Value,
+) -> Result<Value, StepError> {
     let input: PutObjectInput = parse_input(input)?;
-    let out = skipline_handlers::put_object::put_object(invoices, clock, input).await?;
+    let out = skipline_handlers::put_object::put_object(invoices, index, clock, input).await?;
     serde_json::to_value(out).map_err(|e| StepError::Corrupt(e.to_string()))
 }
 
@@ -97,45 +101,24 @@ pub async fn get_item_response(cart: &dyn CartStore, request: &ApiGatewayProxyRe
     }
 }
 
-/// `GET /invoice?objectKey=` and `GET /orders/{orderid}/invoice?accountid=&vendorid=`.
+/// `GET /invoice?objectKey=` (either key form) and `GET /orders/{orderid}/invoice`, which
+/// needs nothing but the order id: the index written with the invoice maps it to the key.
 pub async fn get_object_response(
     invoices: &dyn InvoiceStore,
+    index: &dyn InvoiceIndex,
     request: &ApiGatewayProxyRequest,
 ) -> ApiGatewayProxyResponse {
-    let key = match invoice_key_of(request) {
-        Ok(key) => key,
-        Err(e) => return error_response(&e),
+    let result = match request.path_parameters.get("orderid") {
+        Some(orderid) => skipline_handlers::get_object::get_order_invoice(invoices, index, orderid).await,
+        None => {
+            let key = request.query_string_parameters.first("objectKey");
+            skipline_handlers::get_object::get_object(invoices, index, key).await
+        }
     };
-    match skipline_handlers::get_object::get_object(invoices, key.as_deref()).await {
+    match result {
         Ok(body) => json_response(200, &body),
         Err(e) => error_response(&e),
     }
-}
-
-/// The invoice key a request names. The by-order route needs the account and vendor too,
-/// because the key is `invoices/{accountid}/{vendorid}/{orderid}.json` and no index maps an
-/// order id to them.
-fn invoice_key_of(request: &ApiGatewayProxyRequest) -> Result<Option<String>, QueryError> {
-    let q = &request.query_string_parameters;
-    let Some(orderid) = request.path_parameters.get("orderid") else {
-        return Ok(q.first("objectKey").map(str::to_string));
-    };
-    let (Some(accountid), Some(vendorid)) = (q.first("accountid"), q.first("vendorid")) else {
-        return Err(QueryError::BadRequest(format!(
-            "GET /orders/{orderid}/invoice needs query parameters accountid and vendorid (the invoice key is \
-             invoices/{{accountid}}/{{vendorid}}/{{orderid}}.json), or use GET /invoice?objectKey="
-        )));
-    };
-    for (field, value) in [
-        ("orderid", orderid.as_str()),
-        ("accountid", accountid),
-        ("vendorid", vendorid),
-    ] {
-        if let Some(p) = check_id(field, value) {
-            return Err(QueryError::BadRequest(p.to_string()));
-        }
-    }
-    Ok(Some(invoice_key(accountid, vendorid, orderid)))
 }
 
 /// The one place a query error becomes an HTTP status and `{"error":{"code","message"}}`.
@@ -166,37 +149,6 @@ pub fn json_response(status: i64, body: &Value) -> ApiGatewayProxyResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lambda_events::query_map::QueryMap;
-    use std::collections::HashMap;
-
-    fn request(path: &[(&str, &str)], query: &[(&str, &str)]) -> ApiGatewayProxyRequest {
-        let mut r = ApiGatewayProxyRequest::default();
-        r.path_parameters = path.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let q: HashMap<String, String> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        r.query_string_parameters = QueryMap::from(q);
-        r
-    }
-
-    #[test]
-    fn invoice_routes_resolve_keys_or_explain() {
-        let k = invoice_key_of(&request(&[], &[("objectKey", "invoices/a/v/o.json")])).unwrap();
-        assert_eq!(k.as_deref(), Some("invoices/a/v/o.json"));
-        let k = invoice_key_of(&request(
-            &[("orderid", "o1")],
-            &[("accountid", "a0"), ("vendorid", "v0")],
-        ))
-        .unwrap();
-        assert_eq!(k.as_deref(), Some("invoices/a0/v0/o1.json"));
-        let e = invoice_key_of(&request(&[("orderid", "o1")], &[])).unwrap_err();
-        assert!(e.to_string().contains("accountid and vendorid"), "{e}");
-        assert!(
-            invoice_key_of(&request(
-                &[("orderid", "../x")],
-                &[("accountid", "a"), ("vendorid", "v")]
-            ))
-            .is_err()
-        );
-    }
 
     #[test]
     fn errors_have_one_status_and_body_shape() {

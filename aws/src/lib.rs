@@ -5,7 +5,7 @@
 //! that lives in `skipline-handlers`, which never sees an SDK type.
 //!
 //! - [`config`]: settings from the environment or CDK outputs, and SDK clients.
-//! - [`dynamodb_cart`], [`dynamodb_vendors`], [`s3_invoices`]: the port adapters.
+//! - [`dynamodb_cart`], [`dynamodb_vendors`], [`dynamodb_invoice_index`], [`s3_invoices`]: the port adapters.
 //! - [`sns`], [`sqs`], [`sfn`]: topic, queue and state-machine operations for the CLI backend.
 //! - [`lambda`]: what the entrypoints share (logging, event shapes, error types).
 //! - [`invoker`] and [`esm`]: Step Functions' task dispatch and Lambda's SQS event source
@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod dynamodb_cart;
+pub mod dynamodb_invoice_index;
 pub mod dynamodb_json;
 pub mod dynamodb_vendors;
 pub mod error;
@@ -37,6 +38,7 @@ pub use lambda_runtime;
 
 pub use config::{AwsClients, ConfigError, Setting, Settings};
 pub use dynamodb_cart::DynamoCart;
+pub use dynamodb_invoice_index::DynamoInvoiceIndex;
 pub use dynamodb_vendors::{DynamoDeliveryLog, DynamoVendorDirectory};
 pub use error::{AwsError, SdkFailure};
 pub use s3_invoices::S3Invoices;

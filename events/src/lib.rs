@@ -13,10 +13,13 @@ pub mod ticket;
 
 pub use attributes::{MessageAttributeValue, MessageAttributes};
 pub use event::{EVENT_VERSION, EventMeta, OrderEvent, event_id, message_attributes};
-pub use invoice::{INVOICE_PREFIX, Invoice, InvoiceLine, invoice_key, parse_invoice_key};
+pub use invoice::{
+    INVOICE_PREFIX, Invoice, InvoiceLine, InvoiceMonth, InvoiceRef, invoice_key, invoice_rank, parse_invoice_key,
+    parse_invoice_ref,
+};
 pub use money::Money;
 pub use order::{
-    InvalidOrder, MAX_BODY_BYTES, MAX_ID_LEN, Order, OrderDetails, OrderRequest, PlaceOrderRequest, Problem, check_id,
-    parse_order_value, parse_place_order, place_order_schema,
+    InvalidOrder, MAX_BODY_BYTES, MAX_ID_LEN, Order, OrderDetails, OrderRequest, PlaceOrderRequest, Problem, SIZES,
+    check_id, civil_orderdate, parse_order_value, parse_place_order, place_order_schema,
 };
 pub use ticket::{HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, TicketItem, VendorTicket};

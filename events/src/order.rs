@@ -19,8 +19,10 @@ pub const MAX_QUANTITY: u32 = 20;
 pub const MAX_UNIT_PRICE_CENTS: i64 = 100_000;
 const MAX_TEXT_LEN: usize = 64;
 
-/// Coffee sizes the shops know; matched case-insensitively.
-pub const SIZES: [&str; 4] = ["Small", "Regular", "Medium", "Large"];
+/// Coffee sizes the shops know; matched case-insensitively. `x-Large` is the seed client's own
+/// fourth size. This list is the only one: validation, the JSON Schema (and so API Gateway's
+/// model) and the README's list all come from it.
+pub const SIZES: [&str; 5] = ["Small", "Regular", "Medium", "Large", "x-Large"];
 
 /// The request body, exactly as the seed client posts it.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -60,12 +62,46 @@ pub enum OrderEventTag {
 pub struct DetailsRequest {
     #[schemars(length(min = 1, max = 64))]
     pub coffeetype: String,
-    #[schemars(regex(
-        pattern = r"^([Ss][Mm][Aa][Ll][Ll]|[Rr][Ee][Gg][Uu][Ll][Aa][Rr]|[Mm][Ee][Dd][Ii][Uu][Mm]|[Ll][Aa][Rr][Gg][Ee])$"
-    ))]
+    #[schemars(schema_with = "coffeesize_schema")]
     pub coffeesize: String,
     pub unitprice: PriceInput,
     pub quantity: QuantityInput,
+}
+
+/// [`SIZES`] as a case-insensitive pattern. JSON Schema draft 4 (API Gateway's dialect) has no
+/// regex flags, so each letter becomes a `[Xx]` class.
+pub fn coffeesize_pattern() -> String {
+    let alternatives: Vec<String> = SIZES
+        .iter()
+        .map(|size| {
+            size.chars()
+                .map(|c| {
+                    if c.is_ascii_alphabetic() {
+                        format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+                    } else {
+                        regex_escape(c)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    format!("^({})$", alternatives.join("|"))
+}
+
+fn regex_escape(c: char) -> String {
+    if "\\.+*?()|[]{}^$".contains(c) {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
+}
+
+fn coffeesize_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "description": format!("One of {}, in any case.", SIZES.join(", ")),
+        "pattern": coffeesize_pattern()
+    })
 }
 
 /// The seed sends prices as strings (`"3.5"`); numbers are accepted too and read as decimals.
@@ -224,23 +260,57 @@ fn check_text(field: &str, value: &str, problems: &mut Vec<Problem>) -> String {
 }
 
 /// Accepts RFC 3339, a civil date-time (`T` or space) or a civil date; returns a canonical form.
+///
+/// An RFC 3339 date-time keeps its own offset (`2026-12-01T08:00:00+10:00` stays in `+10:00`),
+/// because the month an order belongs to is the month its client wrote, not the month in UTC.
 fn parse_orderdate(value: &str) -> Result<String, String> {
     let v = value.trim();
     if v.len() > MAX_TEXT_LEN {
         return Err(format!("must be at most {MAX_TEXT_LEN} characters"));
     }
-    if let Ok(ts) = v.parse::<jiff::Timestamp>() {
-        return Ok(ts.to_string());
+    let canonical = if let Ok(ts) = v.parse::<jiff::Timestamp>() {
+        match written_offset(v) {
+            Some(offset) => ts.display_with_offset(offset).to_string(),
+            None => ts.to_string(),
+        }
+    } else if let Ok(dt) = v.parse::<jiff::civil::DateTime>() {
+        dt.to_string()
+    } else if let Ok(d) = v.parse::<jiff::civil::Date>() {
+        d.to_string()
+    } else {
+        return Err(format!(
+            "{v:?} is not a date; use RFC 3339 (2026-11-25T08:15:00Z), a local date-time (2026-11-25 08:15:00) or a date (2026-11-25)"
+        ));
+    };
+    match civil_orderdate(&canonical) {
+        Some(dt) if dt.year() >= 1 => Ok(canonical),
+        _ => Err(format!("{v:?} is out of range; the year must be 0001 to 9999")),
     }
-    if let Ok(dt) = v.parse::<jiff::civil::DateTime>() {
-        return Ok(dt.to_string());
+}
+
+/// The numeric offset an RFC 3339 string was written in; `None` for `Z` (UTC as written).
+fn written_offset(text: &str) -> Option<jiff::tz::Offset> {
+    use jiff::fmt::temporal::{Pieces, PiecesOffset};
+    match Pieces::parse(text).ok()?.offset()? {
+        PiecesOffset::Numeric(n) => Some(n.offset()),
+        _ => None,
     }
-    if let Ok(d) = v.parse::<jiff::civil::Date>() {
-        return Ok(d.to_string());
+}
+
+/// An order date as its client read it on the wall: a civil date-time in the offset it was
+/// written in, or as written when it has none (a date reads as its midnight).
+pub fn civil_orderdate(orderdate: &str) -> Option<jiff::civil::DateTime> {
+    if let Ok(ts) = orderdate.parse::<jiff::Timestamp>() {
+        let offset = written_offset(orderdate).unwrap_or(jiff::tz::Offset::UTC);
+        return Some(offset.to_datetime(ts));
     }
-    Err(format!(
-        "{v:?} is not a date; use RFC 3339 (2026-11-25T08:15:00Z), a local date-time (2026-11-25 08:15:00) or a date (2026-11-25)"
-    ))
+    if let Ok(dt) = orderdate.parse::<jiff::civil::DateTime>() {
+        return Some(dt);
+    }
+    orderdate
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
 }
 
 fn parse_price(input: &PriceInput) -> Result<Money, String> {
@@ -471,7 +541,7 @@ mod tests {
             ),
             (
                 Box::new(|b| b["order"]["details"]["coffeesize"] = json!("Huge")),
-                "order.details.coffeesize: must be one of Small, Regular, Medium, Large (got \"Huge\")",
+                "order.details.coffeesize: must be one of Small, Regular, Medium, Large, x-Large (got \"Huge\")",
             ),
             (
                 Box::new(|b| b["order"]["details"]["unitprice"] = json!("0")),
@@ -505,6 +575,61 @@ mod tests {
                 "expected {expected:?} in {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn accepts_the_seed_clients_sizes_in_any_case() {
+        // The original notebook draws from Small/3.5, Medium/4.0, Large/4.5 and x-Large/5.0.
+        for (sent, canonical) in [
+            ("x-Large", "x-Large"),
+            ("X-LARGE", "x-Large"),
+            ("medium", "Medium"),
+            ("Regular", "Regular"),
+        ] {
+            let mut b = seed_body();
+            b["order"]["details"]["coffeesize"] = json!(sent);
+            let order = parse_place_order(b.to_string().as_bytes()).unwrap();
+            assert_eq!(order.details.coffeesize, canonical);
+        }
+    }
+
+    #[test]
+    fn the_schema_pattern_is_built_from_the_one_list() {
+        let schema = place_order_schema();
+        let pattern = schema["$defs"]["DetailsRequest"]["properties"]["coffeesize"]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no coffeesize pattern in {schema:#}"));
+        assert_eq!(pattern, coffeesize_pattern());
+        assert!(pattern.contains("[Xx]-[Ll][Aa][Rr][Gg][Ee]"), "{pattern}");
+        for size in SIZES {
+            assert!(
+                pattern.contains(
+                    &size
+                        .chars()
+                        .take(1)
+                        .map(|c| format!("[{}", c.to_ascii_uppercase()))
+                        .collect::<String>()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn dates_keep_the_offset_they_were_written_in() {
+        let mut b = seed_body();
+        for (sent, canonical) in [
+            ("2026-12-01T08:00:00+10:00", "2026-12-01T08:00:00+10:00"),
+            ("2026-12-01T08:00:00Z", "2026-12-01T08:00:00Z"),
+            ("2026-12-01 19:20:00.123456", "2026-12-01T19:20:00.123456"),
+        ] {
+            b["order"]["orderdate"] = json!(sent);
+            assert_eq!(
+                parse_place_order(b.to_string().as_bytes()).unwrap().orderdate,
+                canonical
+            );
+        }
+        b["order"]["orderdate"] = json!("-000001-01-01");
+        assert!(parse_place_order(b.to_string().as_bytes()).is_err());
     }
 
     #[test]

@@ -66,12 +66,34 @@ pub enum PutBlobOutcome {
     AlreadyExists,
 }
 
-/// Invoice documents by key (S3 on AWS, files locally).
+/// Invoice documents by key (S3 on AWS, SQLite blobs locally).
 #[async_trait]
 pub trait InvoiceStore: Send + Sync {
     /// Writes only if nothing exists under `key` (S3 `If-None-Match: *`), durably.
     async fn put_new(&self, key: &str, body: &[u8]) -> Result<PutBlobOutcome, StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// Where an invoice is found other than by its own key. Written by `put_object` together with
+/// the invoice, so lookups never scan: DynamoDB items on AWS, SQLite rows locally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceIndexEntry {
+    pub orderid: String,
+    pub accountid: String,
+    pub invoice_key: String,
+    /// `YYYY-MM` of the order's own date, and the invoice's place within it
+    /// ([`skipline_events::invoice_rank`]); `None` for a date with no calendar month.
+    pub month: Option<(String, String)>,
+}
+
+#[async_trait]
+pub trait InvoiceIndex: Send + Sync {
+    /// Idempotent: recording the same entry again changes nothing.
+    async fn record(&self, entry: &InvoiceIndexEntry) -> Result<(), StoreError>;
+    /// The invoice key of one order.
+    async fn by_order(&self, orderid: &str) -> Result<Option<String>, StoreError>;
+    /// The key of the account's highest-ranked invoice in `month` (`YYYY-MM`).
+    async fn latest_in_month(&self, accountid: &str, month: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// A vendor's webhook endpoint. The secret signs every ticket sent to it.

@@ -173,6 +173,47 @@ impl InvoiceStore for MemoryInvoices {
     }
 }
 
+/// The index as two maps: order id → key, and (account, month) → rank → key.
+#[derive(Debug, Default)]
+pub struct MemoryInvoiceIndex(Mutex<(HashMap<String, String>, BTreeMap<(String, String, String), String>)>);
+
+impl MemoryInvoiceIndex {
+    /// Entries of both kinds.
+    pub fn len(&self) -> usize {
+        let maps = lock(&self.0);
+        maps.0.len() + maps.1.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl InvoiceIndex for MemoryInvoiceIndex {
+    async fn record(&self, entry: &InvoiceIndexEntry) -> Result<(), StoreError> {
+        let mut maps = lock(&self.0);
+        maps.0.insert(entry.orderid.clone(), entry.invoice_key.clone());
+        if let Some((month, rank)) = &entry.month {
+            maps.1.insert(
+                (entry.accountid.clone(), month.clone(), rank.clone()),
+                entry.invoice_key.clone(),
+            );
+        }
+        Ok(())
+    }
+    async fn by_order(&self, orderid: &str) -> Result<Option<String>, StoreError> {
+        Ok(lock(&self.0).0.get(orderid).cloned())
+    }
+    async fn latest_in_month(&self, accountid: &str, month: &str) -> Result<Option<String>, StoreError> {
+        Ok(lock(&self.0)
+            .1
+            .iter()
+            .rev()
+            .find(|((a, m, _), _)| a == accountid && m == month)
+            .map(|(_, key)| key.clone()))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct MemoryDirectory(Mutex<Vec<VendorEndpoint>>);
 

@@ -56,9 +56,14 @@ export class Functions extends Construct {
     this.putItem = this.rustFunction('PutItem', 'put_item', { CART_TABLE: storage.cartTable.tableName }, [
       new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [storage.cartTable.tableArn] }),
     ]);
-    this.putObject = this.rustFunction('PutObject', 'put_object', { INVOICE_BUCKET: storage.invoiceBucket.bucketName }, [
+    this.putObject = this.rustFunction('PutObject', 'put_object', {
+      INVOICE_BUCKET: storage.invoiceBucket.bucketName,
+      INVOICE_INDEX_TABLE: storage.invoiceIndexTable.tableName,
+    }, [
       // GetObject: a retried step reads back the invoice it already wrote (idempotent write).
       new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [invoiceObjects] }),
+      // The order and month index items written with each invoice.
+      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [storage.invoiceIndexTable.tableArn] }),
     ]);
     // Objects are keyed by order id, so the object ARN cannot be listed in advance; the wildcard
     // covers only the invoices/ prefix of this one bucket.
@@ -68,8 +73,13 @@ export class Functions extends Construct {
     this.getItem = this.rustFunction('GetItem', 'get_item', { CART_TABLE: storage.cartTable.tableName }, [
       new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [storage.cartTable.tableArn] }),
     ]);
-    this.getObject = this.rustFunction('GetObject', 'get_object', { INVOICE_BUCKET: storage.invoiceBucket.bucketName }, [
+    this.getObject = this.rustFunction('GetObject', 'get_object', {
+      INVOICE_BUCKET: storage.invoiceBucket.bucketName,
+      INVOICE_INDEX_TABLE: storage.invoiceIndexTable.tableName,
+    }, [
       new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [invoiceObjects] }),
+      // GetItem: order id → invoice key. Query: an account's latest invoice in a month.
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [storage.invoiceIndexTable.tableArn] }),
     ]);
     Validations.of(this.roles.get_object).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${INVOICE_PREFIX}*]`, reason: invoiceIdsReason });
     this.notifyVendor = this.rustFunction('NotifyVendor', 'notify_vendor', {

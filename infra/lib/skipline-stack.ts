@@ -36,8 +36,8 @@ export function loadPlaceOrderSchema(file = PLACE_ORDER_SCHEMA_PATH): Json {
 /** Output keys are part of the CLI contract (`skipline --stack-outputs`): keep them stable. */
 export const OUTPUT_KEYS = [
   'ApiUrl', 'StateMachineArn', 'CartTableName', 'VendorTableName', 'DeliveryTableName',
-  'InvoiceBucketName', 'TopicArn', 'NotifyVendorQueueUrl', 'NotifyVendorDlqUrl',
-  'ClearCartQueueUrl', 'ClearCartDlqUrl', 'Region',
+  'InvoiceIndexTableName', 'InvoiceBucketName', 'TopicArn', 'NotifyVendorQueueUrl',
+  'NotifyVendorDlqUrl', 'ClearCartQueueUrl', 'ClearCartDlqUrl', 'Region',
 ] as const;
 
 export class SkipTheLineStack extends Stack {
@@ -88,6 +88,7 @@ export class SkipTheLineStack extends Stack {
       CartTableName: [this.storage.cartTable.tableName, 'Cart table (accountid, vendorid)'],
       VendorTableName: [this.storage.vendorTable.tableName, 'Vendor webhook endpoints (vendorid, endpointid)'],
       DeliveryTableName: [this.storage.deliveryTable.tableName, 'Webhook delivery dedupe (eventid, endpointid)'],
+      InvoiceIndexTableName: [this.storage.invoiceIndexTable.tableName, 'Invoice index: order id and account month to invoice key (pk, sk)'],
       InvoiceBucketName: [this.storage.invoiceBucket.bucketName, 'Invoice bucket (invoices/ prefix)'],
       TopicArn: [this.messaging.topic.topicArn, 'Order events topic'],
       NotifyVendorQueueUrl: [this.messaging.notifyVendor.queue.queueUrl, 'notify-vendor queue'],

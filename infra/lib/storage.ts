@@ -1,7 +1,7 @@
 /**
- * Where state lives: the cart, vendor-endpoints and deliveries tables, and the invoice bucket
- * (with its access-log bucket). No physical names: CloudFormation generates them and the stack
- * outputs publish them.
+ * Where state lives: the cart, vendor-endpoints, deliveries and invoice-index tables, and the
+ * invoice bucket (with its access-log bucket). No physical names: CloudFormation generates them
+ * and the stack outputs publish them.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -23,6 +23,13 @@ export class Storage extends Construct {
   readonly vendorTable: dynamodb.Table;
   /** PK eventid, SK endpointid: webhook dedupe records, expired by TTL on `expiresAt`. */
   readonly deliveryTable: dynamodb.Table;
+  /**
+   * PK pk, SK sk: where each invoice is, without listing the bucket. Two item shapes, each with
+   * an `invoiceKey` string attribute: `pk = "order#{orderid}", sk = "invoice"` (order id →
+   * invoice key) and `pk = "month#{accountid}#{YYYY-MM}", sk = "{rank}"` (one item per invoice
+   * in that month; the highest sk is the latest). Written by put_object, read by get_object.
+   */
+  readonly invoiceIndexTable: dynamodb.Table;
   readonly invoiceBucket: s3.Bucket;
   readonly accessLogBucket: s3.Bucket;
 
@@ -47,6 +54,7 @@ export class Storage extends Construct {
     this.cartTable = table('CartTable', 'accountid', 'vendorid');
     this.vendorTable = table('VendorEndpointsTable', 'vendorid', 'endpointid');
     this.deliveryTable = table('DeliveriesTable', 'eventid', 'endpointid', 'expiresAt');
+    this.invoiceIndexTable = table('InvoiceIndexTable', 'pk', 'sk');
 
     // Server access logs for the invoice bucket. Log delivery cannot write to SSE-KMS targets,
     // so this bucket uses SSE-S3.

@@ -1,5 +1,5 @@
 import { BinaryName } from '../lib/functions';
-import { build, roleStatements, sortStatements } from './harness';
+import { build, normalizeStatement, roleStatements, sortStatements } from './harness';
 
 const { stack, template } = build();
 const json = template.toJSON();
@@ -23,9 +23,17 @@ const allow = (s: { Action: string[]; Resource: unknown[] }[]) => sortStatements
 
 const expected: Record<BinaryName, { Action: string[]; Resource: unknown[] }[]> = {
   put_item: [logsFor('put_item'), XRAY, { Action: ['dynamodb:PutItem'], Resource: [arn(stack.storage.cartTable)] }],
-  put_object: [logsFor('put_object'), XRAY, { Action: ['s3:GetObject', 's3:PutObject'], Resource: [invoiceObjects] }],
+  put_object: [
+    logsFor('put_object'), XRAY,
+    { Action: ['s3:GetObject', 's3:PutObject'], Resource: [invoiceObjects] },
+    { Action: ['dynamodb:PutItem'], Resource: [arn(stack.storage.invoiceIndexTable)] },
+  ],
   get_item: [logsFor('get_item'), XRAY, { Action: ['dynamodb:GetItem'], Resource: [arn(stack.storage.cartTable)] }],
-  get_object: [logsFor('get_object'), XRAY, { Action: ['s3:GetObject'], Resource: [invoiceObjects] }],
+  get_object: [
+    logsFor('get_object'), XRAY,
+    { Action: ['s3:GetObject'], Resource: [invoiceObjects] },
+    { Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: [arn(stack.storage.invoiceIndexTable)] },
+  ],
   notify_vendor: [
     logsFor('notify_vendor'), XRAY,
     { Action: ['dynamodb:Query'], Resource: [arn(stack.storage.vendorTable)] },
@@ -54,6 +62,33 @@ describe('function roles are exactly least privilege', () => {
     const roles = Object.values<any>(json.Resources).filter((x) => x.Type === 'AWS::Lambda::Function').map((f) => JSON.stringify(f.Properties.Role));
     expect(new Set(roles).size).toBe(6);
   });
+});
+
+test('the invoice index table is reachable only by put_object (PutItem) and get_object (GetItem, Query), on its ARN alone', () => {
+  const table = id(stack.storage.invoiceIndexTable);
+  const grants: [string, unknown][] = [];
+  const visit = (owner: string, doc: any) => {
+    for (const s of doc?.Statement ?? []) {
+      if (JSON.stringify(s).includes(`"${table}"`)) grants.push([owner, normalizeStatement(s)]);
+    }
+  };
+  for (const [logicalId, res] of Object.entries<any>(json.Resources)) {
+    const p = res.Properties ?? {};
+    const owners = res.Type === 'AWS::IAM::Policy' ? (p.Roles ?? []).map((x: any) => x.Ref) : [logicalId];
+    for (const owner of owners) {
+      visit(owner, p.PolicyDocument);
+      visit(owner, p.KeyPolicy);
+      for (const inline of p.Policies ?? []) visit(owner, inline.PolicyDocument);
+    }
+  }
+  const tableArn = arn(stack.storage.invoiceIndexTable);
+  expect(grants.sort(([a], [b]) => a.localeCompare(b))).toEqual([
+    [id(stack.functions.roles.get_object), { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: [tableArn] }],
+    [id(stack.functions.roles.put_object), { Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: [tableArn] }],
+  ].sort(([a], [b]) => (a as string).localeCompare(b as string)));
+  // Any statement naming the table (its ARN, an index or stream ARN built from it) is in the list
+  // above. And the table has no resource policy of its own.
+  expect(json.Resources[table].Properties.ResourcePolicy).toBeUndefined();
 });
 
 test('state machine role: two functions, the topic (+ its key), the cart table, and the logs/X-Ray statements SFN needs', () => {

@@ -12,6 +12,7 @@ describe('storage', () => {
     ['cart', () => stack.storage.cartTable, 'accountid', 'vendorid'],
     ['vendor endpoints', () => stack.storage.vendorTable, 'vendorid', 'endpointid'],
     ['deliveries', () => stack.storage.deliveryTable, 'eventid', 'endpointid'],
+    ['invoice index', () => stack.storage.invoiceIndexTable, 'pk', 'sk'],
   ])('%s table: keys, on-demand, PITR, SSE', (_name, table, pk, sk) => {
     const props = json.Resources[ref(table())].Properties;
     expect(props.KeySchema).toEqual([{ AttributeName: pk, KeyType: 'HASH' }, { AttributeName: sk, KeyType: 'RANGE' }]);
@@ -25,6 +26,20 @@ describe('storage', () => {
 
   test('deliveries expire by TTL on expiresAt', () => {
     expect(json.Resources[ref(stack.storage.deliveryTable)].Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  test('exactly four tables; only deliveries has a TTL, no table has an index or a stream', () => {
+    const tables = resources('AWS::DynamoDB::Table');
+    expect(tables.map(([id]) => id).sort()).toEqual([
+      stack.storage.cartTable, stack.storage.vendorTable, stack.storage.deliveryTable, stack.storage.invoiceIndexTable,
+    ].map(ref).sort());
+    expect(tables.filter(([, t]) => t.Properties.TimeToLiveSpecification).map(([id]) => id)).toEqual([ref(stack.storage.deliveryTable)]);
+    for (const [, t] of tables) {
+      expect(t.Properties.GlobalSecondaryIndexes).toBeUndefined();
+      expect(t.Properties.LocalSecondaryIndexes).toBeUndefined();
+      expect(t.Properties.StreamSpecification).toBeUndefined();
+      expect(t.Properties.DeletionProtectionEnabled).toBe(true);
+    }
   });
 
   test('invoice bucket: private, SSE, versioned, access-logged, TLS only, retained', () => {
@@ -117,9 +132,9 @@ describe('functions', () => {
   const env = (extra: Record<string, unknown>) => ({ Variables: { ...extra, RUST_LOG: 'info' } });
   const cases: [string, () => any, Record<string, unknown>][] = [
     ['put_item', () => fns().putItem, { CART_TABLE: { Ref: ref(stack.storage.cartTable) } }],
-    ['put_object', () => fns().putObject, { INVOICE_BUCKET: { Ref: ref(stack.storage.invoiceBucket) } }],
+    ['put_object', () => fns().putObject, { INVOICE_BUCKET: { Ref: ref(stack.storage.invoiceBucket) }, INVOICE_INDEX_TABLE: { Ref: ref(stack.storage.invoiceIndexTable) } }],
     ['get_item', () => fns().getItem, { CART_TABLE: { Ref: ref(stack.storage.cartTable) } }],
-    ['get_object', () => fns().getObject, { INVOICE_BUCKET: { Ref: ref(stack.storage.invoiceBucket) } }],
+    ['get_object', () => fns().getObject, { INVOICE_BUCKET: { Ref: ref(stack.storage.invoiceBucket) }, INVOICE_INDEX_TABLE: { Ref: ref(stack.storage.invoiceIndexTable) } }],
     ['notify_vendor', () => fns().notifyVendor, { VENDOR_TABLE: { Ref: ref(stack.storage.vendorTable) }, DELIVERY_TABLE: { Ref: ref(stack.storage.deliveryTable) } }],
     ['clear_cart', () => fns().clearCart, { CART_TABLE: { Ref: ref(stack.storage.cartTable) } }],
   ];
@@ -136,6 +151,14 @@ describe('functions', () => {
     expect(props.Environment).toEqual(env(vars));
     expect(props.FunctionName).toBeUndefined();
     expect(props.Timeout).toBeGreaterThan(0);
+  });
+
+  test('INVOICE_INDEX_TABLE is set on put_object and get_object only', () => {
+    const withIndex = resources('AWS::Lambda::Function')
+      .filter(([, f]) => 'INVOICE_INDEX_TABLE' in (f.Properties.Environment?.Variables ?? {}))
+      .map(([id]) => id);
+    expect(withIndex.sort()).toEqual([ref(fns().putObject), ref(fns().getObject)].sort());
+    expect(resources('AWS::Lambda::Function')).toHaveLength(cases.length);
   });
 
   test('-c arch=x86_64 switches every function', () => {
@@ -226,6 +249,17 @@ describe('api', () => {
 describe('outputs', () => {
   test('stable keys for the CLI', () => {
     for (const key of OUTPUT_KEYS) expect(json.Outputs[key]).toBeDefined();
+    // Besides ours, only the RestApi's own `ApiEndpoint<hash>` output (same URL as ApiUrl).
+    expect(Object.keys(json.Outputs).filter((k) => !/^ApiEndpoint[0-9A-F]{8}$/.test(k)).sort()).toEqual([...OUTPUT_KEYS].sort());
+    expect(Object.keys(json.Outputs)).toHaveLength(OUTPUT_KEYS.length + 1);
+    expect([...OUTPUT_KEYS].sort()).toEqual([
+      'ApiUrl', 'StateMachineArn', 'CartTableName', 'VendorTableName', 'DeliveryTableName', 'InvoiceIndexTableName',
+      'InvoiceBucketName', 'TopicArn', 'NotifyVendorQueueUrl', 'NotifyVendorDlqUrl', 'ClearCartQueueUrl', 'ClearCartDlqUrl', 'Region',
+    ].sort());
+    expect(json.Outputs.InvoiceIndexTableName.Value).toEqual({ Ref: ref(stack.storage.invoiceIndexTable) });
+    for (const [key, table] of [
+      ['CartTableName', stack.storage.cartTable], ['VendorTableName', stack.storage.vendorTable], ['DeliveryTableName', stack.storage.deliveryTable],
+    ] as const) expect(json.Outputs[key].Value).toEqual({ Ref: ref(table) });
     expect(json.Outputs.Region.Value).toEqual({ Ref: 'AWS::Region' });
     expect(json.Outputs.StateMachineArn.Value).toEqual({ Ref: ref(stack.orderFlow.stateMachine) });
     expect(json.Outputs.NotifyVendorDlqUrl.Value).toEqual({ Ref: ref(stack.messaging.notifyVendor.dlq) });

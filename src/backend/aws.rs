@@ -10,9 +10,10 @@ use skipline_aws::aws_sdk_sfn::types::ExecutionStatus;
 use skipline_aws::aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use skipline_aws::config::{AwsClients, ConfigError, Setting, Settings, load_sdk_config};
 use skipline_aws::sfn::{self, StartOutcome};
-use skipline_aws::{AwsError, DynamoCart, DynamoVendorDirectory, S3Invoices, sns, sqs};
+use skipline_aws::{AwsError, DynamoCart, DynamoInvoiceIndex, DynamoVendorDirectory, S3Invoices, sns, sqs};
 use skipline_events::{OrderRequest, check_id, parse_invoice_key, parse_place_order};
-use skipline_handlers::ports::{CartStore, InvoiceStore, SystemClock, VendorDirectory};
+use skipline_handlers::get_object::{get_object, get_order_invoice};
+use skipline_handlers::ports::{CartStore, SystemClock, VendorDirectory};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -71,6 +72,13 @@ impl AwsBackend {
         Ok(S3Invoices::new(
             self.clients.s3.clone(),
             self.setting(Setting::InvoiceBucket)?,
+        ))
+    }
+
+    fn invoice_index(&self) -> Result<DynamoInvoiceIndex, BackendError> {
+        Ok(DynamoInvoiceIndex::new(
+            self.clients.dynamodb.clone(),
+            self.setting(Setting::InvoiceIndexTable)?,
         ))
     }
 
@@ -289,15 +297,12 @@ impl Backend for AwsBackend {
         Ok(self.cart()?.get(accountid, vendorid).await?)
     }
 
-    async fn invoice(&self, key: &str) -> Result<Option<serde_json::Value>, BackendError> {
-        parse_invoice_key(key).map_err(BackendError::Invalid)?;
-        let bytes = self.invoices()?.get(key).await?;
-        bytes
-            .map(|b| {
-                serde_json::from_slice(&b)
-                    .map_err(|e| BackendError::Unavailable(format!("invoice {key} is unreadable: {e}")))
-            })
-            .transpose()
+    async fn invoice(&self, key: &str) -> Result<serde_json::Value, BackendError> {
+        Ok(get_object(&self.invoices()?, &self.invoice_index()?, Some(key)).await?)
+    }
+
+    async fn order_invoice(&self, orderid: &str) -> Result<serde_json::Value, BackendError> {
+        Ok(get_order_invoice(&self.invoices()?, &self.invoice_index()?, orderid).await?)
     }
 
     async fn subscribe_vendor(

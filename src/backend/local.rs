@@ -7,7 +7,8 @@ use crate::local::queues::{QueueError, list_in, take_in};
 use crate::local::runtime::Runtime;
 use crate::local::topic::TopicError;
 use skipline_engine::asl::HistoryEvent;
-use skipline_events::{OrderRequest, check_id, parse_invoice_key, parse_place_order};
+use skipline_events::{OrderRequest, check_id, parse_place_order};
+use skipline_handlers::get_object::{get_object, get_order_invoice};
 use skipline_handlers::ports::{CartStore, VendorDirectory};
 use skipline_handlers::vendors::{subscribe_vendor, unsubscribe_vendor};
 use std::sync::Arc;
@@ -193,15 +194,14 @@ impl Backend for LocalBackend {
         Ok(self.runtime.cart.get(accountid, vendorid).await?)
     }
 
-    async fn invoice(&self, key: &str) -> Result<Option<serde_json::Value>, BackendError> {
-        parse_invoice_key(key).map_err(BackendError::Invalid)?;
-        let bytes = self.runtime.invoices.get(key).await?;
-        bytes
-            .map(|b| {
-                serde_json::from_slice(&b)
-                    .map_err(|e| BackendError::Unavailable(format!("invoice {key} is unreadable: {e}")))
-            })
-            .transpose()
+    async fn invoice(&self, key: &str) -> Result<serde_json::Value, BackendError> {
+        let rt = &self.runtime;
+        Ok(get_object(rt.invoices.as_ref(), &rt.stored_invoices, Some(key)).await?)
+    }
+
+    async fn order_invoice(&self, orderid: &str) -> Result<serde_json::Value, BackendError> {
+        let rt = &self.runtime;
+        Ok(get_order_invoice(rt.invoices.as_ref(), &rt.stored_invoices, orderid).await?)
     }
 
     async fn subscribe_vendor(

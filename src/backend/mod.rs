@@ -43,6 +43,16 @@ impl From<SubscribeError> for BackendError {
     }
 }
 
+impl From<skipline_handlers::QueryError> for BackendError {
+    fn from(e: skipline_handlers::QueryError) -> Self {
+        match e {
+            skipline_handlers::QueryError::BadRequest(m) => BackendError::Invalid(m),
+            skipline_handlers::QueryError::NotFound(m) => BackendError::NotFound(m),
+            skipline_handlers::QueryError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<skipline_handlers::ports::StoreError> for BackendError {
     fn from(e: skipline_handlers::ports::StoreError) -> Self {
         BackendError::Unavailable(e.to_string())
@@ -245,7 +255,10 @@ pub trait Backend: Send + Sync {
         limit: usize,
     ) -> Result<Vec<ExecutionSummary>, BackendError>;
     async fn cart_item(&self, accountid: &str, vendorid: &str) -> Result<Option<CartItem>, BackendError>;
-    async fn invoice(&self, key: &str) -> Result<Option<serde_json::Value>, BackendError>;
+    /// An invoice by `objectKey`: our key, or the original sample's `{year}/{month}/{accountid}`.
+    async fn invoice(&self, key: &str) -> Result<serde_json::Value, BackendError>;
+    /// An order's invoice, from the order id alone (through the invoice index).
+    async fn order_invoice(&self, orderid: &str) -> Result<serde_json::Value, BackendError>;
 
     async fn subscribe_vendor(
         &self,

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use skipline_engine::asl::{TaskFailure, TaskInvoker};
 use skipline_events::MessageAttributes;
 use skipline_handlers::StepError;
-use skipline_handlers::ports::{CartStore, Clock, InvoiceStore, ReleaseOutcome};
+use skipline_handlers::ports::{CartStore, Clock, InvoiceIndex, InvoiceStore, ReleaseOutcome};
 use skipline_handlers::put_item::{parse_input, put_item};
 use skipline_handlers::put_object::put_object;
 use std::collections::BTreeMap;
@@ -39,6 +39,7 @@ pub type PublishHook = Arc<dyn Fn(&[String]) + Send + Sync>;
 pub struct LocalInvoker {
     pub cart: Arc<dyn CartStore>,
     pub invoices: Arc<dyn InvoiceStore>,
+    pub invoice_index: Arc<dyn InvoiceIndex>,
     pub clock: Arc<dyn Clock>,
     pub topic: Topic,
     /// Called with the queues that got a copy, so their long polls wake.
@@ -159,9 +160,14 @@ impl TaskInvoker for LocalInvoker {
             PUT_OBJECT_ARN => {
                 let input = parse_input(input).map_err(step_failure)?;
                 to_value(
-                    &put_object(self.invoices.as_ref(), self.clock.as_ref(), input)
-                        .await
-                        .map_err(step_failure)?,
+                    &put_object(
+                        self.invoices.as_ref(),
+                        self.invoice_index.as_ref(),
+                        self.clock.as_ref(),
+                        input,
+                    )
+                    .await
+                    .map_err(step_failure)?,
                 )
             }
             SNS_PUBLISH => self.publish(input).await,

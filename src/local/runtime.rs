@@ -182,6 +182,7 @@ impl Runtime {
         let invoker = Arc::new(LocalInvoker {
             cart: cart.clone(),
             invoices: invoices.clone(),
+            invoice_index: Arc::new(stored_invoices.clone()),
             clock: clock.clone(),
             topic: topic.clone(),
             on_publish: Arc::new(move |qs: &[String]| qs.iter().for_each(|q| signals.wake(q))),

@@ -15,6 +15,21 @@ CREATE TABLE IF NOT EXISTS invoices (
     created_at TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- The invoice index (see `InvoiceIndex`): order id -> key, and each account's invoices per month
+-- of the order's own date, ranked so that the greatest rank is the latest.
+CREATE TABLE IF NOT EXISTS invoice_by_order (
+    orderid TEXT PRIMARY KEY,
+    key     TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS invoice_by_month (
+    accountid TEXT NOT NULL,
+    month     TEXT NOT NULL,
+    rank      TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    PRIMARY KEY (accountid, month, rank)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS vendor_endpoints (
     vendorid   TEXT NOT NULL,
     endpointid TEXT NOT NULL,

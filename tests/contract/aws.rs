@@ -264,8 +264,11 @@ impl Backend for MotoBackend {
     async fn cart_item(&self, accountid: &str, vendorid: &str) -> Result<Option<CartItem>, BackendError> {
         self.inner.cart_item(accountid, vendorid).await
     }
-    async fn invoice(&self, key: &str) -> Result<Option<serde_json::Value>, BackendError> {
+    async fn invoice(&self, key: &str) -> Result<serde_json::Value, BackendError> {
         self.inner.invoice(key).await
+    }
+    async fn order_invoice(&self, orderid: &str) -> Result<serde_json::Value, BackendError> {
+        self.inner.order_invoice(orderid).await
     }
     async fn subscribe_vendor(
         &self,

@@ -27,9 +27,27 @@ pub async fn happy_path(h: &dyn Harness) {
     assert_eq!(status.status, ExecStatus::Succeeded, "[{}] {status:?}", h.name());
     let key = status.invoice_key.clone().expect("invoice key in the output");
     assert_eq!(key, format!("invoices/{account}/{vendor}/{}.json", placed.orderid));
-    let invoice = b.invoice(&key).await.unwrap().expect("invoice stored");
+    let invoice = b.invoice(&key).await.unwrap();
     assert_eq!(invoice["total"], "9.00");
     assert_eq!(invoice["orderid"], placed.orderid.as_str());
+    // One contract per invoice route on both backends: by order id alone, and by the original
+    // sample's {year}/{month}/{accountid}, through the index written with the invoice.
+    assert_eq!(
+        b.order_invoice(&placed.orderid).await.unwrap(),
+        invoice,
+        "[{}]",
+        h.name()
+    );
+    let latest = b.invoice(&format!("2026/11/{account}")).await.unwrap();
+    assert_eq!(latest, invoice, "[{}] the month's latest", h.name());
+    assert!(
+        matches!(
+            b.invoice(&format!("2026/10/{account}")).await,
+            Err(BackendError::NotFound(_))
+        ),
+        "[{}] a month without invoices is not found",
+        h.name()
+    );
 
     assert!(
         eventually(WAIT, || async { !h.receiver().deliveries(&path).is_empty() }).await,
@@ -85,12 +103,15 @@ pub async fn duplicate_active_order_is_rejected(h: &dyn Harness) {
         "[{}] the first order keeps the slot",
         h.name()
     );
-    assert!(
+    assert!(matches!(
         b.invoice(&format!("invoices/{account}/{vendor}/{}.json", second.orderid))
-            .await
-            .unwrap()
-            .is_none()
-    );
+            .await,
+        Err(BackendError::NotFound(_))
+    ));
+    assert!(matches!(
+        b.order_invoice(&second.orderid).await,
+        Err(BackendError::NotFound(_))
+    ));
 }
 
 /// The same Idempotency-Key with the same body returns the same order; with another body, a conflict.

@@ -17,7 +17,7 @@ use skipline_aws::aws_sdk_sqs::types::QueueAttributeName;
 use skipline_aws::config::{AwsClients, Setting, Settings};
 use skipline_aws::esm::{EventSourceMapping, PollReport};
 use skipline_aws::invoker::{AwsTaskInvoker, FunctionArns};
-use skipline_aws::{DynamoCart, DynamoDeliveryLog, DynamoVendorDirectory, S3Invoices};
+use skipline_aws::{DynamoCart, DynamoDeliveryLog, DynamoInvoiceIndex, DynamoVendorDirectory, S3Invoices};
 use skipline_engine::asl::{ExecutionContext, HistoryEvent, HistorySink, Outcome, Resume, StateMachine};
 use skipline_engine::filter::FilterScope;
 use skipline_handlers::clear_cart::ClearCart;
@@ -152,6 +152,7 @@ pub struct Stack {
     pub cart_table: String,
     pub vendor_table: String,
     pub delivery_table: String,
+    pub invoice_index_table: String,
     pub bucket: String,
     pub topic_arn: String,
     pub notify_queue_url: String,
@@ -170,9 +171,11 @@ impl Stack {
         let cart_table = format!("{prefix}skipline-cart");
         let vendor_table = format!("{prefix}skipline-vendors");
         let delivery_table = format!("{prefix}skipline-deliveries");
+        let invoice_index_table = format!("{prefix}skipline-invoice-index");
         create_table(ddb, &cart_table, "accountid", "vendorid").await;
         create_table(ddb, &vendor_table, "vendorid", "endpointid").await;
         create_table(ddb, &delivery_table, "eventid", "endpointid").await;
+        create_table(ddb, &invoice_index_table, "pk", "sk").await;
         ddb.update_time_to_live()
             .table_name(&delivery_table)
             .time_to_live_specification(
@@ -246,6 +249,7 @@ impl Stack {
             cart_table,
             vendor_table,
             delivery_table,
+            invoice_index_table,
             bucket,
             topic_arn,
             notify_queue_url,
@@ -264,6 +268,7 @@ impl Stack {
         s.set(Setting::CartTable, &self.cart_table)
             .set(Setting::VendorTable, &self.vendor_table)
             .set(Setting::DeliveryTable, &self.delivery_table)
+            .set(Setting::InvoiceIndexTable, &self.invoice_index_table)
             .set(Setting::InvoiceBucket, &self.bucket)
             .set(Setting::TopicArn, &self.topic_arn)
             .set(Setting::StateMachineArn, &self.state_machine_arn)
@@ -281,6 +286,10 @@ impl Stack {
 
     pub fn invoices(&self) -> S3Invoices {
         S3Invoices::new(self.clients.s3.clone(), &self.bucket)
+    }
+
+    pub fn invoice_index(&self) -> DynamoInvoiceIndex {
+        DynamoInvoiceIndex::new(self.clients.dynamodb.clone(), &self.invoice_index_table)
     }
 
     pub fn directory(&self) -> DynamoVendorDirectory {
@@ -516,6 +525,7 @@ impl Flow {
             stack.functions.clone(),
             Arc::new(stack.cart()),
             invoices.clone(),
+            Arc::new(stack.invoice_index()),
             stack.clients.dynamodb.clone(),
             stack.clients.sns.clone(),
             Arc::new(SystemClock),

@@ -172,7 +172,8 @@ async fn happy_path_publishes_the_invoice_event_and_succeeds_with_it() {
     );
     assert_eq!(
         invoker.calls_to(PUT_OBJECT),
-        [json!({"orderid": "o-1", "order": order(), "correlationid": "o-1"})]
+        // The execution's start time ranks the invoice among the account's that month.
+        [json!({"orderid": "o-1", "order": order(), "acceptedAt": "2026-03-01T08:00:00.000Z", "correlationid": "o-1"})]
     );
     let publish = &invoker.calls_to(PUBLISH)[0];
     assert_eq!(publish["TopicArn"], TOPIC);

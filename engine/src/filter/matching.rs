@@ -181,33 +181,43 @@ pub(super) fn attribute_field(attrs: &MessageAttributes, path: &[String]) -> Fie
 /// Body scope: walk `path` through nested objects, fanning out over arrays met on the way, and
 /// collect the scalars at the end. Objects at the end are not values, so `exists` only sees
 /// leaves, as in EventBridge-style matching.
+///
+/// Keys are compared as dotted paths, as SNS does: the policy key `"object.nested"` (or
+/// `{"object": {"nested": …}}`) reaches `{"object": {"nested": …}}`, `{"object.nested": …}` and
+/// every other split of the same dotted path (recorded against AWS in LocalStack's
+/// `test_filter_policy_on_message_body_dot_attribute`).
 pub(super) fn body_field(body: &Value, path: &[String]) -> Field {
+    let dotted = path.join(".");
     let mut values = Vec::new();
-    walk(body, path, 0, &mut values);
+    walk(body, Some(&dotted), 0, &mut values);
     Field {
         present: !values.is_empty(),
         values,
     }
 }
 
-fn walk(value: &Value, path: &[String], arrays: usize, out: &mut Vec<Scalar>) {
+/// `rest` is the part of the dotted path still to match, `None` once all of it has matched.
+fn walk(value: &Value, rest: Option<&str>, arrays: usize, out: &mut Vec<Scalar>) {
     match value {
         Value::Array(items) => {
             if arrays < MAX_ARRAY_NESTING {
                 for item in items {
-                    walk(item, path, arrays + 1, out);
+                    walk(item, rest, arrays + 1, out);
                 }
             }
         }
         Value::Object(map) => {
-            if let Some((key, rest)) = path.split_first()
-                && let Some(child) = map.get(key)
-            {
-                walk(child, rest, arrays, out);
+            let Some(rest) = rest else { return };
+            for (key, child) in map {
+                if key == rest {
+                    walk(child, None, arrays, out);
+                } else if let Some(tail) = rest.strip_prefix(key.as_str()).and_then(|t| t.strip_prefix('.')) {
+                    walk(child, Some(tail), arrays, out);
+                }
             }
         }
         leaf => {
-            if path.is_empty()
+            if rest.is_none()
                 && let Some(s) = scalar(leaf)
             {
                 out.push(s);

@@ -568,6 +568,38 @@ fn or_with_reserved_keywords_is_a_plain_key() {
 // ---------------------------------------------------------------- message shapes
 
 #[test]
+fn body_keys_are_dotted_paths() {
+    // Recorded against AWS: LocalStack's `test_filter_policy_on_message_body_dot_attribute`
+    // (tests/aws/services/sns/test_sns_filter_policy.py, marked `aws.validated`, with its
+    // snapshot). The policy `{"object.nested": ["string.value"]}` delivers both
+    // `{"object": {"nested": "string.value"}}` and `{"object.nested": "string.value"}`, and a
+    // three-part key reaches every split of the same dotted path.
+    let two = r#"{"object.nested": ["string.value"]}"#;
+    let three = r#"{"object.nested.test": ["string.value"]}"#;
+    check_body(
+        "dotted keys (recorded AWS behaviour)",
+        &[
+            (two, r#"{"object": {"nested": "string.value"}}"#, true),
+            (two, r#"{"object.nested": "string.value"}"#, true),
+            (two, r#"{"object": {"nested": "test-auto"}}"#, false),
+            (three, r#"{"object": {"nested": {"test": "string.value"}}}"#, true),
+            (three, r#"{"object.nested.test": "string.value"}"#, true),
+            (three, r#"{"object.nested": {"test": "string.value"}}"#, true),
+            (three, r#"{"object": {"nested.test": "string.value"}}"#, true),
+            (three, r#"{"object": {"nested": {"test": "string.notvalue"}}}"#, false),
+            // A prefix of a key is not a path segment.
+            (two, r#"{"obj": {"ect.nested": "string.value"}}"#, false),
+            (two, r#"{"objectx": {"nested": "string.value"}}"#, false),
+        ],
+    );
+    // The nested spelling of the policy is the same dotted path, so it reaches a dotted body key.
+    check_body(
+        "nested policy, dotted body",
+        &[(r#"{"object": {"nested": ["v"]}}"#, r#"{"object.nested": "v"}"#, true)],
+    );
+}
+
+#[test]
 fn body_nested_keys_and_arrays() {
     // Message body filtering: nested policy keys follow nested objects; arrays match if any
     // element matches, including arrays of objects on the way down.
