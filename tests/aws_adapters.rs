@@ -264,7 +264,7 @@ async fn the_flow_completes_and_notifies_the_vendor_once() {
 
     // SNS → SQS: the filter lets the completion through to both queues, with its attributes.
     let report = flow.notify_once().await;
-    assert_eq!((report.received, report.deleted, report.failed), (1, 1, 0));
+    assert_eq!((report.received, report.deleted.len(), report.failed), (1, 1, 0));
     let tickets = receiver.deliveries("v0");
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[0].eventid, "o-1.OrderCompleted");
@@ -275,7 +275,7 @@ async fn the_flow_completes_and_notifies_the_vendor_once() {
     let ticket: serde_json::Value = serde_json::from_slice(&tickets[0].body).unwrap();
     assert_eq!(ticket["items"][0]["quantity"], 2);
 
-    assert_eq!(flow.clear_once().await.deleted, 1);
+    assert_eq!(flow.clear_once().await.deleted.len(), 1);
     assert!(
         stack.cart().get("a0", "v0").await.unwrap().is_none(),
         "clear_cart released the slot"

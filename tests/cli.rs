@@ -170,7 +170,7 @@ async fn an_interrupted_replay_loses_nothing() {
     rt.queues.create("parking", &Default::default()).await.unwrap();
     const N: usize = 20_000;
     rt.db
-        .write(|c| {
+        .write_with(|c| {
             for i in 0..N {
                 let attrs = skipline_events::MessageAttributes::new();
                 skipline::local::queues::send_in(
@@ -180,10 +180,9 @@ async fn an_interrupted_replay_loses_nothing() {
                     &format!("{{\"n\":{i}}}"),
                     &attrs,
                     0,
-                )
-                .map_err(|e| skipline::local::db::DbError::Logic(e.to_string()))?;
+                )?;
             }
-            Ok(())
+            Ok::<_, skipline::local::queues::QueueError>(())
         })
         .await
         .unwrap();

@@ -1,26 +1,16 @@
-//! A Lambda SQS event source mapping, in-process: receive a batch, hand it to a consumer as
-//! the `SqsEvent` Lambda would build, delete what succeeded, leave what failed.
-//!
-//! Failed messages are not made visible again early: like the real mapping, they reappear
-//! after the queue's visibility timeout and reach the DLQ through the queue's RedrivePolicy
-//! after `maxReceiveCount` receives.
+//! A Lambda SQS event source mapping, in-process, over SQS: the [`EventSource`] adapter for the
+//! mapping's one rule in `skipline_handlers::esm` (receive, consume, delete what succeeded),
+//! with the records Lambda would build.
 
 use crate::error::AwsError;
 use crate::sqs;
+use async_trait::async_trait;
 use aws_lambda_events::encodings::Base64Data;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::types::Message;
-use std::collections::HashSet;
+use skipline_handlers::esm::{EventSource, PollReport};
+use skipline_handlers::ports::StoreError;
 use std::future::Future;
-
-/// What one poll did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PollReport {
-    pub received: usize,
-    pub deleted: usize,
-    /// Left on the queue for redelivery.
-    pub failed: usize,
-}
 
 #[derive(Debug, Clone)]
 pub struct EventSourceMapping {
@@ -30,6 +20,10 @@ pub struct EventSourceMapping {
     region: String,
     batch_size: usize,
     wait_seconds: i32,
+}
+
+fn unavailable(e: AwsError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
 }
 
 impl EventSourceMapping {
@@ -63,45 +57,14 @@ impl EventSourceMapping {
         &self.queue_url
     }
 
-    /// Receives one batch and runs `consumer` on it. As with Lambda's
-    /// `ReportBatchItemFailures`, a failure id that names no record of the batch fails the
-    /// whole batch.
-    pub async fn poll_once<F, Fut>(&self, consumer: F) -> Result<PollReport, AwsError>
+    /// Receives one batch and runs `consumer` on it, by the mapping's one rule
+    /// ([`skipline_handlers::esm::poll_once`]).
+    pub async fn poll_once<F, Fut>(&self, consumer: F) -> Result<PollReport, StoreError>
     where
         F: FnOnce(SqsEvent) -> Fut,
         Fut: Future<Output = SqsBatchResponse>,
     {
-        let messages = sqs::receive(&self.client, &self.queue_url, self.batch_size, None, self.wait_seconds).await?;
-        if messages.is_empty() {
-            return Ok(PollReport::default());
-        }
-        let ids: HashSet<String> = messages.iter().filter_map(|m| m.message_id.clone()).collect();
-        let response = consumer(self.event(&messages)).await;
-        let failed: HashSet<String> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect();
-        let whole_batch_failed = failed.iter().any(|id| !ids.contains(id));
-        let handles: Vec<String> = if whole_batch_failed {
-            Vec::new()
-        } else {
-            messages
-                .iter()
-                .filter(|m| m.message_id.as_ref().is_some_and(|id| !failed.contains(id)))
-                .filter_map(|m| m.receipt_handle.clone())
-                .collect()
-        };
-        let undeleted = sqs::delete_batch(&self.client, &self.queue_url, &handles).await?;
-        if !undeleted.is_empty() {
-            tracing::warn!(queue = %self.queue_url, count = undeleted.len(), "delete failed; those messages will be redelivered");
-        }
-        let deleted = handles.len() - undeleted.len();
-        Ok(PollReport {
-            received: messages.len(),
-            deleted,
-            failed: messages.len() - handles.len(),
-        })
+        skipline_handlers::esm::poll_once(self, consumer).await
     }
 
     /// The event Lambda would deliver for these messages.
@@ -150,6 +113,23 @@ impl EventSourceMapping {
         r.event_source_arn = Some(self.queue_arn.clone());
         r.aws_region = Some(self.region.clone());
         r
+    }
+}
+
+#[async_trait]
+impl EventSource for EventSourceMapping {
+    async fn receive(&self) -> Result<Vec<SqsMessage>, StoreError> {
+        let messages = sqs::receive(&self.client, &self.queue_url, self.batch_size, None, self.wait_seconds)
+            .await
+            .map_err(unavailable)?;
+        Ok(messages.iter().map(|m| self.record(m)).collect())
+    }
+
+    async fn delete(&self, receipts: &[String]) -> Result<Vec<bool>, StoreError> {
+        let undeleted = sqs::delete_batch(&self.client, &self.queue_url, receipts)
+            .await
+            .map_err(unavailable)?;
+        Ok(receipts.iter().map(|r| !undeleted.contains(r)).collect())
     }
 }
 

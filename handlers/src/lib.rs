@@ -6,6 +6,7 @@
 
 pub mod clear_cart;
 pub mod error;
+pub mod esm;
 pub mod get_item;
 pub mod get_object;
 pub mod notify_vendor;

@@ -3,7 +3,8 @@
 use super::*;
 use crate::local::db::DbError;
 use crate::local::executions::{ExecutionRecord, Started};
-use crate::local::queues::{QueueError, list_in, take_in};
+use crate::local::queues::QueueError;
+use crate::local::replay::{ReplayError, replay};
 use crate::local::runtime::Runtime;
 use crate::local::topic::TopicError;
 use skipline_engine::asl::HistoryEvent;
@@ -12,10 +13,6 @@ use skipline_handlers::get_object::{get_object, get_order_invoice};
 use skipline_handlers::ports::{CartStore, VendorDirectory};
 use skipline_handlers::vendors::{subscribe_vendor, unsubscribe_vendor};
 use std::sync::Arc;
-
-/// Replay moves this many messages per transaction: one fsync per batch, and an interruption
-/// loses nothing because each batch's copies and deletions commit together.
-const REPLAY_BATCH: usize = 256;
 
 pub struct LocalBackend {
     pub runtime: Arc<Runtime>,
@@ -34,6 +31,16 @@ impl From<QueueError> for BackendError {
             QueueError::Invalid(m) => BackendError::Invalid(m),
             QueueError::InvalidReceipt => BackendError::Invalid(e.to_string()),
             QueueError::Db(d) => d.into(),
+        }
+    }
+}
+
+impl From<ReplayError> for BackendError {
+    fn from(e: ReplayError) -> Self {
+        match e {
+            ReplayError::Queue(q) => q.into(),
+            ReplayError::Topic(t) => t.into(),
+            ReplayError::Invalid(m) => BackendError::Invalid(m),
         }
     }
 }
@@ -343,113 +350,6 @@ impl Backend for LocalBackend {
     }
 
     async fn replay(&self, request: &ReplayRequest, progress: &dyn Progress) -> Result<ReplayReport, BackendError> {
-        let queues = &self.runtime.queues;
-        if !queues.exists(&request.from).await? {
-            return Err(BackendError::NotFound(format!("queue {} does not exist", request.from)));
-        }
-        let destination = match &request.to {
-            ReplayTarget::Origin => Some(queues.source_of(&request.from).await?.ok_or_else(|| {
-                BackendError::Invalid(format!(
-                    "no queue dead-letters into {}; give --to QUEUE or --to-topic",
-                    request.from
-                ))
-            })?),
-            ReplayTarget::Queue(q) => {
-                if !queues.exists(q).await? {
-                    return Err(BackendError::NotFound(format!("queue {q} does not exist")));
-                }
-                if q == &request.from {
-                    return Err(BackendError::Invalid("--to must differ from --from".into()));
-                }
-                Some(q.clone())
-            }
-            ReplayTarget::Topic => None,
-        };
-        let total = queues
-            .stats()
-            .await?
-            .into_iter()
-            .find(|s| s.name == request.from)
-            .map(|s| s.visible + s.in_flight + s.delayed);
-        let limit = request.max.unwrap_or(u64::MAX);
-        progress.total(total.unwrap_or(0).min(limit));
-        let mut report = ReplayReport {
-            dry_run: request.dry_run,
-            ..ReplayReport::default()
-        };
-        let mut after = 0_i64;
-        loop {
-            let remaining = limit.saturating_sub(report.moved);
-            if remaining == 0 {
-                break;
-            }
-            let (from, dest, filter, dry) = (
-                request.from.clone(),
-                destination.clone(),
-                request.filter.clone(),
-                request.dry_run,
-            );
-            let topic = self.runtime.topic.clone();
-            let batch_max = REPLAY_BATCH.min(usize::try_from(remaining).unwrap_or(REPLAY_BATCH));
-            let (step, last, touched) = self
-                .runtime
-                .db
-                .write(move |c| {
-                    // Queue to queue with nothing to decide per message: move the batch in SQL.
-                    if let (Some(q), None, false) = (&dest, &filter, dry) {
-                        let (moved, last) =
-                            crate::local::queues::move_in(c, &from, q, after, batch_max, crate::local::db::now_ms())
-                                .map_err(|e| DbError::Logic(e.to_string()))?;
-                        let step = ReplayReport {
-                            moved,
-                            ..ReplayReport::default()
-                        };
-                        return Ok((step, last, vec![q.clone()]));
-                    }
-                    let rows = list_in(c, &from, after, batch_max).map_err(|e| DbError::Logic(e.to_string()))?;
-                    let mut step = ReplayReport::default();
-                    let mut last = None;
-                    let mut touched = Vec::new();
-                    for (seq, message_id, body, attrs) in rows {
-                        last = Some(seq);
-                        if filter.as_ref().is_some_and(|f| !f.matches(&attrs, &body)) {
-                            step.skipped += 1;
-                            continue;
-                        }
-                        if !dry {
-                            match &dest {
-                                Some(q) => {
-                                    crate::local::queues::send_in(
-                                        c,
-                                        q,
-                                        &message_id,
-                                        &body,
-                                        &attrs,
-                                        crate::local::db::now_ms(),
-                                    )
-                                    .map_err(|e| DbError::Logic(e.to_string()))?;
-                                    touched.push(q.clone());
-                                }
-                                None => touched.extend(topic.publish_in(c, &message_id, &body, &attrs)?),
-                            }
-                            take_in(c, seq).map_err(|e| DbError::Logic(e.to_string()))?;
-                        }
-                        step.moved += 1;
-                    }
-                    Ok((step, last, touched))
-                })
-                .await?;
-            for q in touched {
-                queues.signals.wake(&q);
-            }
-            report.moved += step.moved;
-            report.skipped += step.skipped;
-            progress.advance(&report);
-            match last {
-                Some(seq) => after = seq,
-                None => break,
-            }
-        }
-        Ok(report)
+        Ok(replay(&self.runtime.queues, &self.runtime.topic, request, progress).await?)
     }
 }

@@ -8,8 +8,8 @@ use crate::api::{ApiState, serve};
 use crate::backend::Backend;
 use crate::backend::local::LocalBackend;
 use crate::local::db::DbStatsSnapshot;
-use crate::local::queues::Received;
 use crate::local::runtime::{CLEAR_QUEUE, Runtime, RuntimeConfig};
+use aws_lambda_events::event::sqs::SqsMessage;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -226,12 +226,12 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
     let rt = Runtime::open(config, Default::default()).await.map_err(setup)?;
     rt.lock_for_serving().map_err(setup)?;
     let t = tracker.clone();
-    rt.on_consumed(Arc::new(move |queue: &str, done: &[Received]| {
+    rt.on_consumed(Arc::new(move |queue: &str, done: &[SqsMessage]| {
         if queue != CLEAR_QUEUE {
             return;
         }
         for m in done {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&m.body)
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(m.body.as_deref().unwrap_or_default())
                 && let Some(id) = v.get("orderid").and_then(|o| o.as_str())
             {
                 t.cleared(id);

@@ -43,13 +43,12 @@ pub async fn run(root: &Path, messages: u64) -> Result<ReplayResult, BenchError>
         left -= n;
         let (q, b) = (dlq.clone(), body.clone());
         rt.db
-            .write(move |c| {
+            .write_with(move |c| {
                 let attrs = MessageAttributes::new();
                 for i in 0..n {
-                    send_in(c, &q, &format!("m-{left}-{i}"), &b, &attrs, now_ms())
-                        .map_err(|e| crate::local::db::DbError::Logic(e.to_string()))?;
+                    send_in(c, &q, &format!("m-{left}-{i}"), &b, &attrs, now_ms())?;
                 }
-                Ok(())
+                Ok::<_, crate::local::queues::QueueError>(())
             })
             .await
             .map_err(|e| setup(&e))?;

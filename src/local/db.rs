@@ -16,14 +16,18 @@ use tokio::sync::oneshot;
 const MAX_GROUP: usize = 512;
 const READERS: usize = 4;
 
+/// A failure of the database itself. What a store decides inside a transaction (a queue that
+/// does not exist, a duplicate subscription) is the store's own error type instead: see
+/// [`Db::write_with`].
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
     #[error("database error: {0}")]
     Sqlite(String),
     #[error("the database writer has stopped")]
     Closed,
+    /// A stored value that no longer decodes.
     #[error("{0}")]
-    Logic(String),
+    Corrupt(String),
 }
 
 impl From<rusqlite::Error> for DbError {
@@ -34,7 +38,7 @@ impl From<rusqlite::Error> for DbError {
 
 impl From<serde_json::Error> for DbError {
     fn from(e: serde_json::Error) -> Self {
-        DbError::Logic(format!("stored JSON is unreadable: {e}"))
+        DbError::Corrupt(format!("stored JSON is unreadable: {e}"))
     }
 }
 
@@ -54,15 +58,16 @@ trait WriteJob: Send {
 
 type Job = Box<dyn WriteJob>;
 
-struct TypedJob<T, F> {
+struct TypedJob<T, E, F> {
     f: F,
-    tx: oneshot::Sender<Result<T, DbError>>,
+    tx: oneshot::Sender<Result<T, E>>,
 }
 
-impl<T, F> WriteJob for TypedJob<T, F>
+impl<T, E, F> WriteJob for TypedJob<T, E, F>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    E: From<DbError> + Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
 {
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Finish) {
         let TypedJob { f, tx } = *self;
@@ -71,13 +76,13 @@ where
         (
             ok,
             Box::new(move |commit| {
-                let _ = tx.send(commit.and(result));
+                let _ = tx.send(commit.map_err(E::from).and(result));
             }),
         )
     }
 
     fn abort(self: Box<Self>, err: DbError) {
-        let _ = self.tx.send(Err(err));
+        let _ = self.tx.send(Err(E::from(err)));
     }
 }
 
@@ -185,10 +190,21 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
     {
+        self.write_with(f).await
+    }
+
+    /// [`Db::write`] for a store whose transaction can fail in its own terms (`E`), so the
+    /// caller matches a typed error rather than a message.
+    pub async fn write_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(TypedJob { f, tx });
-        self.jobs.send(job).map_err(|_| DbError::Closed)?;
-        rx.await.map_err(|_| DbError::Closed)?
+        self.jobs.send(job).map_err(|_| E::from(DbError::Closed))?;
+        rx.await.map_err(|_| E::from(DbError::Closed))?
     }
 
     /// Runs a read on a pooled connection off the async threads.
@@ -196,6 +212,16 @@ impl Db {
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        self.read_with(f).await
+    }
+
+    /// [`Db::read`] with the store's own error type, as [`Db::write_with`].
+    pub async fn read_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let readers = self.readers.clone();
         let path = self.path.clone();
@@ -210,7 +236,7 @@ impl Db {
             result
         })
         .await
-        .map_err(|e| DbError::Sqlite(format!("read task failed: {e}")))?
+        .map_err(|e| E::from(DbError::Sqlite(format!("read task failed: {e}"))))?
     }
 }
 
@@ -307,7 +333,7 @@ mod tests {
                             "INSERT INTO invoices(key, body, created_at) VALUES ('k7', x'00', 'now')",
                             [],
                         )?;
-                        return Err(DbError::Logic("boom".into()));
+                        return Err(DbError::Corrupt("boom".into()));
                     }
                     c.execute(
                         "INSERT INTO invoices(key, body, created_at) VALUES (?1, x'00', 'now')",

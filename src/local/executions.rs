@@ -12,7 +12,18 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 /// Prefix of local execution ids; the suffix is the execution name.
-pub const EXECUTION_ARN_PREFIX: &str = "arn:aws:states:local:000000000000:execution:OrderFlow:";
+/// The local region and account in every ARN the embedded runtime makes.
+const LOCAL_ARN_PREFIX: &str = "arn:aws:states:local:000000000000";
+
+/// `arn:aws:states:local:000000000000:stateMachine:{machine}`, as Step Functions shapes it.
+pub fn state_machine_arn(machine: &str) -> String {
+    format!("{LOCAL_ARN_PREFIX}:stateMachine:{machine}")
+}
+
+/// `arn:aws:states:local:000000000000:execution:{machine}:{name}`.
+pub fn execution_arn(machine: &str, name: &str) -> String {
+    format!("{LOCAL_ARN_PREFIX}:execution:{machine}:{name}")
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionRecord {
@@ -40,6 +51,8 @@ pub enum Started {
 #[derive(Clone)]
 pub struct Executions {
     db: Db,
+    /// The state machine's name, in the ARNs of the executions this starts.
+    machine: String,
 }
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ExecutionRecord, String, Option<String>)> {
@@ -79,14 +92,21 @@ fn get_in(c: &rusqlite::Connection, name: &str) -> Result<Option<ExecutionRecord
 }
 
 impl Executions {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, machine: &str) -> Self {
+        Self {
+            db,
+            machine: machine.to_string(),
+        }
+    }
+
+    pub fn machine(&self) -> &str {
+        &self.machine
     }
 
     /// Starts an execution, or returns the existing one with that name (Step Functions Standard semantics).
     /// The record and its `ExecutionStarted` event are durable when this returns.
     pub async fn start(&self, name: &str, input: &Value) -> Result<Started, DbError> {
-        let (name, input) = (name.to_string(), input.clone());
+        let (name, input, machine) = (name.to_string(), input.clone(), self.machine.clone());
         self.db
             .write(move |c| {
                 if let Some(record) = get_in(c, &name)? {
@@ -94,7 +114,7 @@ impl Executions {
                     return Ok(Started::Existing { record, same_input });
                 }
                 let now = jiff::Timestamp::now();
-                let execution_id = format!("{EXECUTION_ARN_PREFIX}{name}");
+                let execution_id = execution_arn(&machine, &name);
                 let input_text = serde_json::to_string(&input)?;
                 c.prepare_cached("INSERT INTO executions (name, execution_id, input, status, started_at, started_ms) VALUES (?1, ?2, ?3, 'RUNNING', ?4, ?5)")?.execute(params![name, execution_id, input_text, now.to_string(), now.as_millisecond()],
                 )?;
@@ -316,29 +336,6 @@ impl ExecutionSink {
     }
 }
 
-/// State types with no effect outside the execution: their checkpoints may wait.
-pub const PURE_STATE_TYPES: [&str; 4] = ["Pass", "Choice", "Succeed", "Fail"];
-
-/// The states of a definition whose `StateEntered` must be durable before they run: every
-/// state whose `Type` is not known to be pure.
-pub fn checkpoint_states(definition: &Value) -> HashSet<String> {
-    definition
-        .get("States")
-        .and_then(Value::as_object)
-        .map(|states| {
-            states
-                .iter()
-                .filter(|(_, s)| {
-                    !s.get("Type")
-                        .and_then(Value::as_str)
-                        .is_some_and(|t| PURE_STATE_TYPES.contains(&t))
-                })
-                .map(|(name, _)| name.clone())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[async_trait::async_trait]
 impl HistorySink for ExecutionSink {
     async fn record(&self, event: &HistoryEvent) -> Result<(), String> {
@@ -389,12 +386,14 @@ mod tests {
     #[tokio::test]
     async fn checkpoints_are_durable_before_their_state_runs_and_the_rest_waits() {
         let dir = tempfile::tempdir().unwrap();
-        let executions = Arc::new(Executions::new(Db::open(&dir.path().join("t.db")).unwrap()));
+        let executions = Arc::new(Executions::new(
+            Db::open(&dir.path().join("t.db")).unwrap(),
+            "OrderFlow",
+        ));
         let input = json!({"n": 1});
         executions.start("e1", &input).await.unwrap();
-        let definition = json!({"States": {"A": {"Type": "Task"}, "B": {"Type": "Task"}, "P": {"Type": "Pass"}, "W": {"Type": "Wait"}, "Done": {"Type": "Succeed"}}});
-        let checkpoints = Arc::new(checkpoint_states(&definition));
-        assert_eq!(checkpoints.len(), 3, "{checkpoints:?}");
+        // What the engine's `StateMachine::checkpoint_states` names for Tasks A, B and Wait W.
+        let checkpoints: Arc<HashSet<String>> = Arc::new(["A", "B", "W"].map(String::from).into());
         let sink = ExecutionSink::new(executions.clone(), "e1", checkpoints, ("A".into(), input.clone()));
         let durable = || async { executions.history("e1").await.unwrap().len() };
 

@@ -33,17 +33,12 @@ pub fn substitutions() -> BTreeMap<String, String> {
     ])
 }
 
-/// Wakes the long polls of the queues that just got a copy.
-pub type PublishHook = Arc<dyn Fn(&[String]) + Send + Sync>;
-
 pub struct LocalInvoker {
     pub cart: Arc<dyn CartStore>,
     pub invoices: Arc<dyn InvoiceStore>,
     pub invoice_index: Arc<dyn InvoiceIndex>,
     pub clock: Arc<dyn Clock>,
     pub topic: Topic,
-    /// Called with the queues that got a copy, so their long polls wake.
-    pub on_publish: PublishHook,
 }
 
 fn step_failure(e: StepError) -> TaskFailure {
@@ -85,12 +80,10 @@ impl LocalInvoker {
         };
         // Unique per publish, as in SNS; consumers dedupe on the event id inside the message.
         let message_id = uuid::Uuid::new_v4().to_string();
-        let queues = self
-            .topic
+        self.topic
             .publish(&message_id, &message, &attributes)
             .await
             .map_err(|e| failure("SNS.InternalErrorException", e.to_string()))?;
-        (self.on_publish)(&queues);
         Ok(json!({"MessageId": message_id}))
     }
 

@@ -12,6 +12,7 @@ pub mod executions;
 pub mod invoices;
 pub mod invoker;
 pub mod queues;
+pub mod replay;
 pub mod runtime;
 pub mod schema;
 pub mod topic;

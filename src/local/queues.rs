@@ -172,6 +172,11 @@ impl Queues {
         }
     }
 
+    /// The database, for operations that span queues in one transaction (replay).
+    pub(super) fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Creates the queue, or updates its settings if it exists (like SetQueueAttributes).
     pub async fn create(&self, name: &str, config: &QueueConfig) -> Result<(), QueueError> {
         self.upsert(name, config, true).await
@@ -186,11 +191,11 @@ impl Queues {
         check_queue_name(name)?;
         let (name, config) = (name.to_string(), config.clone());
         self.db
-            .write(move |c| {
+            .write_with(move |c| {
                 if let Some((dlq, _)) = &config.redrive
-                    && !exists(c, dlq).map_err(|e| DbError::Logic(e.to_string()))?
+                    && !exists(c, dlq)?
                 {
-                    return Err(DbError::Logic(format!("dead-letter queue {dlq} does not exist")));
+                    return Err(QueueError::NoSuchQueue(dlq.clone()));
                 }
                 let sql = if update {
                     "INSERT INTO queues (name, visibility_timeout_ms, delay_ms, retention_ms, dlq, max_receive_count)
@@ -212,8 +217,7 @@ impl Queues {
                 ])?;
                 Ok(())
             })
-            .await?;
-        Ok(())
+            .await
     }
 
     pub async fn send(&self, queue: &str, body: &str, attributes: &MessageAttributes) -> Result<String, QueueError> {
@@ -225,19 +229,10 @@ impl Queues {
             message_id.clone(),
         );
         self.db
-            .write(move |c| send_in(c, &q, &id, &b, &a, now_ms()).map_err(|e| DbError::Logic(e.to_string())))
-            .await
-            .map_err(|e| self.classify(e, queue))?;
+            .write_with(move |c| send_in(c, &q, &id, &b, &a, now_ms()))
+            .await?;
         self.signals.wake(queue);
         Ok(message_id)
-    }
-
-    fn classify(&self, e: DbError, queue: &str) -> QueueError {
-        match e {
-            DbError::Logic(m) if m.contains("does not exist") => QueueError::NoSuchQueue(queue.to_string()),
-            DbError::Logic(m) => QueueError::Invalid(m),
-            other => QueueError::Db(other),
-        }
     }
 
     /// Receives up to `max` (1–10) messages, waiting up to `wait` for the first one.
@@ -315,9 +310,8 @@ impl Queues {
         };
         let (got, moved_to) = self
             .db
-            .write(move |c| receive_in(c, &q, max, visibility, purge).map_err(|e| DbError::Logic(e.to_string())))
-            .await
-            .map_err(|e| self.classify(e, queue))?;
+            .write_with(move |c| receive_in(c, &q, max, visibility, purge))
+            .await?;
         if let Some(dlq) = moved_to {
             self.signals.wake(&dlq);
         }
@@ -415,11 +409,7 @@ impl Queues {
     /// Looks without receiving: no receive count, no visibility change.
     pub async fn peek(&self, queue: &str, max: usize) -> Result<Vec<Received>, QueueError> {
         let q = queue.to_string();
-        let found = self.db.read({
-            let q = q.clone();
-            move |c| exists(c, &q).map_err(|e| DbError::Logic(e.to_string()))
-        });
-        if !found.await? {
+        if !self.exists(&q).await? {
             return Err(QueueError::NoSuchQueue(q));
         }
         Ok(self
@@ -458,10 +448,7 @@ impl Queues {
 
     pub async fn exists(&self, queue: &str) -> Result<bool, QueueError> {
         let q = queue.to_string();
-        Ok(self
-            .db
-            .read(move |c| exists(c, &q).map_err(|e| DbError::Logic(e.to_string())))
-            .await?)
+        self.db.read_with(move |c| exists(c, &q)).await
     }
 }
 
@@ -754,16 +741,15 @@ mod tests {
         }
         // A batch of 3, then the rest from where it stopped.
         let (moved, last) =
-            q.db.write(|c| move_in(c, "dlq", "work", 0, 3, now_ms()).map_err(|e| DbError::Logic(e.to_string())))
+            q.db.write_with(|c| move_in(c, "dlq", "work", 0, 3, now_ms()))
                 .await
                 .unwrap();
         assert_eq!(moved, 3);
         let after = last.unwrap();
-        let (rest, _) = q
-            .db
-            .write(move |c| move_in(c, "dlq", "work", after, 10, now_ms()).map_err(|e| DbError::Logic(e.to_string())))
-            .await
-            .unwrap();
+        let (rest, _) =
+            q.db.write_with(move |c| move_in(c, "dlq", "work", after, 10, now_ms()))
+                .await
+                .unwrap();
         assert_eq!(rest, 2);
         let got = q.receive("work", 10, Duration::ZERO, None).await.unwrap();
         assert_eq!(got.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>(), ids);
@@ -774,7 +760,7 @@ mod tests {
         assert!(got.iter().all(|m| m.attributes == attrs && m.receive_count == 1));
         assert!(q.receive("dlq", 10, Duration::ZERO, None).await.unwrap().is_empty());
         let none =
-            q.db.write(|c| move_in(c, "dlq", "work", 0, 10, now_ms()).map_err(|e| DbError::Logic(e.to_string())))
+            q.db.write_with(|c| move_in(c, "dlq", "work", 0, 10, now_ms()))
                 .await
                 .unwrap();
         assert_eq!(none, (0, None));

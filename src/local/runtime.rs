@@ -1,35 +1,40 @@
 //! The embedded runtime: one process that executes the state machine durably and runs the
 //! consumers against the local queues.
 
+//!
+//! - this file: wiring (the adapters over one database, the state machine, start and stop);
+//! - [`topology`]: the queues, DLQs and filters, and which consumer reads which queue;
+//! - [`dispatcher`]: which executions run, and resuming them;
+//! - [`consumers`]: the event source mapping loops and HTTP(S) subscription delivery.
+
+mod consumers;
+mod dispatcher;
+pub mod topology;
+
 use super::cart::SqliteCart;
 use super::db::{Db, DbError};
-use super::executions::{ExecutionRecord, ExecutionSink, Executions, checkpoint_states, resume_point};
+use super::executions::Executions;
 use super::invoices::SqliteInvoices;
 use super::invoker::{LocalInvoker, substitutions};
-use super::queues::{QueueConfig, QueueError, Queues, Received};
+use super::queues::{QueueError, Queues};
 use super::topic::Topic;
 use super::vendors::SqliteVendors;
-use aws_lambda_events::event::sqs::{SqsMessage, SqsMessageAttribute};
-use skipline_engine::asl::{ExecutionContext, Resume, StateMachine, SystemClock};
-use skipline_engine::filter::{FilterPolicy, FilterScope};
-use skipline_handlers::clear_cart::ClearCart;
-use skipline_handlers::notify_vendor::NotifyVendor;
-use skipline_handlers::ports::{CartStore, Clock, InvoiceStore, WebhookClient, WebhookRequest};
-use skipline_handlers::sqs::{event, failed_ids};
+use aws_lambda_events::event::sqs::SqsMessage;
+use dispatcher::Submitted;
+use skipline_engine::asl::StateMachine;
+use skipline_handlers::ports::{Clock, InvoiceStore, WebhookClient};
 use skipline_http::HttpWebhookClient;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
+pub use topology::{CLEAR_QUEUE, COMPLETED_FILTER, CONSUMER_QUEUES, NOTIFY_QUEUE};
 
 /// The flow, compiled in so the binary runs without the repository; `--state-machine` overrides it.
 pub const EMBEDDED_STATE_MACHINE: &str = include_str!("../../infra/statemachine/order_flow.asl.json");
-pub const STATE_MACHINE_ARN: &str = "arn:aws:states:local:000000000000:stateMachine:OrderFlow";
-pub const NOTIFY_QUEUE: &str = "notify-vendor";
-pub const CLEAR_QUEUE: &str = "clear-cart";
-/// The filter both consumer subscriptions use, on both backends.
-pub const COMPLETED_FILTER: &str = r#"{"eventtype":["OrderCompleted"]}"#;
+/// The embedded flow's name, as the CDK app names its state machine construct.
+pub const EMBEDDED_MACHINE_NAME: &str = "OrderFlow";
 const DB_FILE: &str = "skipline.db";
 const LOCK_FILE: &str = "serve.lock";
 
@@ -86,24 +91,12 @@ pub enum RuntimeError {
     Setup(String),
 }
 
-/// Work for the dispatcher: an execution just created here (its record in hand, nothing to
-/// read), or one found by name (resume, retry, or created by another process).
-enum Submitted {
-    Fresh(Box<ExecutionRecord>),
-    Named(String),
-}
-
-/// How often the dispatcher looks for executions it was not handed: new rows since its last
-/// look (cheap), and every `FULL_SCAN_EVERY` all running ones (a safety net).
-const SCAN_EVERY: Duration = Duration::from_millis(500);
-const FULL_SCAN_EVERY: Duration = Duration::from_secs(60);
-
 /// Wraps the real invoice store, e.g. to inject the demo's outage.
 pub type InvoiceWrapper = Arc<dyn Fn(Arc<dyn InvoiceStore>) -> Arc<dyn InvoiceStore> + Send + Sync>;
 
 /// Told which messages a consumer finished (and deleted) on a queue; benchmarks time
 /// completions with it instead of polling the database.
-pub type ConsumedHook = Arc<dyn Fn(&str, &[Received]) + Send + Sync>;
+pub type ConsumedHook = Arc<dyn Fn(&str, &[SqsMessage]) + Send + Sync>;
 
 /// Changes to the default adapters.
 #[derive(Default, Clone)]
@@ -139,6 +132,37 @@ pub struct Runtime {
     _lock: Mutex<Option<std::fs::File>>,
 }
 
+/// The state machine's name, in its ARN and its executions' ARNs: the embedded flow's, or a
+/// `--state-machine` file's stem (`variant.asl.json` → `variant`), kept to the characters
+/// Step Functions allows in a name.
+pub fn machine_name(file: Option<&Path>) -> String {
+    let Some(file) = file else {
+        return EMBEDDED_MACHINE_NAME.to_string();
+    };
+    let stem = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .trim_end_matches(".json")
+        .trim_end_matches(".asl");
+    let name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    if name.is_empty() {
+        EMBEDDED_MACHINE_NAME.to_string()
+    } else {
+        name
+    }
+}
+
 fn data_dir_error(path: &Path, e: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::DataDir {
         path: path.to_path_buf(),
@@ -162,8 +186,9 @@ impl Runtime {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            // Secrets and orders live here: owner only.
-            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            // Secrets and orders live here: owner only. A directory we cannot restrict is refused.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| data_dir_error(dir, format!("cannot make it owner-only (chmod 0700): {e}")))?;
         }
         let db = Db::open(&dir.join(DB_FILE)).map_err(|e| data_dir_error(dir, e))?;
         let cart = Arc::new(SqliteCart::new(db.clone()));
@@ -174,18 +199,17 @@ impl Runtime {
             None => base,
         };
         let vendors = Arc::new(SqliteVendors::new(db.clone()));
-        let executions = Arc::new(Executions::new(db.clone()));
-        let topic = Topic::new(db.clone());
+        let machine_name = machine_name(config.state_machine.as_deref());
+        let executions = Arc::new(Executions::new(db.clone(), &machine_name));
         let queues = Queues::new(db.clone());
+        let topic = Topic::new(db.clone(), queues.signals.clone());
         let clock: Arc<dyn Clock> = Arc::new(skipline_handlers::ports::SystemClock);
-        let signals = queues.signals.clone();
         let invoker = Arc::new(LocalInvoker {
             cart: cart.clone(),
             invoices: invoices.clone(),
             invoice_index: Arc::new(stored_invoices.clone()),
             clock: clock.clone(),
             topic: topic.clone(),
-            on_publish: Arc::new(move |qs: &[String]| qs.iter().for_each(|q| signals.wake(q))),
         });
         let (text, origin) = match &config.state_machine {
             Some(path) => (
@@ -201,9 +225,7 @@ impl Runtime {
             ),
         };
         let machine = Arc::new(load_state_machine(&text, &origin, &invoker)?);
-        let checkpoints = serde_json::from_str(&text)
-            .map(|definition| checkpoint_states(&definition))
-            .unwrap_or_default();
+        let checkpoints = machine.checkpoint_states().map(str::to_string).collect();
         let (submitted, submissions) = mpsc::unbounded_channel();
         let webhooks: Arc<dyn WebhookClient> = Arc::new(
             HttpWebhookClient::new(config.webhook_timeout, config.allow_private_endpoints)
@@ -238,45 +260,6 @@ impl Runtime {
         Ok(rt)
     }
 
-    /// The consumer queues, their DLQs and subscriptions, as the CDK stack defines them.
-    async fn ensure_topology(&self) -> Result<(), RuntimeError> {
-        let dlq_config = QueueConfig {
-            retention: Duration::from_secs(14 * 24 * 3600),
-            ..QueueConfig::default()
-        };
-        let existing: HashSet<String> = self
-            .topic
-            .subscriptions()
-            .await
-            .map_err(|e| RuntimeError::Setup(e.to_string()))?
-            .into_iter()
-            .map(|s| s.endpoint)
-            .collect();
-        for queue in [NOTIFY_QUEUE, CLEAR_QUEUE] {
-            let dlq = format!("{queue}-dlq");
-            self.queues.create_if_missing(&dlq, &dlq_config).await?;
-            let config = QueueConfig {
-                visibility_timeout: self.config.visibility_timeout,
-                redrive: Some((dlq, self.config.max_receive_count)),
-                ..QueueConfig::default()
-            };
-            if self.config.apply_queue_settings {
-                self.queues.create(queue, &config).await?;
-            } else {
-                self.queues.create_if_missing(queue, &config).await?;
-            }
-            if !existing.contains(queue) {
-                let policy = FilterPolicy::parse(COMPLETED_FILTER, FilterScope::MessageAttributes)
-                    .map_err(|e| RuntimeError::Setup(e.to_string()))?;
-                self.topic
-                    .subscribe("sqs", queue, Some(&policy), Some(COMPLETED_FILTER), true)
-                    .await
-                    .map_err(|e| RuntimeError::Setup(e.to_string()))?;
-            }
-        }
-        Ok(())
-    }
-
     /// Takes the data directory's serve lock, so only one process executes its executions.
     pub fn lock_for_serving(&self) -> Result<(), RuntimeError> {
         let path = self.config.data_dir.join(LOCK_FILE);
@@ -297,18 +280,6 @@ impl Runtime {
         let _ = self.consumed.set(hook);
     }
 
-    /// Wakes the dispatcher to look for new executions in the database.
-    pub fn kick(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Hands an execution just created by this process to the dispatcher: no scan, no reads.
-    pub fn submit(&self, record: ExecutionRecord) {
-        if self.submitted.send(Submitted::Fresh(Box::new(record))).is_err() {
-            self.kick();
-        }
-    }
-
     /// Starts the dispatcher (which also resumes unfinished executions) and the consumers.
     pub fn start_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         let mut handles = vec![
@@ -316,8 +287,9 @@ impl Runtime {
             tokio::spawn(self.clone().deliver_http()),
         ];
         for _ in 0..self.config.consumer_workers.max(1) {
-            handles.push(tokio::spawn(self.clone().consume(NOTIFY_QUEUE)));
-            handles.push(tokio::spawn(self.clone().consume(CLEAR_QUEUE)));
+            for queue in &CONSUMER_QUEUES {
+                handles.push(tokio::spawn(self.clone().consume(queue)));
+            }
         }
         handles
     }
@@ -331,260 +303,6 @@ impl Runtime {
     fn stopped(&self) -> bool {
         *self.shutdown.borrow()
     }
-
-    /// Runs executions handed over by [`Runtime::submit`] at once, and finds the others
-    /// (unfinished at startup, created by another process, interrupted) by scanning: all
-    /// running ones at startup and every minute, new rows every half second. At most
-    /// `max_concurrent_executions` run at once; the rest wait for a permit in arrival order.
-    async fn dispatch(self: Arc<Self>) {
-        let mut shutdown = self.shutdown.subscribe();
-        let Some(mut submissions) = self.submissions.lock().unwrap_or_else(|p| p.into_inner()).take() else {
-            tracing::error!("the dispatcher is already running");
-            return;
-        };
-        let permits = Arc::new(Semaphore::new(self.config.max_concurrent_executions.max(1)));
-        let mut seen_rowid = 0_i64;
-        let mut last_full = tokio::time::Instant::now();
-        let mut scan_due = true;
-        while !self.stopped() {
-            if scan_due {
-                if last_full.elapsed() >= FULL_SCAN_EVERY {
-                    seen_rowid = 0;
-                    last_full = tokio::time::Instant::now();
-                }
-                match self.executions.running_since(seen_rowid).await {
-                    Ok((names, max_rowid)) => {
-                        seen_rowid = seen_rowid.max(max_rowid);
-                        for name in names {
-                            self.launch(Submitted::Named(name), &permits);
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "cannot list running executions"),
-                }
-                scan_due = false;
-            }
-            tokio::select! {
-                work = submissions.recv() => match work {
-                    Some(work) => self.launch(work, &permits),
-                    None => break,
-                },
-                _ = self.wake.notified() => scan_due = true,
-                _ = tokio::time::sleep(SCAN_EVERY) => scan_due = true,
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
-
-    fn launch(self: &Arc<Self>, work: Submitted, permits: &Arc<Semaphore>) {
-        let name = match &work {
-            Submitted::Fresh(r) => r.name.clone(),
-            Submitted::Named(n) => n.clone(),
-        };
-        if !self
-            .active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.clone())
-        {
-            return;
-        }
-        let (rt, permits) = (self.clone(), permits.clone());
-        tokio::spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
-                return;
-            };
-            let result = rt.execute(work).await;
-            rt.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
-            if let Err(e) = result {
-                tracing::error!(execution = %name, error = %e, "execution interrupted; it will be resumed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                if !rt.stopped() {
-                    let _ = rt.submitted.send(Submitted::Named(name));
-                }
-            }
-        });
-    }
-
-    async fn execute(&self, work: Submitted) -> Result<(), String> {
-        let (record, state, input) = match work {
-            // Just created here: no history beyond ExecutionStarted, so it starts at StartAt.
-            Submitted::Fresh(record) => {
-                let input = record.input.clone();
-                (*record, self.machine.start_at().to_string(), input)
-            }
-            Submitted::Named(name) => {
-                let record = self
-                    .executions
-                    .get(&name)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or("execution vanished")?;
-                if record.status != "RUNNING" {
-                    return Ok(());
-                }
-                let history = self.executions.history(&name).await.map_err(|e| e.to_string())?;
-                let (state, input) = resume_point(&history)
-                    .unwrap_or_else(|| (self.machine.start_at().to_string(), record.input.clone()));
-                (record, state, input)
-            }
-        };
-        let ctx = ExecutionContext {
-            execution_id: record.execution_id.clone(),
-            name: record.name.clone(),
-            start_time: record.started_at.parse().unwrap_or_else(|_| jiff::Timestamp::now()),
-            state_machine_id: STATE_MACHINE_ARN.to_string(),
-            state_machine_name: "OrderFlow".to_string(),
-            input: record.input.clone(),
-        };
-        let sink = ExecutionSink::new(
-            self.executions.clone(),
-            &record.name,
-            self.checkpoints.clone(),
-            (state.clone(), input.clone()),
-        );
-        self.machine
-            .run(
-                &ctx,
-                Resume::At { state, input },
-                self.invoker.as_ref(),
-                &SystemClock,
-                &sink,
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
-
-    /// Like a Lambda event source mapping: receive batches, invoke the consumer, delete successes.
-    async fn consume(self: Arc<Self>, queue: &'static str) {
-        let notify = NotifyVendor {
-            directory: self.vendors.as_ref(),
-            deliveries: self.vendors.as_ref(),
-            webhooks: self.webhooks.as_ref(),
-            clock: self.clock.as_ref(),
-            allow_private_endpoints: self.config.allow_private_endpoints,
-        };
-        let cart: &dyn CartStore = self.cart.as_ref();
-        let clear = ClearCart { cart };
-        while !self.stopped() {
-            if self.consumers_paused.load(std::sync::atomic::Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-            let batch = match self
-                .queues
-                .receive_batch(queue, self.config.consumer_batch, Duration::from_millis(500))
-                .await
-            {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(queue, error = %e, "receive failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            if batch.is_empty() {
-                continue;
-            }
-            if self.consumers_paused.load(std::sync::atomic::Ordering::Relaxed) {
-                // Paused while the long poll was open: hand the messages back untouched.
-                for m in &batch {
-                    let _ = self.queues.change_visibility(queue, &m.receipt, Duration::ZERO).await;
-                }
-                continue;
-            }
-            let mut done = Vec::with_capacity(batch.len());
-            // One invocation per poll, as an event source mapping with this batch size does;
-            // the consumers handle their records concurrently.
-            let records = batch.iter().map(|m| sqs_record(queue, m)).collect();
-            let response = if queue == NOTIFY_QUEUE {
-                notify.handle(event(records)).await
-            } else {
-                clear.handle(event(records)).await
-            };
-            let failed: HashSet<String> = failed_ids(&response).into_iter().collect();
-            let finished: Vec<Received> = batch.into_iter().filter(|m| !failed.contains(&m.message_id)).collect();
-            // One write for the whole poll's deletions.
-            let receipts: Vec<String> = finished.iter().map(|m| m.receipt.clone()).collect();
-            match self.queues.delete_batch(queue, &receipts).await {
-                Ok(deleted) => {
-                    for (m, ok) in finished.into_iter().zip(deleted) {
-                        if ok {
-                            done.push(m);
-                        } else {
-                            tracing::warn!(queue, message_id = %m.message_id, "receipt went stale; the message will be redelivered");
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(queue, error = %e, "delete failed; the messages will be redelivered"),
-            }
-            if let Some(hook) = self.consumed.get() {
-                hook(queue, &done);
-            }
-        }
-    }
-
-    /// Delivers HTTP(S) topic subscriptions from their queues, as SNS's HTTP delivery does.
-    async fn deliver_http(self: Arc<Self>) {
-        while !self.stopped() {
-            let subs = self.topic.subscriptions().await.unwrap_or_default();
-            let mut idle = true;
-            for sub in subs.iter().filter(|s| s.protocol != "sqs") {
-                let queue = sub.queue();
-                let Ok(batch) = self.queues.receive(&queue, 10, Duration::ZERO, None).await else {
-                    continue;
-                };
-                for m in batch {
-                    idle = false;
-                    let request = WebhookRequest {
-                        url: sub.endpoint.clone(),
-                        headers: vec![
-                            ("Content-Type".into(), "text/plain; charset=UTF-8".into()),
-                            ("x-amz-sns-message-type".into(), "Notification".into()),
-                            ("x-amz-sns-message-id".into(), m.message_id.clone()),
-                            ("x-amz-sns-topic-arn".into(), super::topic::LOCAL_TOPIC_ARN.into()),
-                            ("x-amz-sns-subscription-arn".into(), sub.id.clone()),
-                        ],
-                        body: m.body.clone().into_bytes(),
-                    };
-                    match self.webhooks.post(&request).await {
-                        Ok(status) if (200..300).contains(&status) => {
-                            let _ = self.queues.delete(&queue, &m.receipt).await;
-                        }
-                        Ok(status) => {
-                            tracing::warn!(endpoint = %sub.endpoint, status, "HTTP subscription delivery failed; will retry")
-                        }
-                        Err(e) => {
-                            tracing::warn!(endpoint = %sub.endpoint, error = %e, "HTTP subscription delivery failed; will retry")
-                        }
-                    }
-                }
-            }
-            if idle {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        }
-    }
-}
-
-/// An SQS record as Lambda would see it.
-fn sqs_record(queue: &str, m: &Received) -> SqsMessage {
-    let mut r = SqsMessage::default();
-    r.message_id = Some(m.message_id.clone());
-    r.receipt_handle = Some(m.receipt.clone());
-    r.body = Some(m.body.clone());
-    r.event_source = Some("aws:sqs".into());
-    r.event_source_arn = Some(format!("arn:aws:sqs:local:000000000000:{queue}"));
-    r.attributes
-        .insert("ApproximateReceiveCount".into(), m.receive_count.to_string());
-    r.attributes.insert("SentTimestamp".into(), m.sent_ms.to_string());
-    for (name, value) in &m.attributes {
-        let mut a = SqsMessageAttribute::default();
-        a.data_type = Some(value.data_type.clone());
-        a.string_value = Some(value.string_value.clone());
-        r.message_attributes.insert(name.clone(), a);
-    }
-    r
 }
 
 impl Drop for Runtime {

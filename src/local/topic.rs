@@ -4,7 +4,7 @@
 //! log entry, so a crash leaves either all copies or none.
 
 use super::db::{Db, DbError, now_ms};
-use super::queues::{exists_in, send_in};
+use super::queues::{QueueError, Signals, exists_in, send_in};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 use skipline_engine::filter::{FilterPolicy, FilterScope};
@@ -48,6 +48,30 @@ pub enum TopicError {
     Db(#[from] DbError),
 }
 
+impl From<rusqlite::Error> for TopicError {
+    fn from(e: rusqlite::Error) -> Self {
+        TopicError::Db(e.into())
+    }
+}
+
+impl From<serde_json::Error> for TopicError {
+    fn from(e: serde_json::Error) -> Self {
+        TopicError::Db(e.into())
+    }
+}
+
+/// A copy the topic could not write: the subscribed queue is gone, or the message is too large.
+impl From<QueueError> for TopicError {
+    fn from(e: QueueError) -> Self {
+        match e {
+            QueueError::NoSuchQueue(_) => TopicError::NotFound(e.to_string()),
+            QueueError::Invalid(m) => TopicError::Invalid(m),
+            QueueError::InvalidReceipt => TopicError::Invalid(e.to_string()),
+            QueueError::Db(d) => TopicError::Db(d),
+        }
+    }
+}
+
 /// Parsed filter policies by subscription id and text, so a publish does not re-parse them.
 type PolicyCache = Arc<Mutex<HashMap<(String, String), Arc<FilterPolicy>>>>;
 
@@ -55,13 +79,8 @@ type PolicyCache = Arc<Mutex<HashMap<(String, String), Arc<FilterPolicy>>>>;
 pub struct Topic {
     db: Db,
     policies: PolicyCache,
-}
-
-fn scope_str(s: FilterScope) -> &'static str {
-    match s {
-        FilterScope::MessageAttributes => "MessageAttributes",
-        FilterScope::MessageBody => "MessageBody",
-    }
+    /// The queues' wake-ups, so a publish wakes the long polls of the queues it wrote to.
+    signals: Arc<Signals>,
 }
 
 fn load_subscriptions(c: &Connection) -> Result<Vec<Subscription>, DbError> {
@@ -109,10 +128,11 @@ pub fn envelope(message_id: &str, message: &str, attributes: &MessageAttributes,
 }
 
 impl Topic {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, signals: Arc<Signals>) -> Self {
         Self {
             db,
             policies: Arc::default(),
+            signals,
         }
     }
 
@@ -136,17 +156,17 @@ impl Topic {
         let s = sub.clone();
         let now = jiff::Timestamp::now().to_string();
         self.db
-            .write(move |c| {
-                if s.protocol == "sqs" && !exists_in(c, &s.endpoint).map_err(|e| DbError::Logic(e.to_string()))? {
-                    return Err(DbError::Logic(format!("queue {} does not exist; see `skipline queues list`", s.endpoint)));
+            .write_with(move |c| {
+                if s.protocol == "sqs" && !exists_in(c, &s.endpoint)? {
+                    return Err(TopicError::NotFound(format!("queue {} does not exist; see `skipline queues list`", s.endpoint)));
                 }
                 let dup: bool = c.prepare_cached("SELECT EXISTS (SELECT 1 FROM subscriptions WHERE protocol = ?1 AND endpoint = ?2)")?.query_row(params![s.protocol, s.endpoint],
                     |r| r.get(0),
                 )?;
                 if dup {
-                    return Err(DbError::Logic(format!("{} {} is already subscribed", s.protocol, s.endpoint)));
+                    return Err(TopicError::Invalid(format!("{} {} is already subscribed", s.protocol, s.endpoint)));
                 }
-                c.prepare_cached("INSERT INTO subscriptions (id, protocol, endpoint, filter_policy, scope, raw, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![s.id, s.protocol, s.endpoint, s.filter_policy, scope_str(s.scope), s.raw, now],
+                c.prepare_cached("INSERT INTO subscriptions (id, protocol, endpoint, filter_policy, scope, raw, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![s.id, s.protocol, s.endpoint, s.filter_policy, s.scope.as_str(), s.raw, now],
                 )?;
                 if s.protocol != "sqs" {
                     c.prepare_cached("INSERT INTO queues (name, visibility_timeout_ms, delay_ms, retention_ms) VALUES (?1, 30000, 0, 345600000)")?.execute([s.queue()],
@@ -154,12 +174,7 @@ impl Topic {
                 }
                 Ok(())
             })
-            .await
-            .map_err(|e| match e {
-                DbError::Logic(m) if m.contains("does not exist") => TopicError::NotFound(m),
-                DbError::Logic(m) => TopicError::Invalid(m),
-                other => TopicError::Db(other),
-            })?;
+            .await?;
         Ok(sub)
     }
 
@@ -180,14 +195,15 @@ impl Topic {
         Some(parsed)
     }
 
-    /// Publishes inside the caller's transaction; returns the queues that got a copy.
+    /// Publishes inside the caller's transaction; returns the queues that got a copy, which the
+    /// caller wakes ([`Topic::wake`]) once its transaction has committed.
     pub fn publish_in(
         &self,
         c: &Connection,
         message_id: &str,
         message: &str,
         attributes: &MessageAttributes,
-    ) -> Result<Vec<String>, DbError> {
+    ) -> Result<Vec<String>, TopicError> {
         let now = now_ms();
         let timestamp = jiff::Timestamp::from_millisecond(now)
             .map(|t| t.to_string())
@@ -213,8 +229,7 @@ impl Topic {
                     &MessageAttributes::new(),
                     now,
                 )
-            }
-            .map_err(|e| DbError::Logic(e.to_string()))?;
+            }?;
             delivered.push(queue);
         }
         let attrs = serde_json::to_string(attributes)?;
@@ -225,7 +240,8 @@ impl Topic {
         Ok(delivered)
     }
 
-    /// Publishes in its own transaction; durable when this returns.
+    /// Publishes in its own transaction; durable when this returns, and the queues that got a
+    /// copy are woken.
     pub async fn publish(
         &self,
         message_id: &str,
@@ -234,19 +250,13 @@ impl Topic {
     ) -> Result<Vec<String>, TopicError> {
         let this = self.clone();
         let (id, m, a) = (message_id.to_string(), message.to_string(), attributes.clone());
-        Ok(self.db.write(move |c| this.publish_in(c, &id, &m, &a)).await?)
+        let queues = self.db.write_with(move |c| this.publish_in(c, &id, &m, &a)).await?;
+        self.wake(&queues);
+        Ok(queues)
     }
 
-    /// Recently published messages, newest first, as (message id, body, copies).
-    pub async fn recent(&self, limit: usize) -> Result<Vec<(String, String, u32)>, TopicError> {
-        Ok(self
-            .db
-            .read(move |c| {
-                let mut stmt =
-                    c.prepare_cached("SELECT message_id, body, copies FROM topic_log ORDER BY seq DESC LIMIT ?1")?;
-                let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .await?)
+    /// Wakes the long polls of `queues`, after the copies written to them have committed.
+    pub fn wake(&self, queues: &[String]) {
+        queues.iter().for_each(|q| self.signals.wake(q));
     }
 }

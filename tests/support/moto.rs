@@ -15,12 +15,13 @@ use skipline_aws::aws_sdk_dynamodb::types::{
 };
 use skipline_aws::aws_sdk_sqs::types::QueueAttributeName;
 use skipline_aws::config::{AwsClients, Setting, Settings};
-use skipline_aws::esm::{EventSourceMapping, PollReport};
+use skipline_aws::esm::EventSourceMapping;
 use skipline_aws::invoker::{AwsTaskInvoker, FunctionArns};
 use skipline_aws::{DynamoCart, DynamoDeliveryLog, DynamoInvoiceIndex, DynamoVendorDirectory, S3Invoices};
 use skipline_engine::asl::{ExecutionContext, HistoryEvent, HistorySink, Outcome, Resume, StateMachine};
 use skipline_engine::filter::FilterScope;
 use skipline_handlers::clear_cart::ClearCart;
+use skipline_handlers::esm::PollReport;
 use skipline_handlers::notify_vendor::NotifyVendor;
 use skipline_handlers::ports::{InvoiceStore, PutBlobOutcome, StoreError, SystemClock};
 use skipline_http::HttpWebhookClient;

@@ -126,6 +126,17 @@ impl StateMachine {
         self.states.keys().map(String::as_str)
     }
 
+    /// The states whose entry a durable host must record before running them: a Task acts
+    /// outside the execution, and a Wait's deadline counts from its entry. Pass, Choice,
+    /// Succeed and Fail only compute from their input, so running them again after a crash
+    /// gives the same result and their checkpoints may wait.
+    pub fn checkpoint_states(&self) -> impl Iterator<Item = &str> {
+        self.states
+            .iter()
+            .filter(|(_, state)| matches!(state.kind, Kind::Task(_) | Kind::Wait(_)))
+            .map(|(name, _)| name.as_str())
+    }
+
     /// Runs an execution from its start or from a `StateEntered` checkpoint, recording
     /// history through `sink`. ASL failures end as `Outcome::Failed`; `Err` is only for
     /// infrastructure (the sink failing, resuming at an unknown state).

@@ -749,3 +749,21 @@ fn the_run_future_is_send() {
     let future = machine.run(&ctx, Resume::Start { input: json!({}) }, &invoker, &clock, &sink);
     assert_send(&future);
 }
+
+#[test]
+fn only_tasks_and_waits_need_a_durable_checkpoint() {
+    let invoker = FakeInvoker::new();
+    let machine = load(
+        &json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": F, "Next": "P"},
+            "P": {"Type": "Pass", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "W"}], "Default": "F"},
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "B"},
+            "B": {"Type": "Task", "Resource": F, "Next": "Done"},
+            "F": {"Type": "Fail", "Error": "E"},
+            "Done": {"Type": "Succeed"}
+        }}),
+        &invoker,
+    );
+    assert_eq!(machine.checkpoint_states().collect::<Vec<_>>(), ["A", "B", "W"]);
+}
