@@ -11,12 +11,13 @@ use serde_json::json;
 use skipline::receiver::WebhookReceiver;
 use skipline_aws::S3Invoices;
 use skipline_aws::aws_sdk_dynamodb::types::AttributeValue;
-use skipline_aws::invoker::DYNAMODB_DELETE_ITEM;
 use skipline_engine::asl::{HistoryEvent, Outcome, TaskInvoker};
 use skipline_handlers::ports::{
     CartStore, DeliveryLog, InvoiceStore, PutBlobOutcome, PutCartOutcome, ReleaseOutcome, StoreError, VendorDirectory,
     VendorEndpoint,
 };
+use skipline_handlers::tasks::DYNAMODB_DELETE_ITEM;
+use skipline_handlers::vendors::NewEndpoint;
 use std::time::Duration;
 
 async fn stack(moto: &Moto) -> Stack {
@@ -239,10 +240,7 @@ async fn the_flow_completes_and_notifies_the_vendor_once() {
     let sub = skipline_handlers::vendors::subscribe_vendor(
         &stack.directory(),
         &skipline_handlers::ports::SystemClock,
-        "v0",
-        &receiver.url("v0"),
-        None,
-        true,
+        &NewEndpoint::parse("v0", &receiver.url("v0"), None, true).unwrap(),
     )
     .await
     .unwrap();
@@ -380,10 +378,7 @@ async fn a_failing_endpoint_dead_letters_after_max_receive_count() {
     skipline_handlers::vendors::subscribe_vendor(
         &stack.directory(),
         &skipline_handlers::ports::SystemClock,
-        "v0",
-        &receiver.url("down"),
-        None,
-        true,
+        &NewEndpoint::parse("v0", &receiver.url("down"), None, true).unwrap(),
     )
     .await
     .unwrap();

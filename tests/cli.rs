@@ -262,3 +262,26 @@ async fn http_topic_subscriptions_receive_the_sns_envelope() {
     let event: serde_json::Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
     assert_eq!(event["orderid"], placed.orderid.as_str());
 }
+
+#[test]
+fn topic_subscribe_takes_a_queue_by_name_arn_or_url_and_a_refusal_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    // Refused before anything is opened: no data dir appears.
+    let o = skipline(&d, &["topic", "subscribe", "--protocol", "sqs", "--endpoint", "../etc"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("queue name"), "{}", text(&o));
+    assert!(!d.exists(), "a refused subscribe creates no data dir");
+    // The AWS backend takes queue URLs; the embedded one resolves them to the queue's name.
+    let url = "https://sqs.us-east-1.amazonaws.com/123456789012/notify-vendor-dlq";
+    let o = skipline(
+        &d,
+        &["--json", "topic", "subscribe", "--protocol", "sqs", "--endpoint", url],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["endpoint"], "notify-vendor-dlq");
+    let arn = "arn:aws:sqs:us-east-1:123456789012:clear-cart-dlq";
+    let o = skipline(&d, &["topic", "subscribe", "--protocol", "sqs", "--endpoint", arn]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}

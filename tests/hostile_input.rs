@@ -13,10 +13,13 @@ mod support;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{Serve, cli, diff, get, http_client, order_body, snapshot};
+use support::{Serve, cli, diff, http_client, order_body, snapshot};
 
 /// A key already used by a seeded order: reusing it with another body must be a 409.
 const SEED_KEY: &str = "seed-order-0";
+/// The route the webhook cases subscribe through, and a public URL it accepts.
+const V0_ENDPOINTS: &str = "/vendors/v0/endpoints";
+const SHOP: &str = "https://shop.example.com/";
 
 struct Http {
     method: &'static str,
@@ -39,10 +42,91 @@ fn case(method: &'static str, path: impl Into<String>, body: Option<&str>, statu
     }
 }
 
-fn with_header(mut c: Http, name: &'static str, value: &[u8]) -> Http {
-    c.headers.retain(|(n, _)| *n != name);
-    c.headers.push((name, value.to_vec()));
-    c
+impl Http {
+    /// Sets `name` to `value`, replacing any value it had.
+    fn header(mut self, name: &'static str, value: &[u8]) -> Self {
+        self.headers.retain(|(n, _)| *n != name);
+        self.headers.push((name, value.to_vec()));
+        self
+    }
+
+    /// Sends no `name` header at all.
+    fn without_header(mut self, name: &'static str) -> Self {
+        self.headers.retain(|(n, _)| *n != name);
+        self
+    }
+}
+
+// Row builders: one per route (and per kind of mutation), so each row of the table is one case.
+
+fn get(path: impl Into<String>, status: u16, needle: &'static str) -> Http {
+    case("GET", path, None, status, needle)
+}
+
+fn delete(path: impl Into<String>, status: u16, needle: &'static str) -> Http {
+    case("DELETE", path, None, status, needle)
+}
+
+fn post(path: impl Into<String>, body: &str, status: u16, needle: &'static str) -> Http {
+    case("POST", path, Some(body), status, needle)
+}
+
+/// POST /order with `body` as it is.
+fn post_order(body: &str, status: u16, needle: &'static str) -> Http {
+    post("/order", body, status, needle)
+}
+
+/// POST /order with the seed order, `pointer` replaced by `value`.
+fn order_field(pointer: &str, value: Value, status: u16, needle: &'static str) -> Http {
+    post_order(&order_with(pointer, value), status, needle)
+}
+
+/// POST /order with the seed order, `field` removed from the object at `parent`.
+fn order_missing(parent: &str, field: &str, status: u16, needle: &'static str) -> Http {
+    post_order(&order_without(parent, field), status, needle)
+}
+
+/// POST /order with valid details plus one more key: it must be an unknown field.
+fn details_extra_key(key: &str, value: Value) -> Http {
+    let mut details = json!({"coffeetype": "L", "coffeesize": "Large", "unitprice": "4", "quantity": 1});
+    details.as_object_mut().unwrap().insert(key.to_string(), value);
+    order_field("/order/details", details, 400, "unknown field")
+}
+
+/// POST /order with the seed order and `name: value` as a header.
+fn order_header(name: &'static str, value: &[u8], status: u16, needle: &'static str) -> Http {
+    post_order(&seed_order(), status, needle).header(name, value)
+}
+
+/// POST /vendors/v0/endpoints with `{"url": url}`.
+fn subscribe_url(url: &str, status: u16, needle: &'static str) -> Http {
+    post(V0_ENDPOINTS, &vendor_url(url), status, needle)
+}
+
+/// POST `path` (a vendor's endpoints route) with a valid `{"url": SHOP}`.
+fn subscribe_at(path: impl Into<String>, status: u16, needle: &'static str) -> Http {
+    post(path, &vendor_url(SHOP), status, needle)
+}
+
+fn no_route(method: &'static str, path: &str, body: Option<&str>) -> Http {
+    case(method, path, body, 404, "no such route")
+}
+
+fn not_allowed(method: &'static str, path: &str, body: Option<&str>) -> Http {
+    case(method, path, body, 405, "method not allowed")
+}
+
+fn vendor_url(url: &str) -> String {
+    json!({"url": url}).to_string()
+}
+
+/// `{"url": SHOP, <extra>}`, as text, for fields beside the url.
+fn shop_and(extra: &str) -> String {
+    format!(r#"{{"url":"{SHOP}",{extra}}}"#)
+}
+
+fn seed_order() -> String {
+    order_body("acct-h", "v-seed").to_string()
 }
 
 /// The seed order with one field replaced (a JSON pointer) by `value`, as text.
@@ -59,7 +143,7 @@ fn order_without(parent: &str, field: &str) -> String {
 }
 
 fn http_cases() -> Vec<Http> {
-    let ok_order = order_body("acct-h", "v-seed").to_string();
+    let ok_order = seed_order();
     let nested_array = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
     let nested_in_field = order_with(
         "/order/accountid",
@@ -74,848 +158,227 @@ fn http_cases() -> Vec<Http> {
     exactly_over.push_str(&" ".repeat(skipline_events::MAX_BODY_BYTES + 1 - ok_order.len()));
     let long_id = "a".repeat(65);
     let long_query = format!("/order?accountid={}&vendorid=v", "a".repeat(5000));
-    let vendor_url = |url: &str| json!({"url": url}).to_string();
+    let long_url = format!("{SHOP}{}", "a".repeat(3000));
+    let duplicate_order = format!("{{\"order\":{},{}", order_body("a", "v")["order"], &ok_order[1..]);
+    let extra_field = format!("{{\"extra\":1,{}", &ok_order[1..]);
 
-    let mut c = vec![
+    vec![
         // POST /order: syntax, size, nesting.
-        case("POST", "/order", Some("{"), 400, "invalid order"),
-        case("POST", "/order", Some(""), 400, "invalid order"),
+        post_order("{", 400, "invalid order"),
+        post_order("", 400, "invalid order"),
         case("POST", "/order", None, 400, "invalid order"),
-        case("POST", "/order", Some("null"), 400, "invalid order"),
-        case("POST", "/order", Some("[]"), 400, "invalid order"),
-        case("POST", "/order", Some("\"order\""), 400, "invalid order"),
-        case("POST", "/order", Some("{\"order\":{}} trailing"), 400, "invalid order"),
-        case("POST", "/order", Some("\u{feff}{\"order\":{}}"), 400, "invalid order"),
-        case("POST", "/order", Some(&over_limit), 413, "larger than 16384"),
-        case("POST", "/order", Some(&exactly_over), 413, "larger than 16384"),
-        case("POST", "/order", Some(&nested_array), 400, "invalid order"),
-        case("POST", "/order", Some(&deep_object), 400, "invalid order"),
-        case("POST", "/order", Some(&nested_in_field), 400, "invalid type: sequence"),
+        post_order("null", 400, "invalid order"),
+        post_order("[]", 400, "invalid order"),
+        post_order("\"order\"", 400, "invalid order"),
+        post_order("{\"order\":{}} trailing", 400, "invalid order"),
+        post_order("\u{feff}{\"order\":{}}", 400, "invalid order"),
+        post_order(&over_limit, 413, "larger than 16384"),
+        post_order(&exactly_over, 413, "larger than 16384"),
+        post_order(&nested_array, 400, "invalid order"),
+        post_order(&deep_object, 400, "invalid order"),
+        post_order(&nested_in_field, 400, "invalid type: sequence"),
         // Wrong types.
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/accountid", json!(5))),
-            400,
-            "invalid type: integer",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/vendorid", json!(null))),
-            400,
-            "invalid type: null",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/quantity", json!("abc"))),
-            400,
-            "quantity",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/quantity", json!(1.5))),
-            400,
-            "quantity",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/quantity", json!(-1))),
-            400,
-            "quantity",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/quantity", json!(0))),
-            400,
-            "quantity",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/quantity", json!(21))),
-            400,
-            "quantity",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/quantity", json!(u64::MAX))),
-            400,
-            "quantity",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/unitprice", json!(true))),
-            400,
-            "pricein",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/unitprice", json!("-1"))),
-            400,
-            "unitprice",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/unitprice", json!("1e400"))),
-            400,
-            "unitprice",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/unitprice", json!("NaN"))),
-            400,
-            "unitprice",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/unitprice", json!(0))),
-            400,
-            "unitprice",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/unitprice", json!("4.555"))),
-            400,
-            "unitprice",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/coffeesize", json!("Bucket"))),
-            400,
-            "coffeesize",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details", json!(null))),
-            400,
-            "details",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/eventtype", json!("new_order"))),
-            400,
-            "expected a sequence",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/eventtype", json!(["old_order"]))),
+        order_field("/order/accountid", json!(5), 400, "invalid type: integer"),
+        order_field("/order/vendorid", json!(null), 400, "invalid type: null"),
+        order_field("/order/details/quantity", json!("abc"), 400, "quantity"),
+        order_field("/order/details/quantity", json!(1.5), 400, "quantity"),
+        order_field("/order/details/quantity", json!(-1), 400, "quantity"),
+        order_field("/order/details/quantity", json!(0), 400, "quantity"),
+        order_field("/order/details/quantity", json!(21), 400, "quantity"),
+        order_field("/order/details/quantity", json!(u64::MAX), 400, "quantity"),
+        order_field("/order/details/unitprice", json!(true), 400, "pricein"),
+        order_field("/order/details/unitprice", json!("-1"), 400, "unitprice"),
+        order_field("/order/details/unitprice", json!("1e400"), 400, "unitprice"),
+        order_field("/order/details/unitprice", json!("NaN"), 400, "unitprice"),
+        order_field("/order/details/unitprice", json!(0), 400, "unitprice"),
+        order_field("/order/details/unitprice", json!("4.555"), 400, "unitprice"),
+        order_field("/order/details/coffeesize", json!("Bucket"), 400, "coffeesize"),
+        order_field("/order/details", json!(null), 400, "details"),
+        order_field("/order/eventtype", json!("new_order"), 400, "expected a sequence"),
+        order_field(
+            "/order/eventtype",
+            json!(["old_order"]),
             400,
             "unknown variant `old_order`",
         ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/eventtype", json!([]))),
-            400,
-            "eventtype",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/orderdate", json!("yesterday"))),
-            400,
-            "orderdate",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order", json!([]))),
-            400,
-            "invalid order",
-        ),
+        order_field("/order/eventtype", json!([]), 400, "eventtype"),
+        order_field("/order/orderdate", json!("yesterday"), 400, "orderdate"),
+        order_field("/order", json!([]), 400, "invalid order"),
         // Path traversal, control characters and unicode in ids and text.
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/accountid", json!("../../etc/passwd"))),
-            400,
-            "accountid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/vendorid", json!(".."))),
-            400,
-            "vendorid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/vendorid", json!("v/../../x"))),
-            400,
-            "vendorid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/accountid", json!("a\u{0}b"))),
-            400,
-            "accountid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/accountid", json!("a\nb"))),
-            400,
-            "accountid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/accountid", json!("аккаунт"))),
-            400,
-            "accountid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/vendorid", json!("v\u{202e}0"))),
-            400,
-            "vendorid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/vendorid", json!("ｖ０"))),
-            400,
-            "vendorid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/accountid", json!(long_id))),
-            400,
-            "accountid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/accountid", json!(""))),
-            400,
-            "accountid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/city", json!("Syd\u{0}ney"))),
-            400,
-            "city",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/city", json!("Syd\u{1b}[31mney"))),
-            400,
-            "city",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/details/coffeetype", json!("☕".repeat(65)))),
-            400,
-            "coffeetype",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with("/order/city", json!("   "))),
-            400,
-            "city",
-        ),
+        order_field("/order/accountid", json!("../../etc/passwd"), 400, "accountid"),
+        order_field("/order/vendorid", json!(".."), 400, "vendorid"),
+        order_field("/order/vendorid", json!("v/../../x"), 400, "vendorid"),
+        order_field("/order/accountid", json!("a\u{0}b"), 400, "accountid"),
+        order_field("/order/accountid", json!("a\nb"), 400, "accountid"),
+        order_field("/order/accountid", json!("аккаунт"), 400, "accountid"),
+        order_field("/order/vendorid", json!("v\u{202e}0"), 400, "vendorid"),
+        order_field("/order/vendorid", json!("ｖ０"), 400, "vendorid"),
+        order_field("/order/accountid", json!(long_id), 400, "accountid"),
+        order_field("/order/accountid", json!(""), 400, "accountid"),
+        order_field("/order/city", json!("Syd\u{0}ney"), 400, "city"),
+        order_field("/order/city", json!("Syd\u{1b}[31mney"), 400, "city"),
+        order_field("/order/details/coffeetype", json!("☕".repeat(65)), 400, "coffeetype"),
+        order_field("/order/city", json!("   "), 400, "city"),
         // Control characters and oddities in object keys; missing and extra fields.
-        case(
-            "POST",
-            "/order",
-            Some(&order_with(
-                "/order/details",
-                json!({"coffeetype": "L", "coffeesize": "Large", "unitprice": "4", "quantity": 1, "qu\u{0}antity": 2}),
-            )),
-            400,
-            "unknown field",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with(
-                "/order/details",
-                json!({"coffeetype": "L", "coffeesize": "Large", "unitprice": "4", "quantity": 1, "../x": 2}),
-            )),
-            400,
-            "unknown field",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with(
-                "/order/details",
-                json!({"coffeetype": "L", "coffeesize": "Large", "unitprice": "4", "quantity": 1, "ｑuantity": 2}),
-            )),
-            400,
-            "unknown field",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_with(
-                "/order/details",
-                json!({"coffeetype": "L", "coffeesize": "Large", "unitprice": "4", "quantity": 1, "__proto__": {}}),
-            )),
-            400,
-            "unknown field",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&format!(
-                "{{\"order\":{},{}",
-                order_body("a", "v")["order"],
-                &ok_order[1..]
-            )),
-            400,
-            "duplicate field",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&format!("{{\"extra\":1,{}", &ok_order[1..])),
-            400,
-            "unknown field `extra`",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_without("/order", "vendorid")),
-            400,
-            "vendorid",
-        ),
-        case(
-            "POST",
-            "/order",
-            Some(&order_without("/order/details", "quantity")),
-            400,
-            "quantity",
-        ),
-        case("POST", "/order", Some("{}"), 400, "order"),
-        case(
-            "POST",
-            "/order?accountid=a0",
-            Some(&ok_order),
-            400,
-            "unknown query parameter",
-        ),
-        case("POST", "/order?../=1", Some(&ok_order), 400, "unknown query parameter"),
+        details_extra_key("qu\u{0}antity", json!(2)),
+        details_extra_key("../x", json!(2)),
+        details_extra_key("ｑuantity", json!(2)),
+        details_extra_key("__proto__", json!({})),
+        post_order(&duplicate_order, 400, "duplicate field"),
+        post_order(&extra_field, 400, "unknown field `extra`"),
+        order_missing("/order", "vendorid", 400, "vendorid"),
+        order_missing("/order/details", "quantity", 400, "quantity"),
+        post_order("{}", 400, "order"),
+        post("/order?accountid=a0", &ok_order, 400, "unknown query parameter"),
+        post("/order?../=1", &ok_order, 400, "unknown query parameter"),
         // Headers.
-        with_header(
-            case("POST", "/order", Some(&ok_order), 415, "content-type"),
-            "content-type",
-            b"text/plain",
-        ),
-        with_header(
-            case("POST", "/order", Some(&ok_order), 415, "content-type"),
+        order_header("content-type", b"text/plain", 415, "content-type"),
+        order_header(
             "content-type",
             b"application/x-www-form-urlencoded",
-        ),
-        with_header(
-            case("POST", "/order", Some(&ok_order), 400, "idempotency-key"),
-            "idempotency-key",
-            b"../../x",
-        ),
-        with_header(
-            case("POST", "/order", Some(&ok_order), 400, "idempotency-key"),
-            "idempotency-key",
-            b"",
-        ),
-        with_header(
-            case("POST", "/order", Some(&ok_order), 400, "idempotency-key"),
-            "idempotency-key",
-            long_id.as_bytes(),
-        ),
-        with_header(
-            case("POST", "/order", Some(&ok_order), 400, "idempotency-key"),
-            "idempotency-key",
-            b"k\xffey",
-        ),
-        with_header(
-            case("POST", "/order", Some(&ok_order), 400, "idempotency-key"),
-            "idempotency-key",
-            "ключ".as_bytes(),
-        ),
-        with_header(
-            case("POST", "/order", Some(&ok_order), 409, "already used"),
-            "idempotency-key",
-            SEED_KEY.as_bytes(),
-        ),
-        // GET /order.
-        case("GET", "/order", None, 400, "required"),
-        case("GET", "/order?accountid=a0", None, 400, "required"),
-        case("GET", "/order?vendorid=v0", None, 400, "required"),
-        case(
-            "GET",
-            "/order?accountid=a0&vendorid=v0&extra=1",
-            None,
-            400,
-            "unknown query parameter",
-        ),
-        case(
-            "GET",
-            "/order?accountid=a0&accountid=a1&vendorid=v0",
-            None,
-            400,
-            "more than once",
-        ),
-        case("GET", "/order?accountid=%00&vendorid=v0", None, 400, "accountid"),
-        case(
-            "GET",
-            "/order?accountid=..%2F..%2Fetc&vendorid=v0",
-            None,
-            400,
-            "accountid",
-        ),
-        case("GET", "/order?accountid=a0&vendorid=%D0%B2", None, 400, "vendorid"),
-        case("GET", "/order?accountid=&vendorid=v0", None, 400, "accountid"),
-        case("GET", "/order?accountid=a%FF&vendorid=v0", None, 400, "accountid"),
-        case("GET", long_query, None, 400, "too long"),
-        // GET /orders/{id} and /orders/{id}/invoice.
-        case("GET", "/orders/..%2F..%2Fetc%2Fpasswd", None, 400, "orderid"),
-        case("GET", "/orders/a%00b", None, 400, "orderid"),
-        case("GET", "/orders/a%0Ab", None, 400, "orderid"),
-        case("GET", "/orders/%D0%B7%D0%B0%D0%BA%D0%B0%D0%B7", None, 400, "orderid"),
-        case("GET", format!("/orders/{long_id}"), None, 400, "orderid"),
-        case("GET", "/orders/unknown-order", None, 404, "no order"),
-        case(
-            "GET",
-            "/orders/seed-order-0?history=1",
-            None,
-            400,
-            "unknown query parameter",
-        ),
-        case("GET", "/orders/a%FFb", None, 400, "orderid"),
-        case("GET", "/orders/..%2F..%2Fetc/invoice", None, 400, "orderid"),
-        case("GET", "/orders/a%00b/invoice", None, 400, "orderid"),
-        case("GET", "/orders/a%FFb/invoice", None, 400, "orderid"),
-        case("GET", "/orders/unknown-order/invoice", None, 404, "no order"),
-        case(
-            "GET",
-            "/orders/seed-order-0/invoice?x=1",
-            None,
-            400,
-            "unknown query parameter",
-        ),
-        // GET /invoice.
-        case("GET", "/invoice", None, 400, "objectkey"),
-        case("GET", "/invoice?objectKey=../../etc/passwd", None, 400, "objectkey"),
-        case("GET", "/invoice?objectKey=invoices/../v/o.json", None, 400, "objectkey"),
-        case("GET", "/invoice?objectKey=invoices/a/v/o.txt", None, 400, "objectkey"),
-        case(
-            "GET",
-            "/invoice?objectKey=invoices/a/v/o%00.json",
-            None,
-            400,
-            "objectkey",
-        ),
-        case(
-            "GET",
-            "/invoice?objectKey=invoices/%D0%B0/v/o.json",
-            None,
-            400,
-            "objectkey",
-        ),
-        case("GET", "/invoice?objectKey=%2Fetc%2Fpasswd", None, 400, "objectkey"),
-        case(
-            "GET",
-            "/invoice?objectKey=invoices/a/v/none.json",
-            None,
-            404,
-            "no invoice",
-        ),
-        case("GET", "/invoice?objectKey=a&objectKey=b", None, 400, "more than once"),
-        case(
-            "GET",
-            "/invoice?objectkey=invoices/a/v/o.json",
-            None,
-            400,
-            "unknown query parameter",
-        ),
-        // GET /executions.
-        case("GET", "/executions?status=DONE", None, 400, "status"),
-        case("GET", "/executions?status=", None, 400, "status"),
-        case("GET", "/executions?status=RUNNING%00", None, 400, "status"),
-        case("GET", "/executions?limit=0", None, 400, "limit"),
-        case("GET", "/executions?limit=1001", None, 400, "limit"),
-        case("GET", "/executions?limit=-1", None, 400, "limit"),
-        case("GET", "/executions?limit=1e3", None, 400, "limit"),
-        case("GET", "/executions?limit=99999999999999999999999", None, 400, "limit"),
-        case("GET", "/executions?offset=1", None, 400, "unknown query parameter"),
-        case("GET", "/executions?limit=1&limit=2", None, 400, "more than once"),
-        // POST /vendors/{v}/endpoints: private ranges (no --allow-private-endpoints here).
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://10.0.0.8/hook")),
-            400,
-            "private",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://10.255.255.255/")),
-            400,
-            "private",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://172.16.0.1/hook")),
-            400,
-            "private",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://172.31.255.1/hook")),
-            400,
-            "private",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://192.168.1.1/hook")),
-            400,
-            "private",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://169.254.169.254/latest/meta-data/")),
-            400,
-            "link-local",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://[::1]/hook")),
-            400,
-            "loopback",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://[::ffff:10.0.0.1]/hook")),
-            400,
-            "private",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://[fd00::1]/hook")),
-            400,
-            "private",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://[fe80::1]/hook")),
-            400,
-            "link-local",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://localhost/hook")),
-            400,
-            "local name",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://LOCALHOST./hook")),
-            400,
-            "local name",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://api.localhost/hook")),
-            400,
-            "local name",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://127.0.0.1:8080/hook")),
-            400,
-            "loopback",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://2130706433/hook")),
-            400,
-            "loopback",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://0x7f.1/hook")),
-            400,
-            "loopback",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://0.0.0.0/hook")),
-            400,
-            "0.0.0.0",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://metadata.google.internal/")),
-            400,
-            "local name",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("http://shop.example.com/hook")),
-            400,
-            "https://",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("ftp://shop.example.com/hook")),
-            400,
-            "https://",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("file:///etc/passwd")),
-            400,
-            "https://",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://user:pw@shop.example.com/")),
-            400,
-            "credentials",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("https://shop.example.com/\nhook")),
-            400,
-            "control",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url("not a url")),
-            400,
-            "url",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&vendor_url(&format!("https://shop.example.com/{}", "a".repeat(3000)))),
-            400,
-            "longer than",
-        ),
-        // ... malformed bodies, wrong types, missing and extra fields, bad secrets.
-        case("POST", "/vendors/v0/endpoints", Some("{"), 400, "body must be"),
-        case("POST", "/vendors/v0/endpoints", None, 400, "body must be"),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some("{\"url\":5}"),
-            400,
-            "body must be",
-        ),
-        case("POST", "/vendors/v0/endpoints", Some("{}"), 400, "missing field `url`"),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some("{\"url\":\"https://shop.example.com/\",\"admin\":true}"),
-            400,
-            "unknown field `admin`",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some("{\"url\":\"https://shop.example.com/\",\"secret\":\"short\"}"),
-            400,
-            "secret",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some("{\"url\":\"https://shop.example.com/\",\"secret\":\"has whitespace in the middle\"}"),
-            400,
-            "secret",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some("{\"url\":\"https://shop.example.com/\",\"secret\":42}"),
-            400,
-            "body must be",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&nested_array),
-            400,
-            "body must be",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints",
-            Some(&over_limit),
-            413,
-            "larger than 16384",
-        ),
-        with_header(
-            case(
-                "POST",
-                "/vendors/v0/endpoints",
-                Some(&vendor_url("https://shop.example.com/")),
-                415,
-                "content-type",
-            ),
+            415,
             "content-type",
-            b"text/plain",
         ),
-        case(
-            "POST",
-            "/vendors/..%2F..%2Fx/endpoints",
-            Some(&vendor_url("https://shop.example.com/")),
-            400,
-            "vendorid",
-        ),
-        case(
-            "POST",
-            "/vendors/v%000/endpoints",
-            Some(&vendor_url("https://shop.example.com/")),
-            400,
-            "vendorid",
-        ),
-        case(
-            "POST",
-            "/vendors/%D0%B2/endpoints",
-            Some(&vendor_url("https://shop.example.com/")),
-            400,
-            "vendorid",
-        ),
-        case(
-            "POST",
-            format!("/vendors/{long_id}/endpoints"),
-            Some(&vendor_url("https://shop.example.com/")),
-            400,
-            "vendorid",
-        ),
-        case(
-            "POST",
-            "/vendors/v0/endpoints?x=1",
-            Some(&vendor_url("https://shop.example.com/")),
+        order_header("idempotency-key", b"../../x", 400, "idempotency-key"),
+        order_header("idempotency-key", b"", 400, "idempotency-key"),
+        order_header("idempotency-key", long_id.as_bytes(), 400, "idempotency-key"),
+        order_header("idempotency-key", b"k\xffey", 400, "idempotency-key"),
+        order_header("idempotency-key", "ключ".as_bytes(), 400, "idempotency-key"),
+        order_header("idempotency-key", SEED_KEY.as_bytes(), 409, "already used"),
+        // GET /order.
+        get("/order", 400, "required"),
+        get("/order?accountid=a0", 400, "required"),
+        get("/order?vendorid=v0", 400, "required"),
+        get(
+            "/order?accountid=a0&vendorid=v0&extra=1",
             400,
             "unknown query parameter",
         ),
+        get("/order?accountid=a0&accountid=a1&vendorid=v0", 400, "more than once"),
+        get("/order?accountid=%00&vendorid=v0", 400, "accountid"),
+        get("/order?accountid=..%2F..%2Fetc&vendorid=v0", 400, "accountid"),
+        get("/order?accountid=a0&vendorid=%D0%B2", 400, "vendorid"),
+        get("/order?accountid=&vendorid=v0", 400, "accountid"),
+        get("/order?accountid=a%FF&vendorid=v0", 400, "accountid"),
+        get(long_query, 400, "too long"),
+        // GET /orders/{id} and /orders/{id}/invoice.
+        get("/orders/..%2F..%2Fetc%2Fpasswd", 400, "orderid"),
+        get("/orders/a%00b", 400, "orderid"),
+        get("/orders/a%0Ab", 400, "orderid"),
+        get("/orders/%D0%B7%D0%B0%D0%BA%D0%B0%D0%B7", 400, "orderid"),
+        get(format!("/orders/{long_id}"), 400, "orderid"),
+        get("/orders/unknown-order", 404, "no order"),
+        get("/orders/seed-order-0?history=1", 400, "unknown query parameter"),
+        get("/orders/a%FFb", 400, "orderid"),
+        get("/orders/..%2F..%2Fetc/invoice", 400, "orderid"),
+        get("/orders/a%00b/invoice", 400, "orderid"),
+        get("/orders/a%FFb/invoice", 400, "orderid"),
+        get("/orders/unknown-order/invoice", 404, "no order"),
+        get("/orders/seed-order-0/invoice?x=1", 400, "unknown query parameter"),
+        // GET /invoice.
+        get("/invoice", 400, "objectkey"),
+        get("/invoice?objectKey=../../etc/passwd", 400, "objectkey"),
+        get("/invoice?objectKey=invoices/../v/o.json", 400, "objectkey"),
+        get("/invoice?objectKey=invoices/a/v/o.txt", 400, "objectkey"),
+        get("/invoice?objectKey=invoices/a/v/o%00.json", 400, "objectkey"),
+        get("/invoice?objectKey=invoices/%D0%B0/v/o.json", 400, "objectkey"),
+        get("/invoice?objectKey=%2Fetc%2Fpasswd", 400, "objectkey"),
+        get("/invoice?objectKey=invoices/a/v/none.json", 404, "no invoice"),
+        get("/invoice?objectKey=a&objectKey=b", 400, "more than once"),
+        get("/invoice?objectkey=invoices/a/v/o.json", 400, "unknown query parameter"),
+        // GET /executions.
+        get("/executions?status=DONE", 400, "status"),
+        get("/executions?status=", 400, "status"),
+        get("/executions?status=RUNNING%00", 400, "status"),
+        get("/executions?limit=0", 400, "limit"),
+        get("/executions?limit=1001", 400, "limit"),
+        get("/executions?limit=-1", 400, "limit"),
+        get("/executions?limit=1e3", 400, "limit"),
+        get("/executions?limit=99999999999999999999999", 400, "limit"),
+        get("/executions?offset=1", 400, "unknown query parameter"),
+        get("/executions?limit=1&limit=2", 400, "more than once"),
+        // POST /vendors/{v}/endpoints: private ranges (no --allow-private-endpoints here).
+        subscribe_url("https://10.0.0.8/hook", 400, "private"),
+        subscribe_url("https://10.255.255.255/", 400, "private"),
+        subscribe_url("https://172.16.0.1/hook", 400, "private"),
+        subscribe_url("https://172.31.255.1/hook", 400, "private"),
+        subscribe_url("https://192.168.1.1/hook", 400, "private"),
+        subscribe_url("https://169.254.169.254/latest/meta-data/", 400, "link-local"),
+        subscribe_url("https://[::1]/hook", 400, "loopback"),
+        subscribe_url("https://[::ffff:10.0.0.1]/hook", 400, "private"),
+        subscribe_url("https://[fd00::1]/hook", 400, "private"),
+        subscribe_url("https://[fe80::1]/hook", 400, "link-local"),
+        subscribe_url("https://localhost/hook", 400, "local name"),
+        subscribe_url("https://LOCALHOST./hook", 400, "local name"),
+        subscribe_url("https://api.localhost/hook", 400, "local name"),
+        subscribe_url("https://127.0.0.1:8080/hook", 400, "loopback"),
+        subscribe_url("https://2130706433/hook", 400, "loopback"),
+        subscribe_url("https://0x7f.1/hook", 400, "loopback"),
+        subscribe_url("https://0.0.0.0/hook", 400, "0.0.0.0"),
+        subscribe_url("https://metadata.google.internal/", 400, "local name"),
+        subscribe_url("http://shop.example.com/hook", 400, "https://"),
+        subscribe_url("ftp://shop.example.com/hook", 400, "https://"),
+        subscribe_url("file:///etc/passwd", 400, "https://"),
+        subscribe_url("https://user:pw@shop.example.com/", 400, "credentials"),
+        subscribe_url("https://shop.example.com/\nhook", 400, "control"),
+        subscribe_url("not a url", 400, "url"),
+        subscribe_url(&long_url, 400, "longer than"),
+        // ... malformed bodies, wrong types, missing and extra fields, bad secrets.
+        post(V0_ENDPOINTS, "{", 400, "body must be"),
+        case("POST", V0_ENDPOINTS, None, 400, "body must be"),
+        post(V0_ENDPOINTS, r#"{"url":5}"#, 400, "body must be"),
+        post(V0_ENDPOINTS, "{}", 400, "missing field `url`"),
+        post(V0_ENDPOINTS, &shop_and(r#""admin":true"#), 400, "unknown field `admin`"),
+        post(V0_ENDPOINTS, &shop_and(r#""secret":"short""#), 400, "secret"),
+        post(
+            V0_ENDPOINTS,
+            &shop_and(r#""secret":"has whitespace in the middle""#),
+            400,
+            "secret",
+        ),
+        post(V0_ENDPOINTS, &shop_and(r#""secret":42"#), 400, "body must be"),
+        post(V0_ENDPOINTS, &nested_array, 400, "body must be"),
+        post(V0_ENDPOINTS, &over_limit, 413, "larger than 16384"),
+        subscribe_at(V0_ENDPOINTS, 415, "content-type").header("content-type", b"text/plain"),
+        subscribe_at("/vendors/..%2F..%2Fx/endpoints", 400, "vendorid"),
+        subscribe_at("/vendors/v%000/endpoints", 400, "vendorid"),
+        subscribe_at("/vendors/%D0%B2/endpoints", 400, "vendorid"),
+        subscribe_at(format!("/vendors/{long_id}/endpoints"), 400, "vendorid"),
+        subscribe_at("/vendors/v0/endpoints?x=1", 400, "unknown query parameter"),
         // GET /vendors/{v}/endpoints.
-        case("GET", "/vendors/..%2Fx/endpoints", None, 400, "vendorid"),
-        case("GET", "/vendors/v%0A0/endpoints", None, 400, "vendorid"),
-        case("GET", "/vendors/%F0%9F%98%80/endpoints", None, 400, "vendorid"),
-        case("GET", "/vendors/v%FF/endpoints", None, 400, "vendorid"),
-        case(
-            "GET",
-            "/vendors/v0/endpoints?secret=1",
-            None,
-            400,
-            "unknown query parameter",
-        ),
+        get("/vendors/..%2Fx/endpoints", 400, "vendorid"),
+        get("/vendors/v%0A0/endpoints", 400, "vendorid"),
+        get("/vendors/%F0%9F%98%80/endpoints", 400, "vendorid"),
+        get("/vendors/v%FF/endpoints", 400, "vendorid"),
+        get("/vendors/v0/endpoints?secret=1", 400, "unknown query parameter"),
         // DELETE /vendors/{v}/endpoints/{e}.
-        case(
-            "DELETE",
-            "/vendors/v-hooks/endpoints/no-such-endpoint",
-            None,
-            404,
-            "no endpoint",
-        ),
-        case("DELETE", "/vendors/..%2Fx/endpoints/e1", None, 400, "vendorid"),
-        case(
-            "DELETE",
-            "/vendors/v-hooks/endpoints/..%2F..%2Fx",
-            None,
-            400,
-            "endpointid",
-        ),
-        case("DELETE", "/vendors/v-hooks/endpoints/e%00", None, 400, "endpointid"),
-        case("DELETE", "/vendors/v-hooks/endpoints/%FF", None, 400, "endpointid"),
-        case(
-            "DELETE",
-            "/vendors/v-hooks/endpoints/x?force=1",
-            None,
-            400,
-            "unknown query parameter",
-        ),
+        delete("/vendors/v-hooks/endpoints/no-such-endpoint", 404, "no endpoint"),
+        delete("/vendors/..%2Fx/endpoints/e1", 400, "vendorid"),
+        delete("/vendors/v-hooks/endpoints/..%2F..%2Fx", 400, "endpointid"),
+        delete("/vendors/v-hooks/endpoints/e%00", 400, "endpointid"),
+        delete("/vendors/v-hooks/endpoints/%FF", 400, "endpointid"),
+        delete("/vendors/v-hooks/endpoints/x?force=1", 400, "unknown query parameter"),
         // Unknown routes and methods.
-        case("GET", "/nope", None, 404, "no such route"),
-        case("GET", "/order/", None, 404, "no such route"),
-        case("GET", "/ORDER", None, 404, "no such route"),
-        case("GET", "/orders", None, 404, "no such route"),
-        case("GET", "/orders/a/b/c", None, 404, "no such route"),
-        case("GET", "/vendors/v0", None, 404, "no such route"),
-        case("POST", "/admin", Some("{}"), 404, "no such route"),
-        case("PUT", "/order", Some(&ok_order), 405, "method not allowed"),
-        case("DELETE", "/order", None, 405, "method not allowed"),
-        case("PATCH", "/orders/seed-order-0", Some("{}"), 405, "method not allowed"),
-        case("DELETE", "/orders/seed-order-0", None, 405, "method not allowed"),
-        case(
-            "POST",
-            "/orders/seed-order-0/invoice",
-            Some("{}"),
-            405,
-            "method not allowed",
-        ),
-        case("POST", "/executions", Some("{}"), 405, "method not allowed"),
-        case(
-            "DELETE",
-            "/invoice?objectKey=invoices/a/v/o.json",
-            None,
-            405,
-            "method not allowed",
-        ),
-        case("PUT", "/vendors/v0/endpoints", Some("{}"), 405, "method not allowed"),
-        case("GET", "/vendors/v-hooks/endpoints/e1", None, 405, "method not allowed"),
-        case("POST", "/healthz", Some("{}"), 405, "method not allowed"),
-    ];
-    // The same refusals through a body that arrives with no Content-Type at all.
-    c.push(Http {
-        method: "POST",
-        path: "/order".into(),
-        headers: vec![],
-        body: Some(b"{".to_vec()),
-        status: 400,
-        needle: "invalid order",
-    });
-    c
+        no_route("GET", "/nope", None),
+        no_route("GET", "/order/", None),
+        no_route("GET", "/ORDER", None),
+        no_route("GET", "/orders", None),
+        no_route("GET", "/orders/a/b/c", None),
+        no_route("GET", "/vendors/v0", None),
+        no_route("POST", "/admin", Some("{}")),
+        not_allowed("PUT", "/order", Some(&ok_order)),
+        not_allowed("DELETE", "/order", None),
+        not_allowed("PATCH", "/orders/seed-order-0", Some("{}")),
+        not_allowed("DELETE", "/orders/seed-order-0", None),
+        not_allowed("POST", "/orders/seed-order-0/invoice", Some("{}")),
+        not_allowed("POST", "/executions", Some("{}")),
+        not_allowed("DELETE", "/invoice?objectKey=invoices/a/v/o.json", None),
+        not_allowed("PUT", V0_ENDPOINTS, Some("{}")),
+        not_allowed("GET", "/vendors/v-hooks/endpoints/e1", None),
+        not_allowed("POST", "/healthz", Some("{}")),
+        // The same refusals through a body that arrives with no Content-Type at all.
+        post_order("{", 400, "invalid order").without_header("content-type"),
+    ]
 }
 
 async fn send(http: &reqwest::Client, base: &str, c: &Http) -> (u16, String, Option<String>) {
@@ -1028,7 +491,8 @@ async fn hostile_http_and_cli_input_is_refused_and_writes_nothing() {
     assert_eq!(r.status().as_u16(), 201);
     for i in 0..3 {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while get(&http, &format!("{base}/orders/seed-order-{i}")).await.unwrap().1["status"] != "SUCCEEDED" {
+        let url = format!("{base}/orders/seed-order-{i}");
+        while support::get(&http, &url).await.unwrap().1["status"] != "SUCCEEDED" {
             assert!(Instant::now() < deadline, "seed order {i} did not complete");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -1120,71 +584,20 @@ async fn hostile_http_and_cli_input_is_refused_and_writes_nothing() {
     let missing = dir.path().join("never-created");
     let missing_s = missing.to_str().unwrap();
     for args in [
-        vec!["order", "status", "o-1"],
-        vec!["executions", "list"],
-        vec!["queues", "peek", "notify-vendor"],
-        vec![
-            "vendors",
-            "subscribe",
-            "--vendor-id",
-            "v0",
-            "--endpoint",
-            "https://10.0.0.1/",
-        ],
-        vec![
-            "vendors",
-            "subscribe",
-            "--vendor-id",
-            "v0",
-            "--endpoint",
-            "https://shop.example.com/",
-            "--secret",
-            "short",
-        ],
-        vec!["order", "place", "--body", "{"],
-        vec![
-            "order",
-            "place",
-            "--account",
-            "a0",
-            "--vendor",
-            "v0",
-            "--coffee",
-            "Latte",
-            "--price",
-            "4",
-            "--idempotency-key",
-            "../k",
-        ],
-        vec!["topic", "subscribe", "--protocol", "sqs", "--endpoint", "../q"],
-        vec![
-            "topic",
-            "subscribe",
-            "--protocol",
-            "https",
-            "--endpoint",
-            "https://169.254.169.254/",
-        ],
-        vec![
-            "topic",
-            "subscribe",
-            "--protocol",
-            "sqs",
-            "--endpoint",
-            "q",
-            "--filter-policy",
-            "{",
-        ],
-        vec![
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--state-machine",
-            "/nonexistent/machine.json",
-        ],
-        vec!["serve", "--bind", "127.0.0.1:0", "--backend", "aws"],
+        s(&["order", "status", "o-1"]),
+        s(&["executions", "list"]),
+        peek("notify-vendor", &[]),
+        vendor_subscribe("v0", "https://10.0.0.1/"),
+        plus(vendor_subscribe("v0", SHOP), &["--secret", "short"]),
+        place_body("{"),
+        place(&[("--idempotency-key", "../k")]),
+        topic_subscribe("sqs", "../q"),
+        topic_subscribe("https", "https://169.254.169.254/"),
+        plus(topic_subscribe("sqs", "q"), &["--filter-policy", "{"]),
+        serve_any_port(&["--state-machine", "/nonexistent/machine.json"]),
+        serve_any_port(&["--backend", "aws"]),
     ] {
-        let out = cli(&missing, &args);
+        let out = cli(&missing, &args.iter().map(String::as_str).collect::<Vec<_>>());
         if out.status.code() == Some(0) || missing.exists() {
             failures.push(format!(
                 "skipline --data-dir {missing_s} {}: exit {:?}, data dir created: {} ({})",
@@ -1219,6 +632,96 @@ async fn hostile_http_and_cli_input_is_refused_and_writes_nothing() {
     assert!(server.alive(), "the server survived:\n{}", server.log_tail());
 }
 
+// CLI row builders: each gives the arguments after `--data-dir D`.
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// `v` followed by `extra`.
+fn plus(mut v: Vec<String>, extra: &[&str]) -> Vec<String> {
+    v.extend(s(extra));
+    v
+}
+
+fn serve(flags: &[&str]) -> Vec<String> {
+    plus(s(&["serve"]), flags)
+}
+
+/// `serve --bind 127.0.0.1:0` and `extra`.
+fn serve_any_port(extra: &[&str]) -> Vec<String> {
+    plus(serve(&["--bind", "127.0.0.1:0"]), extra)
+}
+
+fn place_body(body: &str) -> Vec<String> {
+    s(&["order", "place", "--body", body])
+}
+
+/// `order place --account a0 --vendor v0 --coffee Latte --price 4`, each `(flag, value)` of
+/// `flags` replacing that flag's value where it has one, else appended in turn.
+fn place(flags: &[(&str, &str)]) -> Vec<String> {
+    let mut all = vec![
+        ("--account", "a0"),
+        ("--vendor", "v0"),
+        ("--coffee", "Latte"),
+        ("--price", "4"),
+    ];
+    for &(flag, value) in flags {
+        match all.iter_mut().find(|(f, _)| *f == flag) {
+            Some(slot) => slot.1 = value,
+            None => all.push((flag, value)),
+        }
+    }
+    let mut argv = s(&["order", "place"]);
+    for (flag, value) in all {
+        argv.extend(s(&[flag, value]));
+    }
+    argv
+}
+
+fn vendor_subscribe(vendor: &str, endpoint: &str) -> Vec<String> {
+    s(&["vendors", "subscribe", "--vendor-id", vendor, "--endpoint", endpoint])
+}
+
+fn vendor_unsubscribe(vendor: &str, endpoint_id: &str) -> Vec<String> {
+    s(&[
+        "vendors",
+        "unsubscribe",
+        "--vendor-id",
+        vendor,
+        "--endpoint-id",
+        endpoint_id,
+    ])
+}
+
+/// `topic test-filter --policy <policy>` and `extra`.
+fn test_filter_with(policy: &str, extra: &[&str]) -> Vec<String> {
+    plus(s(&["topic", "test-filter", "--policy", policy]), extra)
+}
+
+fn test_filter(policy: &str, attributes: &str) -> Vec<String> {
+    test_filter_with(policy, &["--attributes", attributes])
+}
+
+/// A message attribute `a` of `data_type` with `value`, as --attributes JSON.
+fn attr(data_type: &str, value: &str) -> String {
+    format!(r#"{{"a":{{"DataType":"{data_type}","StringValue":"{value}"}}}}"#)
+}
+
+fn topic_subscribe(protocol: &str, endpoint: &str) -> Vec<String> {
+    s(&["topic", "subscribe", "--protocol", protocol, "--endpoint", endpoint])
+}
+
+/// `queues peek <queue>` and `extra`.
+fn peek(queue: &str, extra: &[&str]) -> Vec<String> {
+    plus(s(&["queues", "peek", queue]), extra)
+}
+
+/// `queues replay --from <from>` and `extra`.
+fn replay(from: &str, extra: &[&str]) -> Vec<String> {
+    plus(s(&["queues", "replay", "--from", from]), extra)
+}
+
 /// (arguments after `--data-dir D`, lower-case text stderr must contain).
 fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
     let bad_machine = tmp.join("bad.asl.json");
@@ -1228,10 +731,17 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
     let bad_machine = format!("--state-machine={}", bad_machine.display());
     let big_body = format!("@{}", big_body.display());
     let order = |account: &str, vendor: &str| order_body(account, vendor).to_string();
+    let nul_in_key = order("a0", "v0").replace("\"city\"", "\"ci\\u0000ty\"");
     let nested = format!("{}{}", "{\"a\":".repeat(200), "1".to_owned() + &"}".repeat(200));
     let too_many_keys = r#"{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"],"f":["1"]}"#;
     let attrs = r#"{"eventtype":{"DataType":"String","StringValue":"OrderCompleted"}}"#;
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    // A valid policy, for the cases about the other arguments.
+    let policy = r#"{"a":["b"]}"#;
+    let good_filter = || test_filter(policy, attrs);
+    // A policy with a nested key: refused.
+    let nested_key = r#"{"a":{"b":["c"]}}"#;
+    let dlq = "notify-vendor-dlq";
+    let clear_cart = || topic_subscribe("sqs", "clear-cart");
     let c: Vec<(Vec<String>, &'static str)> = vec![
         // Unknown commands and flags.
         (s(&["nope"]), "unrecognized subcommand"),
@@ -1240,245 +750,57 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
         (s(&["topic", "list-subscriptions", "extra"]), "unexpected argument"),
         (s(&["--backend", "gcp", "queues", "list"]), "invalid value"),
         // serve flags.
-        (s(&["serve", "--bind", "notanaddr"]), "invalid value"),
-        (s(&["serve", "--bind", "127.0.0.1:99999"]), "invalid value"),
-        (s(&["serve", "--bind", ""]), "invalid value"),
-        (s(&["serve", "--visibility-timeout", "1h"]), "unknown unit"),
-        (s(&["serve", "--visibility-timeout", "-1s"]), "unexpected argument"),
-        (s(&["serve", "--visibility-timeout=-1s"]), "not a duration"),
-        (s(&["serve", "--visibility-timeout", "25h"]), "invalid value"),
-        (s(&["serve", "--visibility-timeout", "1e999"]), "unknown unit"),
+        (serve(&["--bind", "notanaddr"]), "invalid value"),
+        (serve(&["--bind", "127.0.0.1:99999"]), "invalid value"),
+        (serve(&["--bind", ""]), "invalid value"),
+        (serve(&["--visibility-timeout", "1h"]), "unknown unit"),
+        (serve(&["--visibility-timeout", "-1s"]), "unexpected argument"),
+        (serve(&["--visibility-timeout=-1s"]), "not a duration"),
+        (serve(&["--visibility-timeout", "25h"]), "invalid value"),
+        (serve(&["--visibility-timeout", "1e999"]), "unknown unit"),
+        (serve(&["--webhook-timeout", "99999999999999999999"]), "out of range"),
+        (serve(&["--visibility-timeout", "NaNs"]), "invalid value"),
+        (serve(&["--webhook-timeout", "abc"]), "not a duration"),
+        (serve(&["--max-receive-count", "0"]), "invalid value"),
+        (serve(&["--max-receive-count", "1001"]), "invalid value"),
+        (serve(&["--max-receive-count", "-1"]), "unexpected argument"),
+        (serve(&["--allow-private-endpoints=yes"]), "unexpected value"),
         (
-            s(&["serve", "--webhook-timeout", "99999999999999999999"]),
-            "out of range",
-        ),
-        (s(&["serve", "--visibility-timeout", "NaNs"]), "invalid value"),
-        (s(&["serve", "--webhook-timeout", "abc"]), "not a duration"),
-        (s(&["serve", "--max-receive-count", "0"]), "invalid value"),
-        (s(&["serve", "--max-receive-count", "1001"]), "invalid value"),
-        (s(&["serve", "--max-receive-count", "-1"]), "unexpected argument"),
-        (s(&["serve", "--allow-private-endpoints=yes"]), "unexpected value"),
-        (
-            s(&[
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--state-machine",
-                "/nonexistent/m.json",
-            ]),
+            serve_any_port(&["--state-machine", "/nonexistent/m.json"]),
             "state machine",
         ),
         // A valid file on a served data dir: refused as a second server, before anything opens.
-        (s(&["serve", "--bind", "127.0.0.1:0", &bad_machine]), "already running"),
-        (
-            s(&["serve", "--bind", "127.0.0.1:0", "--backend", "aws"]),
-            "embedded backend",
-        ),
+        (serve_any_port(&[&bad_machine]), "already running"),
+        (serve_any_port(&["--backend", "aws"]), "embedded backend"),
         // A second serve on a data dir that is being served, with different queue settings:
         // it must be refused before it touches the running server's queues.
         (
-            s(&[
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--visibility-timeout",
-                "7s",
-                "--max-receive-count",
-                "9",
-            ]),
+            serve_any_port(&["--visibility-timeout", "7s", "--max-receive-count", "9"]),
             "already running",
         ),
         // order place.
-        (s(&["order", "place", "--body", "{"]), "invalid order"),
-        (s(&["order", "place", "--body", "[]"]), "invalid order"),
-        (s(&["order", "place", "--body", &nested]), "invalid order"),
-        (
-            s(&["order", "place", "--body", "@/nonexistent/body.json"]),
-            "cannot open",
-        ),
-        (s(&["order", "place", "--body", &big_body]), "limit is 16384"),
-        (s(&["order", "place", "--body", &order("../../etc", "v0")]), "accountid"),
-        (s(&["order", "place", "--body", &order("a0", "v\u{0}")]), "vendorid"),
-        (s(&["order", "place", "--body", &order("a0", "в0")]), "vendorid"),
-        (
-            s(&[
-                "order",
-                "place",
-                "--body",
-                &order("a0", "v0").replace("\"city\"", "\"ci\\u0000ty\""),
-            ]),
-            "unknown field",
-        ),
-        (
-            s(&[
-                "order",
-                "place",
-                "--account",
-                "../x",
-                "--vendor",
-                "v0",
-                "--coffee",
-                "Latte",
-                "--price",
-                "4",
-            ]),
-            "accountid",
-        ),
-        (
-            s(&[
-                "order",
-                "place",
-                "--account",
-                "a0",
-                "--vendor",
-                "v0",
-                "--coffee",
-                "Latte",
-                "--price",
-                "abc",
-            ]),
-            "unitprice",
-        ),
-        (
-            s(&[
-                "order",
-                "place",
-                "--account",
-                "a0",
-                "--vendor",
-                "v0",
-                "--coffee",
-                "Latte",
-                "--price",
-                "4",
-                "--quantity",
-                "0",
-            ]),
-            "quantity",
-        ),
-        (
-            s(&[
-                "order",
-                "place",
-                "--account",
-                "a0",
-                "--vendor",
-                "v0",
-                "--coffee",
-                "Latte",
-                "--price",
-                "4",
-                "--quantity",
-                "21",
-            ]),
-            "quantity",
-        ),
-        (
-            s(&[
-                "order",
-                "place",
-                "--account",
-                "a0",
-                "--vendor",
-                "v0",
-                "--coffee",
-                "Latte",
-                "--price",
-                "4",
-                "--quantity",
-                "x",
-            ]),
-            "invalid value",
-        ),
-        (
-            s(&[
-                "order",
-                "place",
-                "--account",
-                "a0",
-                "--vendor",
-                "v0",
-                "--coffee",
-                "Latte",
-                "--price",
-                "4",
-                "--size",
-                "Bucket",
-            ]),
-            "coffeesize",
-        ),
-        (
-            s(&[
-                "order",
-                "place",
-                "--account",
-                "a0",
-                "--vendor",
-                "v0",
-                "--coffee",
-                "Lat\u{7}te",
-                "--price",
-                "4",
-            ]),
-            "coffeetype",
-        ),
-        (
-            s(&[
-                "order",
-                "place",
-                "--account",
-                "a0",
-                "--vendor",
-                "v0",
-                "--coffee",
-                "Latte",
-                "--price",
-                "4",
-                "--city",
-                "\n",
-            ]),
-            "city",
-        ),
+        (place_body("{"), "invalid order"),
+        (place_body("[]"), "invalid order"),
+        (place_body(&nested), "invalid order"),
+        (place_body("@/nonexistent/body.json"), "cannot open"),
+        (place_body(&big_body), "limit is 16384"),
+        (place_body(&order("../../etc", "v0")), "accountid"),
+        (place_body(&order("a0", "v\u{0}")), "vendorid"),
+        (place_body(&order("a0", "в0")), "vendorid"),
+        (place_body(&nul_in_key), "unknown field"),
+        (place(&[("--account", "../x")]), "accountid"),
+        (place(&[("--price", "abc")]), "unitprice"),
+        (place(&[("--quantity", "0")]), "quantity"),
+        (place(&[("--quantity", "21")]), "quantity"),
+        (place(&[("--quantity", "x")]), "invalid value"),
+        (place(&[("--size", "Bucket")]), "coffeesize"),
+        (place(&[("--coffee", "Lat\u{7}te")]), "coffeetype"),
+        (place(&[("--city", "\n")]), "city"),
         (s(&["order", "place", "--account", "a0", "--vendor", "v0"]), "required"),
         (s(&["order", "place"]), "give --body"),
-        (
-            s(&["order", "place", "--body", "{}", "--account", "a0"]),
-            "cannot be used with",
-        ),
-        (
-            s(&[
-                "order",
-                "place",
-                "--account",
-                "a0",
-                "--vendor",
-                "v0",
-                "--coffee",
-                "Latte",
-                "--price",
-                "4",
-                "--idempotency-key",
-                "../k",
-            ]),
-            "idempotency-key",
-        ),
-        (
-            s(&[
-                "order",
-                "place",
-                "--account",
-                "a0",
-                "--vendor",
-                "v0",
-                "--coffee",
-                "Latte",
-                "--price",
-                "4",
-                "--idempotency-key",
-                SEED_KEY,
-            ]),
-            "already used",
-        ),
+        (plus(place_body("{}"), &["--account", "a0"]), "cannot be used with"),
+        (place(&[("--idempotency-key", "../k")]), "idempotency-key"),
+        (place(&[("--idempotency-key", SEED_KEY)]), "already used"),
         // order status.
         (s(&["order", "status", "../../etc/passwd"]), "orderid"),
         (s(&["order", "status", ""]), "orderid"),
@@ -1496,477 +818,76 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
         (s(&["executions", "show", "unknown-order"]), "no order"),
         (s(&["executions", "show"]), "required"),
         // vendors subscribe: private ranges without --allow-private-endpoints.
-        (
-            s(&[
-                "vendors",
-                "subscribe",
-                "--vendor-id",
-                "v0",
-                "--endpoint",
-                "https://10.1.2.3/hook",
-            ]),
-            "private",
-        ),
-        (
-            s(&[
-                "vendors",
-                "subscribe",
-                "--vendor-id",
-                "v0",
-                "--endpoint",
-                "https://172.16.5.4/hook",
-            ]),
-            "private",
-        ),
-        (
-            s(&[
-                "vendors",
-                "subscribe",
-                "--vendor-id",
-                "v0",
-                "--endpoint",
-                "https://192.168.0.10/hook",
-            ]),
-            "private",
-        ),
-        (
-            s(&[
-                "vendors",
-                "subscribe",
-                "--vendor-id",
-                "v0",
-                "--endpoint",
-                "https://169.254.169.254/",
-            ]),
-            "link-local",
-        ),
-        (
-            s(&[
-                "vendors",
-                "subscribe",
-                "--vendor-id",
-                "v0",
-                "--endpoint",
-                "https://[::1]/hook",
-            ]),
-            "loopback",
-        ),
-        (
-            s(&[
-                "vendors",
-                "subscribe",
-                "--vendor-id",
-                "v0",
-                "--endpoint",
-                "https://localhost/hook",
-            ]),
-            "local name",
-        ),
-        (
-            s(&[
-                "vendors",
-                "subscribe",
-                "--vendor-id",
-                "v0",
-                "--endpoint",
-                "http://shop.example.com/hook",
-            ]),
-            "https://",
-        ),
-        (
-            s(&["vendors", "subscribe", "--vendor-id", "v0", "--endpoint", "not a url"]),
-            "url",
-        ),
-        (
-            s(&[
-                "vendors",
-                "subscribe",
-                "--vendor-id",
-                "../v",
-                "--endpoint",
-                "https://shop.example.com/",
-            ]),
-            "vendorid",
-        ),
-        (
-            s(&[
-                "vendors",
-                "subscribe",
-                "--vendor-id",
-                "v\u{1}",
-                "--endpoint",
-                "https://shop.example.com/",
-            ]),
-            "vendorid",
-        ),
-        (
-            s(&[
-                "vendors",
-                "subscribe",
-                "--vendor-id",
-                "v0",
-                "--endpoint",
-                "https://shop.example.com/",
-                "--secret",
-                "short",
-            ]),
-            "secret",
-        ),
+        (vendor_subscribe("v0", "https://10.1.2.3/hook"), "private"),
+        (vendor_subscribe("v0", "https://172.16.5.4/hook"), "private"),
+        (vendor_subscribe("v0", "https://192.168.0.10/hook"), "private"),
+        (vendor_subscribe("v0", "https://169.254.169.254/"), "link-local"),
+        (vendor_subscribe("v0", "https://[::1]/hook"), "loopback"),
+        (vendor_subscribe("v0", "https://localhost/hook"), "local name"),
+        (vendor_subscribe("v0", "http://shop.example.com/hook"), "https://"),
+        (vendor_subscribe("v0", "not a url"), "url"),
+        (vendor_subscribe("../v", SHOP), "vendorid"),
+        (vendor_subscribe("v\u{1}", SHOP), "vendorid"),
+        (plus(vendor_subscribe("v0", SHOP), &["--secret", "short"]), "secret"),
         (s(&["vendors", "subscribe", "--vendor-id", "v0"]), "required"),
         // vendors list / unsubscribe.
         (s(&["vendors", "list", "--vendor-id", "../x"]), "vendorid"),
         (s(&["vendors", "list", "--vendor-id", "ｖ"]), "vendorid"),
-        (
-            s(&["vendors", "unsubscribe", "--vendor-id", "../x", "--endpoint-id", "e1"]),
-            "vendorid",
-        ),
-        (
-            s(&[
-                "vendors",
-                "unsubscribe",
-                "--vendor-id",
-                "v-hooks",
-                "--endpoint-id",
-                "../e",
-            ]),
-            "endpointid",
-        ),
-        (
-            s(&[
-                "vendors",
-                "unsubscribe",
-                "--vendor-id",
-                "v-hooks",
-                "--endpoint-id",
-                "no-such-endpoint",
-            ]),
-            "no endpoint",
-        ),
+        (vendor_unsubscribe("../x", "e1"), "vendorid"),
+        (vendor_unsubscribe("v-hooks", "../e"), "endpointid"),
+        (vendor_unsubscribe("v-hooks", "no-such-endpoint"), "no endpoint"),
         (s(&["vendors", "unsubscribe", "--vendor-id", "v-hooks"]), "required"),
         // topic test-filter: invalid policies and attributes.
-        (
-            s(&["topic", "test-filter", "--policy", "{", "--attributes", attrs]),
-            "failed to parse json",
-        ),
-        (
-            s(&["topic", "test-filter", "--policy", "[]", "--attributes", attrs]),
-            "must be a json object",
-        ),
-        (
-            s(&["topic", "test-filter", "--policy", "{}", "--attributes", attrs]),
-            "empty",
-        ),
-        (
-            s(&["topic", "test-filter", "--policy", r#"{"a":[]}"#, "--attributes", attrs]),
-            "empty arrays",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":"b"}"#,
-                "--attributes",
-                attrs,
-            ]),
-            "object or an array",
-        ),
-        (
-            s(&["topic", "test-filter", "--policy", too_many_keys, "--attributes", attrs]),
-            "more than 5 keys",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":{"b":["c"]}}"#,
-                "--attributes",
-                attrs,
-            ]),
-            "nested",
-        ),
-        (
-            s(&["topic", "test-filter", "--policy", &nested, "--body", "{}"]),
-            "filterpolicy",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":[{"numeric":[">"]}]}"#,
-                "--attributes",
-                attrs,
-            ]),
-            "numeric",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":[{"prefix":5}]}"#,
-                "--attributes",
-                attrs,
-            ]),
-            "prefix",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":[{"nope":1}]}"#,
-                "--attributes",
-                attrs,
-            ]),
-            "filterpolicy",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                "@/nonexistent/p.json",
-                "--attributes",
-                attrs,
-            ]),
-            "cannot open",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":["b"]}"#,
-                "--attributes",
-                "{",
-            ]),
-            "--attributes",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":["b"]}"#,
-                "--attributes",
-                r#"{"a":{"DataType":"Nope","StringValue":"x"}}"#,
-            ]),
-            "datatype",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":["b"]}"#,
-                "--attributes",
-                r#"{"a":{"DataType":"Number","StringValue":"NaN"}}"#,
-            ]),
-            "not a number",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":["b"]}"#,
-                "--attributes",
-                r#"{"a":{"DataType":"String.Array","StringValue":"x"}}"#,
-            ]),
-            "json array",
-        ),
-        (s(&["topic", "test-filter", "--policy", r#"{"a":["b"]}"#]), "required"),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":["b"]}"#,
-                "--attributes",
-                attrs,
-                "--body",
-                "{}",
-            ]),
-            "cannot be used with",
-        ),
-        (
-            s(&[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":["b"]}"#,
-                "--attributes",
-                attrs,
-                "--scope",
-                "Everything",
-            ]),
-            "invalid value",
-        ),
+        (test_filter("{", attrs), "failed to parse json"),
+        (test_filter("[]", attrs), "must be a json object"),
+        (test_filter("{}", attrs), "empty"),
+        (test_filter(r#"{"a":[]}"#, attrs), "empty arrays"),
+        (test_filter(r#"{"a":"b"}"#, attrs), "object or an array"),
+        (test_filter(too_many_keys, attrs), "more than 5 keys"),
+        (test_filter(nested_key, attrs), "nested"),
+        (test_filter_with(&nested, &["--body", "{}"]), "filterpolicy"),
+        (test_filter(r#"{"a":[{"numeric":[">"]}]}"#, attrs), "numeric"),
+        (test_filter(r#"{"a":[{"prefix":5}]}"#, attrs), "prefix"),
+        (test_filter(r#"{"a":[{"nope":1}]}"#, attrs), "filterpolicy"),
+        (test_filter("@/nonexistent/p.json", attrs), "cannot open"),
+        (test_filter(policy, "{"), "--attributes"),
+        (test_filter(policy, &attr("Nope", "x")), "datatype"),
+        (test_filter(policy, &attr("Number", "NaN")), "not a number"),
+        (test_filter(policy, &attr("String.Array", "x")), "json array"),
+        (test_filter_with(policy, &[]), "required"),
+        (plus(good_filter(), &["--body", "{}"]), "cannot be used with"),
+        (plus(good_filter(), &["--scope", "Everything"]), "invalid value"),
         // topic subscribe.
-        (
-            s(&["topic", "subscribe", "--protocol", "sqs", "--endpoint", "../etc"]),
-            "queue name",
-        ),
-        (
-            s(&["topic", "subscribe", "--protocol", "sqs", "--endpoint", "q\u{1b}"]),
-            "queue name",
-        ),
-        (
-            s(&["topic", "subscribe", "--protocol", "sqs", "--endpoint", "no-such-queue"]),
-            "does not exist",
-        ),
-        (
-            s(&["topic", "subscribe", "--protocol", "sqs", "--endpoint", "notify-vendor"]),
-            "already subscribed",
-        ),
-        (
-            s(&[
-                "topic",
-                "subscribe",
-                "--protocol",
-                "http",
-                "--endpoint",
-                "http://10.0.0.1/",
-            ]),
-            "https://",
-        ),
-        (
-            s(&[
-                "topic",
-                "subscribe",
-                "--protocol",
-                "https",
-                "--endpoint",
-                "https://192.168.1.1/",
-            ]),
-            "private",
-        ),
-        (
-            s(&[
-                "topic",
-                "subscribe",
-                "--protocol",
-                "https",
-                "--endpoint",
-                "https://[::1]/",
-            ]),
-            "loopback",
-        ),
-        (
-            s(&[
-                "topic",
-                "subscribe",
-                "--protocol",
-                "https",
-                "--endpoint",
-                "http://shop.example.com/",
-            ]),
-            "https://",
-        ),
-        (
-            s(&["topic", "subscribe", "--protocol", "ftp", "--endpoint", "x"]),
-            "invalid value",
-        ),
-        (
-            s(&[
-                "topic",
-                "subscribe",
-                "--protocol",
-                "sqs",
-                "--endpoint",
-                "clear-cart",
-                "--filter-policy",
-                "{",
-            ]),
-            "failed to parse json",
-        ),
-        (
-            s(&[
-                "topic",
-                "subscribe",
-                "--protocol",
-                "sqs",
-                "--endpoint",
-                "clear-cart",
-                "--filter-policy",
-                r#"{"a":{"b":["c"]}}"#,
-            ]),
-            "nested",
-        ),
-        (
-            s(&[
-                "topic",
-                "subscribe",
-                "--protocol",
-                "sqs",
-                "--endpoint",
-                "clear-cart",
-                "--filter-policy-scope",
-                "Body",
-            ]),
-            "invalid value",
-        ),
+        (topic_subscribe("sqs", "../etc"), "queue name"),
+        (topic_subscribe("sqs", "q\u{1b}"), "queue name"),
+        (topic_subscribe("sqs", "no-such-queue"), "does not exist"),
+        (topic_subscribe("sqs", "notify-vendor"), "already subscribed"),
+        (topic_subscribe("http", "http://10.0.0.1/"), "https://"),
+        (topic_subscribe("https", "https://192.168.1.1/"), "private"),
+        (topic_subscribe("https", "https://[::1]/"), "loopback"),
+        (topic_subscribe("https", "http://shop.example.com/"), "https://"),
+        (topic_subscribe("ftp", "x"), "invalid value"),
+        (plus(clear_cart(), &["--filter-policy", "{"]), "failed to parse json"),
+        (plus(clear_cart(), &["--filter-policy", nested_key]), "nested"),
+        (plus(clear_cart(), &["--filter-policy-scope", "Body"]), "invalid value"),
         (s(&["topic", "subscribe", "--protocol", "sqs"]), "required"),
         // queues peek / replay.
-        (s(&["queues", "peek", "../etc"]), "does not exist"),
-        (s(&["queues", "peek", "no-such-queue"]), "does not exist"),
-        (s(&["queues", "peek", "notify-vendor", "--max", "0"]), "invalid value"),
-        (
-            s(&["queues", "peek", "notify-vendor", "--max", "1001"]),
-            "invalid value",
-        ),
+        (peek("../etc", &[]), "does not exist"),
+        (peek("no-such-queue", &[]), "does not exist"),
+        (peek("notify-vendor", &["--max", "0"]), "invalid value"),
+        (peek("notify-vendor", &["--max", "1001"]), "invalid value"),
         (s(&["queues", "peek"]), "required"),
-        (s(&["queues", "replay", "--from", "no-such-queue"]), "does not exist"),
-        (s(&["queues", "replay", "--from", "../x"]), "does not exist"),
+        (replay("no-such-queue", &[]), "does not exist"),
+        (replay("../x", &[]), "does not exist"),
+        (replay("notify-vendor", &[]), "no queue dead-letters"),
+        (replay(dlq, &["--to", "../x"]), "does not exist"),
+        (replay(dlq, &["--to", dlq]), "must differ"),
         (
-            s(&["queues", "replay", "--from", "notify-vendor"]),
-            "no queue dead-letters",
-        ),
-        (
-            s(&["queues", "replay", "--from", "notify-vendor-dlq", "--to", "../x"]),
-            "does not exist",
-        ),
-        (
-            s(&[
-                "queues",
-                "replay",
-                "--from",
-                "notify-vendor-dlq",
-                "--to",
-                "notify-vendor-dlq",
-            ]),
-            "must differ",
-        ),
-        (
-            s(&[
-                "queues",
-                "replay",
-                "--from",
-                "notify-vendor-dlq",
-                "--to",
-                "clear-cart",
-                "--to-topic",
-            ]),
+            replay(dlq, &["--to", "clear-cart", "--to-topic"]),
             "cannot be used with",
         ),
-        (
-            s(&["queues", "replay", "--from", "notify-vendor-dlq", "--max", "0"]),
-            "invalid value",
-        ),
-        (
-            s(&[
-                "queues",
-                "replay",
-                "--from",
-                "notify-vendor-dlq",
-                "--filter-policy",
-                "{",
-            ]),
-            "failed to parse json",
-        ),
+        (replay(dlq, &["--max", "0"]), "invalid value"),
+        (replay(dlq, &["--filter-policy", "{"]), "failed to parse json"),
         (s(&["queues", "replay"]), "required"),
     ];
     // argv cannot carry NUL; JSON-escaped NULs above reach the validators instead.

@@ -1,8 +1,9 @@
 //! What every Lambda entrypoint shares: JSON logs, adapters from the environment, and the
 //! translation between Lambda's event shapes and the handlers in `skipline-handlers`.
 //!
-//! The entrypoints in `src/bin/` only wire these together, and the [`crate::invoker`] calls
-//! the same step functions, so the contract suite runs exactly what a Lambda would.
+//! The entrypoints in `src/bin/` only wire these together, and the shared invoker
+//! (`skipline_handlers::tasks`) calls the same step functions, so the contract suite runs
+//! exactly what a Lambda would.
 
 use crate::config::{ConfigError, Setting, Settings};
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
@@ -11,9 +12,8 @@ use aws_lambda_events::http::{HeaderMap, HeaderValue, header};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 use skipline_handlers::error::{QueryError, StepError};
-use skipline_handlers::ports::{CartStore, Clock, InvoiceIndex, InvoiceStore, StoreError};
-use skipline_handlers::put_item::{PutItemInput, parse_input};
-use skipline_handlers::put_object::PutObjectInput;
+use skipline_handlers::ports::{CartStore, InvoiceIndex, InvoiceStore, StoreError};
+pub use skipline_handlers::tasks::{put_item_step, put_object_step};
 use std::fmt;
 
 /// JSON logs on stdout (CloudWatch takes them as-is with the function's JSON log format).
@@ -70,25 +70,6 @@ pub fn orderid_of(input: &Value) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
-}
-
-/// The put_item step: state input JSON in, handler output JSON out.
-pub async fn put_item_step(cart: &dyn CartStore, clock: &dyn Clock, input: Value) -> Result<Value, StepError> {
-    let input: PutItemInput = parse_input(input)?;
-    let out = skipline_handlers::put_item::put_item(cart, clock, input).await?;
-    serde_json::to_value(out).map_err(|e| StepError::Corrupt(e.to_string()))
-}
-
-/// The put_object step. Extra fields the state passes (e.g. `correlationid`) are ignored.
-pub async fn put_object_step(
-    invoices: &dyn InvoiceStore,
-    index: &dyn InvoiceIndex,
-    clock: &dyn Clock,
-    input: Value,
-) -> Result<Value, StepError> {
-    let input: PutObjectInput = parse_input(input)?;
-    let out = skipline_handlers::put_object::put_object(invoices, index, clock, input).await?;
-    serde_json::to_value(out).map_err(|e| StepError::Corrupt(e.to_string()))
 }
 
 /// `GET /order?accountid=&vendorid=`.

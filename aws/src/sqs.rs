@@ -37,26 +37,6 @@ pub async fn queue_url(client: &Client, queue: &str) -> Result<String, AwsError>
         .ok_or_else(|| AwsError::NotFound(format!("no queue named {queue}")))
 }
 
-pub async fn list_queue_urls(client: &Client) -> Result<Vec<String>, AwsError> {
-    let mut urls = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let out = client
-            .list_queues()
-            .set_next_token(next.take())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("SQS ListQueues", &e, NOT_FOUND))?;
-        urls.extend(out.queue_urls.unwrap_or_default());
-        match out.next_token {
-            Some(token) if !token.is_empty() => next = Some(token),
-            _ => break,
-        }
-    }
-    urls.sort();
-    Ok(urls)
-}
-
 /// A queue's counters and redrive policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueStats {

@@ -14,6 +14,7 @@ pub mod ports;
 pub mod put_item;
 pub mod put_object;
 pub mod sqs;
+pub mod tasks;
 pub mod vendors;
 pub mod webhook;
 

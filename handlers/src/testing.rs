@@ -173,9 +173,12 @@ impl InvoiceStore for MemoryInvoices {
     }
 }
 
-/// The index as two maps: order id → key, and (account, month) → rank → key.
+/// (account, month, rank) → invoice key.
+type MonthIndex = BTreeMap<(String, String, String), String>;
+
+/// The index as two maps: order id → key, and (account, month, rank) → key.
 #[derive(Debug, Default)]
-pub struct MemoryInvoiceIndex(Mutex<(HashMap<String, String>, BTreeMap<(String, String, String), String>)>);
+pub struct MemoryInvoiceIndex(Mutex<(HashMap<String, String>, MonthIndex)>);
 
 impl MemoryInvoiceIndex {
     /// Entries of both kinds.

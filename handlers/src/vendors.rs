@@ -36,22 +36,39 @@ pub fn check_secret(secret: &str) -> Option<&'static str> {
         .then_some("secret must be 16 to 256 characters with no whitespace")
 }
 
-/// Validates everything before writing anything.
+/// A subscription request, validated: nothing is looked up or written to build one, so a
+/// front door can refuse bad input before it opens anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEndpoint {
+    pub vendorid: String,
+    pub url: url::Url,
+    pub secret: Option<String>,
+}
+
+impl NewEndpoint {
+    pub fn parse(vendorid: &str, url: &str, secret: Option<&str>, allow_private: bool) -> Result<Self, SubscribeError> {
+        if let Some(p) = check_id("vendorid", vendorid) {
+            return Err(SubscribeError::Invalid(p.to_string()));
+        }
+        let url = check_endpoint_url(url, allow_private)?;
+        if let Some(problem) = secret.and_then(check_secret) {
+            return Err(SubscribeError::Invalid(problem.into()));
+        }
+        Ok(NewEndpoint {
+            vendorid: vendorid.to_string(),
+            url,
+            secret: secret.map(str::to_string),
+        })
+    }
+}
+
+/// Adds the endpoint unless the vendor already has it or has too many.
 pub async fn subscribe_vendor(
     directory: &dyn VendorDirectory,
     clock: &dyn Clock,
-    vendorid: &str,
-    url: &str,
-    secret: Option<&str>,
-    allow_private: bool,
+    new: &NewEndpoint,
 ) -> Result<Subscribed, SubscribeError> {
-    if let Some(p) = check_id("vendorid", vendorid) {
-        return Err(SubscribeError::Invalid(p.to_string()));
-    }
-    let url = check_endpoint_url(url, allow_private)?;
-    if let Some(problem) = secret.and_then(check_secret) {
-        return Err(SubscribeError::Invalid(problem.into()));
-    }
+    let (vendorid, url) = (&new.vendorid, &new.url);
     let existing = directory.list(Some(vendorid)).await?;
     if existing.iter().any(|e| e.url == url.as_str()) {
         return Err(SubscribeError::Conflict(format!(
@@ -64,16 +81,16 @@ pub async fn subscribe_vendor(
         )));
     }
     let endpoint = VendorEndpoint {
-        vendorid: vendorid.into(),
+        vendorid: vendorid.clone(),
         endpointid: format!("ep_{}", hex::encode(rand::random::<[u8; 8]>())),
         url: url.to_string(),
-        secret: secret.map(str::to_string).unwrap_or_else(generate_secret),
+        secret: new.secret.clone().unwrap_or_else(generate_secret),
         created_at: clock.now().to_string(),
     };
     directory.add(&endpoint).await?;
     Ok(Subscribed {
         endpoint,
-        secret_generated: secret.is_none(),
+        secret_generated: new.secret.is_none(),
     })
 }
 
@@ -101,27 +118,38 @@ mod tests {
     use super::*;
     use crate::testing::{FixedClock, MemoryDirectory};
 
+    async fn subscribe(
+        dir: &MemoryDirectory,
+        clock: &FixedClock,
+        vendorid: &str,
+        url: &str,
+        secret: Option<&str>,
+        allow_private: bool,
+    ) -> Result<Subscribed, SubscribeError> {
+        subscribe_vendor(dir, clock, &NewEndpoint::parse(vendorid, url, secret, allow_private)?).await
+    }
+
     #[tokio::test]
     async fn subscribes_with_a_generated_secret_and_refuses_bad_input() {
         let dir = MemoryDirectory::default();
         let clock = FixedClock::default();
-        let s = subscribe_vendor(&dir, &clock, "v0", "https://shop.example.com/hook", None, false)
+        let s = subscribe(&dir, &clock, "v0", "https://shop.example.com/hook", None, false)
             .await
             .unwrap();
         assert!(s.secret_generated);
         assert!(s.endpoint.secret.starts_with("whsec_"));
         assert_eq!(dir.list(Some("v0")).await.unwrap().len(), 1);
 
-        let dup = subscribe_vendor(&dir, &clock, "v0", "https://shop.example.com/hook", None, false).await;
+        let dup = subscribe(&dir, &clock, "v0", "https://shop.example.com/hook", None, false).await;
         assert!(matches!(dup, Err(SubscribeError::Conflict(_))));
-        let private = subscribe_vendor(&dir, &clock, "v0", "https://192.168.0.10/hook", None, false).await;
+        let private = subscribe(&dir, &clock, "v0", "https://192.168.0.10/hook", None, false).await;
         assert!(matches!(
             private,
             Err(SubscribeError::Endpoint(EndpointError::Private { .. }))
         ));
-        let bad_vendor = subscribe_vendor(&dir, &clock, "v/0", "https://shop.example.com/x", None, false).await;
+        let bad_vendor = subscribe(&dir, &clock, "v/0", "https://shop.example.com/x", None, false).await;
         assert!(matches!(bad_vendor, Err(SubscribeError::Invalid(_))));
-        let short = subscribe_vendor(&dir, &clock, "v0", "https://shop.example.com/y", Some("short"), false).await;
+        let short = subscribe(&dir, &clock, "v0", "https://shop.example.com/y", Some("short"), false).await;
         assert!(matches!(short, Err(SubscribeError::Invalid(m)) if m.contains("16 to 256")));
         assert_eq!(dir.list(None).await.unwrap().len(), 1, "refusals write nothing");
 

@@ -6,12 +6,12 @@
 //! the same commands work on both backends.
 
 use super::*;
+use requests::{OrderStart, TopicEndpoint};
 use skipline_aws::aws_sdk_sfn::types::ExecutionStatus;
 use skipline_aws::aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use skipline_aws::config::{AwsClients, ConfigError, Setting, Settings, load_sdk_config};
 use skipline_aws::sfn::{self, StartOutcome};
 use skipline_aws::{AwsError, DynamoCart, DynamoInvoiceIndex, DynamoVendorDirectory, S3Invoices, sns, sqs};
-use skipline_events::{OrderRequest, check_id, parse_invoice_key, parse_place_order};
 use skipline_handlers::get_object::{get_object, get_order_invoice};
 use skipline_handlers::ports::{CartStore, SystemClock, VendorDirectory};
 use std::collections::HashSet;
@@ -89,12 +89,6 @@ impl AwsBackend {
         ))
     }
 
-    /// A time-limited link to an invoice (for `/invoice` on the CLI), after checking the key's shape.
-    pub async fn invoice_link(&self, key: &str, ttl: std::time::Duration) -> Result<String, BackendError> {
-        parse_invoice_key(key).map_err(BackendError::Invalid)?;
-        Ok(self.invoices()?.presigned_get(key, ttl).await?)
-    }
-
     /// The stack's queues by alias.
     fn aliases(&self) -> [(&'static str, Setting); 4] {
         [
@@ -146,15 +140,6 @@ fn exec_status(s: &ExecutionStatus) -> ExecStatus {
     ExecStatus::parse(s.as_str()).unwrap_or(ExecStatus::Running)
 }
 
-fn check_ids(ids: &[(&str, &str)]) -> Result<(), BackendError> {
-    for (field, value) in ids {
-        if let Some(p) = check_id(field, value) {
-            return Err(BackendError::Invalid(p.to_string()));
-        }
-    }
-    Ok(())
-}
-
 fn handles(messages: &[&Message]) -> Vec<String> {
     messages.iter().filter_map(|m| m.receipt_handle.clone()).collect()
 }
@@ -175,27 +160,12 @@ impl Backend for AwsBackend {
     /// Validates first (nothing starts on invalid input); the order id names the execution, so
     /// a retried request with the same Idempotency-Key and body finds the same execution.
     async fn place_order(&self, body: &[u8], idempotency_key: Option<&str>) -> Result<Placed, BackendError> {
-        let order = parse_place_order(body).map_err(|e| BackendError::Invalid(e.to_string()))?;
-        let orderid = match idempotency_key {
-            Some(key) => {
-                check_ids(&[("Idempotency-Key", key)])?;
-                key.to_string()
-            }
-            None => uuid::Uuid::new_v4().to_string(),
-        };
-        let input = serde_json::json!({"orderid": orderid, "order": OrderRequest::from(&order)});
-        let conflict = || {
-            BackendError::Conflict(format!(
-                "Idempotency-Key {orderid} was already used for a different order"
-            ))
-        };
+        let OrderStart { orderid, input, keyed } = requests::place_order(body, idempotency_key)?;
         // Step Functions returns the existing execution for the same name and input, but does not
         // say it existed; describing first tells a retry from a new order.
-        if idempotency_key.is_some()
-            && let Some(existing) = self.describe(&orderid).await?
-        {
+        if keyed && let Some(existing) = self.describe(&orderid).await? {
             if !Self::same_input(existing.input.as_deref(), &input) {
-                return Err(conflict());
+                return Err(requests::key_reused(&orderid));
             }
             return Ok(Placed {
                 orderid,
@@ -212,12 +182,12 @@ impl Backend for AwsBackend {
                 status: ExecStatus::Running,
                 created: true,
             }),
-            StartOutcome::NameTakenWithOtherInput => Err(conflict()),
+            StartOutcome::NameTakenWithOtherInput => Err(requests::key_reused(&orderid)),
         }
     }
 
     async fn order_status(&self, orderid: &str, with_history: bool) -> Result<OrderStatus, BackendError> {
-        check_ids(&[("orderid", orderid)])?;
+        requests::ids(&[("orderid", orderid)])?;
         let e = self
             .describe(orderid)
             .await?
@@ -293,7 +263,7 @@ impl Backend for AwsBackend {
     }
 
     async fn cart_item(&self, accountid: &str, vendorid: &str) -> Result<Option<CartItem>, BackendError> {
-        check_ids(&[("accountid", accountid), ("vendorid", vendorid)])?;
+        requests::ids(&[("accountid", accountid), ("vendorid", vendorid)])?;
         Ok(self.cart()?.get(accountid, vendorid).await?)
     }
 
@@ -312,22 +282,14 @@ impl Backend for AwsBackend {
         secret: Option<&str>,
         allow_private: bool,
     ) -> Result<(VendorEndpoint, bool), BackendError> {
-        let directory = self.directory()?;
-        let s = skipline_handlers::vendors::subscribe_vendor(
-            &directory,
-            &SystemClock,
-            vendorid,
-            url,
-            secret,
-            allow_private,
-        )
-        .await?;
+        let new = requests::vendor_endpoint(vendorid, url, secret, allow_private)?;
+        let s = skipline_handlers::vendors::subscribe_vendor(&self.directory()?, &SystemClock, &new).await?;
         Ok((s.endpoint, s.secret_generated))
     }
 
     async fn list_vendor_endpoints(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, BackendError> {
         if let Some(v) = vendorid {
-            check_ids(&[("vendorid", v)])?;
+            requests::ids(&[("vendorid", v)])?;
         }
         Ok(self.directory()?.list(vendorid).await?)
     }
@@ -340,31 +302,17 @@ impl Backend for AwsBackend {
     /// lets only this topic send, as CDK's `SqsSubscription` does.
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError> {
         let topic = self.setting(Setting::TopicArn)?;
-        let (protocol, endpoint) = match sub.protocol {
-            Protocol::Sqs => {
-                let url = self.queue_url(&sub.endpoint).await?;
+        // SNS delivers from AWS, so a private address is never reachable: the guard stays on.
+        let (protocol, endpoint) = match requests::topic_endpoint(&sub, false)? {
+            TopicEndpoint::Queue(queue) => {
+                let url = self.queue_url(&queue).await?;
                 let arn = sqs::queue_arn(&self.clients.sqs, &url).await?;
                 if !sqs::allow_topic(&self.clients.sqs, &url, &arn, topic).await? {
                     tracing::warn!(queue = %arn, "the queue's policy does not mention the topic; SNS may be unable to deliver");
                 }
                 ("sqs", arn)
             }
-            Protocol::Http | Protocol::Https => {
-                // SNS delivers from AWS, so a private address is never reachable: the guard stays on.
-                let url = skipline_handlers::webhook::check_endpoint_url(&sub.endpoint, false)
-                    .map_err(|e| BackendError::Invalid(e.to_string()))?;
-                let wanted = if sub.protocol == Protocol::Https {
-                    "https"
-                } else {
-                    "http"
-                };
-                if url.scheme() != wanted {
-                    return Err(BackendError::Invalid(format!(
-                        "--protocol {wanted} needs an {wanted}:// endpoint"
-                    )));
-                }
-                (wanted, url.to_string())
-            }
+            TopicEndpoint::Url { protocol, url } => (protocol, url.to_string()),
         };
         let (text, scope) = match &sub.filter_policy {
             Some((text, policy)) => (Some(text.as_str()), policy.scope()),
@@ -430,9 +378,7 @@ impl Backend for AwsBackend {
     /// look counts as a receive (ApproximateReceiveCount grows), so peeking a queue with a
     /// RedrivePolicy moves its messages towards the DLQ.
     async fn peek(&self, queue: &str, max: usize) -> Result<Vec<PeekedMessage>, BackendError> {
-        if max == 0 || max > 1000 {
-            return Err(BackendError::Invalid("--max must be between 1 and 1000".into()));
-        }
+        requests::peek_max(max)?;
         let url = self.queue_url(queue).await?;
         // Every receive counts, so receive no more than needed: up to the approximate depth.
         let depth = usize::try_from(sqs::queue_stats(&self.clients.sqs, &url).await?.visible).unwrap_or(usize::MAX);
@@ -494,9 +440,7 @@ impl Backend for AwsBackend {
             }
             ReplayTarget::Queue(q) => {
                 let url = self.queue_url(q).await?;
-                if sqs::queue_name(&url) == sqs::queue_name(&from) {
-                    return Err(BackendError::Invalid("--to must differ from --from".into()));
-                }
+                requests::replay_target(&from, &url)?;
                 Dest::Queue(url)
             }
             ReplayTarget::Topic => Dest::Topic(self.setting(Setting::TopicArn)?.to_string()),

@@ -5,17 +5,22 @@ use crate::local::db::DbError;
 use crate::local::executions::{ExecutionRecord, Started};
 use crate::local::queues::QueueError;
 use crate::local::replay::{ReplayError, replay};
-use crate::local::runtime::Runtime;
+use crate::local::runtime::{Overrides, Runtime, RuntimeConfig, RuntimeError, db_path};
 use crate::local::topic::TopicError;
+use requests::TopicEndpoint;
 use skipline_engine::asl::HistoryEvent;
-use skipline_events::{OrderRequest, check_id, parse_place_order};
+use skipline_handlers::QueryError;
+use skipline_handlers::get_item::get_item;
 use skipline_handlers::get_object::{get_object, get_order_invoice};
-use skipline_handlers::ports::{CartStore, VendorDirectory};
+use skipline_handlers::ports::VendorDirectory;
 use skipline_handlers::vendors::{subscribe_vendor, unsubscribe_vendor};
 use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 pub struct LocalBackend {
-    pub runtime: Arc<Runtime>,
+    runtime: OnceCell<Arc<Runtime>>,
+    /// How to open the runtime when it is first needed (see [`LocalBackend::lazy`]).
+    config: Option<RuntimeConfig>,
 }
 
 impl From<DbError> for BackendError {
@@ -31,6 +36,16 @@ impl From<QueueError> for BackendError {
             QueueError::Invalid(m) => BackendError::Invalid(m),
             QueueError::InvalidReceipt => BackendError::Invalid(e.to_string()),
             QueueError::Db(d) => d.into(),
+        }
+    }
+}
+
+impl From<RuntimeError> for BackendError {
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::StateMachine { .. } | RuntimeError::DataDir { .. } => BackendError::Invalid(e.to_string()),
+            RuntimeError::Locked(_) => BackendError::Conflict(e.to_string()),
+            _ => BackendError::Unavailable(e.to_string()),
         }
     }
 }
@@ -93,30 +108,77 @@ pub fn history_entry(id: u64, timestamp: String, event: &HistoryEvent) -> Histor
     }
 }
 
+/// Why a read found no data dir: reads never create one.
+fn no_data(dir: &std::path::Path) -> BackendError {
+    BackendError::NotFound(format!(
+        "no Skip the Line data in {} (start `skipline serve`, or pass --data-dir)",
+        dir.display()
+    ))
+}
+
 impl LocalBackend {
+    /// Over a runtime that is already open (the server, the demo, tests).
     pub fn new(runtime: Arc<Runtime>) -> Self {
-        Self { runtime }
+        Self {
+            runtime: OnceCell::new_with(Some(runtime)),
+            config: None,
+        }
+    }
+
+    /// Opens the data dir only when an operation needs it, after its input has been checked:
+    /// a refused command leaves no data dir behind, and a read never creates one.
+    pub fn lazy(config: RuntimeConfig) -> Self {
+        Self {
+            runtime: OnceCell::new(),
+            config: Some(config),
+        }
+    }
+
+    /// The runtime for an operation that writes: opens (and creates) the data dir.
+    pub async fn writer(&self) -> Result<&Arc<Runtime>, BackendError> {
+        self.runtime
+            .get_or_try_init(|| async {
+                let config = self
+                    .config
+                    .clone()
+                    .ok_or_else(|| BackendError::Unavailable("no runtime".into()))?;
+                Ok(Runtime::open(config, Overrides::default()).await?)
+            })
+            .await
+    }
+
+    /// The runtime for an operation that only reads: a data dir that does not exist is not found.
+    async fn reader(&self) -> Result<&Arc<Runtime>, BackendError> {
+        if let (None, Some(config)) = (self.runtime.get(), &self.config)
+            && !db_path(&config.data_dir).exists()
+        {
+            return Err(no_data(&config.data_dir));
+        }
+        self.writer().await
+    }
+}
+
+fn subscription_info(s: crate::local::topic::Subscription) -> SubscriptionInfo {
+    SubscriptionInfo {
+        id: s.id,
+        protocol: s.protocol,
+        endpoint: s.endpoint,
+        filter_policy: s.filter_policy,
+        scope: s.scope,
+        raw: s.raw,
     }
 }
 
 #[async_trait]
 impl Backend for LocalBackend {
     async fn place_order(&self, body: &[u8], idempotency_key: Option<&str>) -> Result<Placed, BackendError> {
-        let order = parse_place_order(body).map_err(|e| BackendError::Invalid(e.to_string()))?;
-        let orderid = match idempotency_key {
-            Some(key) => {
-                if let Some(p) = check_id("Idempotency-Key", key) {
-                    return Err(BackendError::Invalid(p.to_string()));
-                }
-                key.to_string()
-            }
-            None => uuid::Uuid::new_v4().to_string(),
-        };
-        let input = serde_json::json!({"orderid": orderid, "order": OrderRequest::from(&order)});
-        match self.runtime.executions.start(&orderid, &input).await? {
+        let start = requests::place_order(body, idempotency_key)?;
+        let rt = self.writer().await?;
+        let orderid = start.orderid;
+        match rt.executions.start(&orderid, &start.input).await? {
             Started::Created(r) => {
                 let execution_id = r.execution_id.clone();
-                self.runtime.submit(r);
+                rt.submit(r);
                 Ok(Placed {
                     orderid,
                     execution_id,
@@ -133,25 +195,20 @@ impl Backend for LocalBackend {
                 status: ExecStatus::parse(&record.status).unwrap_or(ExecStatus::Running),
                 created: false,
             }),
-            Started::Existing { same_input: false, .. } => Err(BackendError::Conflict(format!(
-                "Idempotency-Key {orderid} was already used for a different order"
-            ))),
+            Started::Existing { same_input: false, .. } => Err(requests::key_reused(&orderid)),
         }
     }
 
     async fn order_status(&self, orderid: &str, with_history: bool) -> Result<OrderStatus, BackendError> {
-        if let Some(p) = check_id("orderid", orderid) {
-            return Err(BackendError::Invalid(p.to_string()));
-        }
-        let record = self
-            .runtime
+        requests::ids(&[("orderid", orderid)])?;
+        let rt = self.reader().await?;
+        let record = rt
             .executions
             .get(orderid)
             .await?
             .ok_or_else(|| BackendError::NotFound(format!("no order {orderid}")))?;
         let history = if with_history {
-            self.runtime
-                .executions
+            rt.executions
                 .history(orderid)
                 .await?
                 .into_iter()
@@ -185,7 +242,8 @@ impl Backend for LocalBackend {
         limit: usize,
     ) -> Result<Vec<ExecutionSummary>, BackendError> {
         let records = self
-            .runtime
+            .reader()
+            .await?
             .executions
             .list(status.map(ExecStatus::as_str), limit)
             .await?;
@@ -193,21 +251,21 @@ impl Backend for LocalBackend {
     }
 
     async fn cart_item(&self, accountid: &str, vendorid: &str) -> Result<Option<CartItem>, BackendError> {
-        for (field, value) in [("accountid", accountid), ("vendorid", vendorid)] {
-            if let Some(p) = check_id(field, value) {
-                return Err(BackendError::Invalid(p.to_string()));
-            }
+        let rt = self.reader().await?;
+        match get_item(rt.cart.as_ref(), Some(accountid), Some(vendorid)).await {
+            Ok(item) => Ok(Some(item)),
+            Err(QueryError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
         }
-        Ok(self.runtime.cart.get(accountid, vendorid).await?)
     }
 
     async fn invoice(&self, key: &str) -> Result<serde_json::Value, BackendError> {
-        let rt = &self.runtime;
+        let rt = self.reader().await?;
         Ok(get_object(rt.invoices.as_ref(), &rt.stored_invoices, Some(key)).await?)
     }
 
     async fn order_invoice(&self, orderid: &str) -> Result<serde_json::Value, BackendError> {
-        let rt = &self.runtime;
+        let rt = self.reader().await?;
         Ok(get_order_invoice(rt.invoices.as_ref(), &rt.stored_invoices, orderid).await?)
     }
 
@@ -218,100 +276,60 @@ impl Backend for LocalBackend {
         secret: Option<&str>,
         allow_private: bool,
     ) -> Result<(VendorEndpoint, bool), BackendError> {
-        let s = subscribe_vendor(
-            self.runtime.vendors.as_ref(),
-            self.runtime.clock.as_ref(),
-            vendorid,
-            url,
-            secret,
-            allow_private,
-        )
-        .await?;
+        let new = requests::vendor_endpoint(vendorid, url, secret, allow_private)?;
+        let rt = self.writer().await?;
+        let s = subscribe_vendor(rt.vendors.as_ref(), rt.clock.as_ref(), &new).await?;
         Ok((s.endpoint, s.secret_generated))
     }
 
     async fn list_vendor_endpoints(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, BackendError> {
-        if let Some(v) = vendorid
-            && let Some(p) = check_id("vendorid", v)
-        {
-            return Err(BackendError::Invalid(p.to_string()));
+        if let Some(v) = vendorid {
+            requests::ids(&[("vendorid", v)])?;
         }
-        Ok(self.runtime.vendors.list(vendorid).await?)
+        Ok(self.reader().await?.vendors.list(vendorid).await?)
     }
 
     async fn unsubscribe_vendor(&self, vendorid: &str, endpointid: &str) -> Result<(), BackendError> {
-        Ok(unsubscribe_vendor(self.runtime.vendors.as_ref(), vendorid, endpointid).await?)
+        requests::ids(&[("vendorid", vendorid), ("endpointid", endpointid)])?;
+        let rt = self.reader().await?;
+        Ok(unsubscribe_vendor(rt.vendors.as_ref(), vendorid, endpointid).await?)
     }
 
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError> {
-        let endpoint = match sub.protocol {
-            Protocol::Sqs => {
-                let name = sub.endpoint.rsplit(':').next().unwrap_or_default().to_string();
-                crate::local::queues::check_queue_name(&name)?;
-                name
-            }
-            Protocol::Http | Protocol::Https => {
-                let allow_private = self.runtime.config.allow_private_endpoints;
-                let url = skipline_handlers::webhook::check_endpoint_url(&sub.endpoint, allow_private)
-                    .map_err(|e| BackendError::Invalid(e.to_string()))?;
-                let wanted = if sub.protocol == Protocol::Https {
-                    "https"
-                } else {
-                    "http"
-                };
-                if url.scheme() != wanted {
-                    return Err(BackendError::Invalid(format!(
-                        "--protocol {wanted} needs an {wanted}:// endpoint"
-                    )));
-                }
-                url.to_string()
-            }
+        let allow_private = match (self.runtime.get(), &self.config) {
+            (Some(rt), _) => rt.config.allow_private_endpoints,
+            (None, Some(config)) => config.allow_private_endpoints,
+            (None, None) => false,
         };
-        let protocol = match sub.protocol {
-            Protocol::Sqs => "sqs",
-            Protocol::Http => "http",
-            Protocol::Https => "https",
+        let (protocol, endpoint) = match requests::topic_endpoint(&sub, allow_private)? {
+            TopicEndpoint::Queue(q) => ("sqs", TopicEndpoint::queue_name(&q).to_string()),
+            TopicEndpoint::Url { protocol, url } => (protocol, url.to_string()),
         };
         let (policy, text) = match &sub.filter_policy {
             Some((text, policy)) => (Some(policy), Some(text.as_str())),
             None => (None, None),
         };
-        let s = self
-            .runtime
-            .topic
-            .subscribe(protocol, &endpoint, policy, text, sub.raw)
-            .await?;
-        Ok(SubscriptionInfo {
-            id: s.id,
-            protocol: s.protocol,
-            endpoint: s.endpoint,
-            filter_policy: s.filter_policy,
-            scope: s.scope,
-            raw: s.raw,
-        })
+        let rt = self.writer().await?;
+        let s = rt.topic.subscribe(protocol, &endpoint, policy, text, sub.raw).await?;
+        Ok(subscription_info(s))
     }
 
     async fn topic_subscriptions(&self) -> Result<Vec<SubscriptionInfo>, BackendError> {
         Ok(self
-            .runtime
+            .reader()
+            .await?
             .topic
             .subscriptions()
             .await?
             .into_iter()
-            .map(|s| SubscriptionInfo {
-                id: s.id,
-                protocol: s.protocol,
-                endpoint: s.endpoint,
-                filter_policy: s.filter_policy,
-                scope: s.scope,
-                raw: s.raw,
-            })
+            .map(subscription_info)
             .collect())
     }
 
     async fn queues(&self) -> Result<Vec<QueueInfo>, BackendError> {
         Ok(self
-            .runtime
+            .reader()
+            .await?
             .queues
             .stats()
             .await?
@@ -328,11 +346,10 @@ impl Backend for LocalBackend {
     }
 
     async fn peek(&self, queue: &str, max: usize) -> Result<Vec<PeekedMessage>, BackendError> {
-        if max == 0 || max > 1000 {
-            return Err(BackendError::Invalid("--max must be between 1 and 1000".into()));
-        }
+        requests::peek_max(max)?;
         Ok(self
-            .runtime
+            .reader()
+            .await?
             .queues
             .peek(queue, max)
             .await?
@@ -350,6 +367,10 @@ impl Backend for LocalBackend {
     }
 
     async fn replay(&self, request: &ReplayRequest, progress: &dyn Progress) -> Result<ReplayReport, BackendError> {
-        Ok(replay(&self.runtime.queues, &self.runtime.topic, request, progress).await?)
+        if let ReplayTarget::Queue(to) = &request.to {
+            requests::replay_target(&request.from, to)?;
+        }
+        let rt = self.reader().await?;
+        Ok(replay(&rt.queues, &rt.topic, request, progress).await?)
     }
 }

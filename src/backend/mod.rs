@@ -5,13 +5,13 @@
 
 pub mod aws;
 pub mod local;
+pub mod requests;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use skipline_engine::filter::{FilterPolicy, FilterScope};
 use skipline_events::MessageAttributes;
 use skipline_handlers::ports::{CartItem, VendorEndpoint};
-use skipline_handlers::vendors::SubscribeError;
 
 /// Why an operation failed, mapped to one exit code / HTTP status per front door.
 #[derive(Debug, thiserror::Error)]
@@ -30,17 +30,6 @@ pub enum BackendError {
     /// The backend could not be reached or failed; worth retrying.
     #[error("{0}")]
     Unavailable(String),
-}
-
-impl From<SubscribeError> for BackendError {
-    fn from(e: SubscribeError) -> Self {
-        match e {
-            SubscribeError::Invalid(_) | SubscribeError::Endpoint(_) => BackendError::Invalid(e.to_string()),
-            SubscribeError::NotFound(m) => BackendError::NotFound(m),
-            SubscribeError::Conflict(m) => BackendError::Conflict(m),
-            SubscribeError::Store(s) => BackendError::Unavailable(s.to_string()),
-        }
-    }
 }
 
 impl From<skipline_handlers::QueryError> for BackendError {

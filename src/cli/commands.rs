@@ -7,7 +7,7 @@ use crate::backend::local::LocalBackend;
 use crate::backend::{
     Backend, BackendError, ExecStatus, NewSubscription, Progress, ReplayReport, ReplayRequest, ReplayTarget,
 };
-use crate::local::runtime::{Overrides, Runtime, RuntimeConfig, db_path};
+use crate::local::runtime::{Overrides, Runtime, RuntimeConfig};
 use skipline_engine::filter::{FilterPolicy, FilterScope};
 use skipline_events::MessageAttributes;
 use std::io::{IsTerminal, Read};
@@ -102,20 +102,13 @@ fn runtime_config(cli: &Cli, args: Option<&RuntimeArgs>) -> RuntimeConfig {
     config
 }
 
-/// Opens the backend the flags choose. `creates` says whether the command may create a data dir.
-async fn backend(cli: &Cli, creates: bool) -> Result<Arc<dyn Backend>, CliError> {
+/// The backend the flags choose. The embedded one opens its data dir only when an operation
+/// needs it, after the operation has checked its input, so a refused command leaves nothing
+/// behind and a read never creates a data dir.
+async fn backend(cli: &Cli) -> Result<Arc<dyn Backend>, CliError> {
     match cli.backend {
         BackendKind::Aws => Ok(Arc::new(AwsBackend::from_env(cli.stack_outputs.as_deref()).await?)),
-        BackendKind::Local => {
-            if !creates && !db_path(&cli.data_dir).exists() {
-                return Err(CliError::NotFound(format!(
-                    "no Skip the Line data in {} (start `skipline serve`, or pass --data-dir)",
-                    cli.data_dir.display()
-                )));
-            }
-            let rt = Runtime::open(runtime_config(cli, None), Overrides::default()).await?;
-            Ok(Arc::new(LocalBackend::new(rt)))
-        }
+        BackendKind::Local => Ok(Arc::new(LocalBackend::lazy(runtime_config(cli, None)))),
     }
 }
 
@@ -278,16 +271,7 @@ async fn order(cli: &Cli, cmd: &OrderCommand) -> Result<(), CliError> {
     match cmd {
         OrderCommand::Place(args) => {
             let body = place_body(args)?;
-            // Validate before opening anything, so bad input leaves no trace.
-            skipline_events::parse_place_order(&body).map_err(|e| CliError::Invalid(e.to_string()))?;
-            if let Some(p) = args
-                .idempotency_key
-                .as_deref()
-                .and_then(|k| skipline_events::check_id("Idempotency-Key", k))
-            {
-                return Err(CliError::Invalid(p.to_string()));
-            }
-            let backend = backend(cli, true).await?;
+            let backend = backend(cli).await?;
             let placed = backend.place_order(&body, args.idempotency_key.as_deref()).await?;
             if cli.backend == BackendKind::Local && !serve_running(cli) {
                 eprintln!(
@@ -338,7 +322,7 @@ async fn order(cli: &Cli, cmd: &OrderCommand) -> Result<(), CliError> {
             }
         }
         OrderCommand::Status { orderid, history } => {
-            let status = backend(cli, false).await?.order_status(orderid, *history).await?;
+            let status = backend(cli).await?.order_status(orderid, *history).await?;
             if cli.json {
                 output::json(&status);
             } else if *history {
@@ -368,7 +352,7 @@ fn serve_running(cli: &Cli) -> bool {
 }
 
 async fn executions(cli: &Cli, cmd: &ExecutionsCommand) -> Result<(), CliError> {
-    let backend = backend(cli, false).await?;
+    let backend = backend(cli).await?;
     match cmd {
         ExecutionsCommand::List { status, limit } => {
             let status = status.as_deref().and_then(ExecStatus::parse);
@@ -404,17 +388,7 @@ async fn vendors(cli: &Cli, cmd: &VendorsCommand) -> Result<(), CliError> {
             secret,
             allow_private_endpoints,
         } => {
-            // Validate first: a refused endpoint must not create a data dir.
-            if let Some(p) = skipline_events::check_id("vendorid", vendor_id) {
-                return Err(CliError::Invalid(p.to_string()));
-            }
-            skipline_handlers::webhook::check_endpoint_url(endpoint, *allow_private_endpoints)
-                .map_err(|e| CliError::Invalid(e.to_string()))?;
-            // Checked before opening, so a refused subscribe leaves no data dir behind.
-            if let Some(problem) = secret.as_deref().and_then(skipline_handlers::vendors::check_secret) {
-                return Err(CliError::Invalid(problem.into()));
-            }
-            let backend = backend(cli, true).await?;
+            let backend = backend(cli).await?;
             let (ep, generated) = backend
                 .subscribe_vendor(vendor_id, endpoint, secret.as_deref(), *allow_private_endpoints)
                 .await?;
@@ -432,10 +406,7 @@ async fn vendors(cli: &Cli, cmd: &VendorsCommand) -> Result<(), CliError> {
             }
         }
         VendorsCommand::List { vendor_id } => {
-            let list = backend(cli, false)
-                .await?
-                .list_vendor_endpoints(vendor_id.as_deref())
-                .await?;
+            let list = backend(cli).await?.list_vendor_endpoints(vendor_id.as_deref()).await?;
             if cli.json {
                 let redacted: Vec<_> = list
                     .iter()
@@ -457,10 +428,7 @@ async fn vendors(cli: &Cli, cmd: &VendorsCommand) -> Result<(), CliError> {
             }
         }
         VendorsCommand::Unsubscribe { vendor_id, endpoint_id } => {
-            backend(cli, false)
-                .await?
-                .unsubscribe_vendor(vendor_id, endpoint_id)
-                .await?;
+            backend(cli).await?.unsubscribe_vendor(vendor_id, endpoint_id).await?;
             if !cli.json {
                 println!("unsubscribed {endpoint_id} from vendor {vendor_id}");
             }
@@ -519,22 +487,7 @@ async fn topic(cli: &Cli, cmd: &TopicCommand) -> Result<(), CliError> {
                 .as_deref()
                 .map(|p| parse_policy(p, scope_of(*filter_policy_scope)))
                 .transpose()?;
-            // Validate the endpoint before opening, so a refused one creates no data dir.
-            match protocol {
-                crate::backend::Protocol::Sqs => {
-                    let name = endpoint.rsplit(':').next().unwrap_or_default();
-                    crate::local::queues::check_queue_name(name).map_err(|e| CliError::Invalid(e.to_string()))?;
-                }
-                crate::backend::Protocol::Http | crate::backend::Protocol::Https
-                    if cli.backend == BackendKind::Local =>
-                {
-                    // The embedded backend's CLI runtime never allows private endpoints.
-                    skipline_handlers::webhook::check_endpoint_url(endpoint, false)
-                        .map_err(|e| CliError::Invalid(e.to_string()))?;
-                }
-                _ => {}
-            }
-            let backend = backend(cli, true).await?;
+            let backend = backend(cli).await?;
             let info = backend
                 .topic_subscribe(NewSubscription {
                     protocol: *protocol,
@@ -551,7 +504,7 @@ async fn topic(cli: &Cli, cmd: &TopicCommand) -> Result<(), CliError> {
             Ok(())
         }
         TopicCommand::ListSubscriptions => {
-            let list = backend(cli, false).await?.topic_subscriptions().await?;
+            let list = backend(cli).await?.topic_subscriptions().await?;
             if cli.json {
                 output::json(&list);
             } else {
@@ -603,7 +556,7 @@ impl Progress for ReplayProgress {
 async fn queues(cli: &Cli, cmd: &QueuesCommand) -> Result<(), CliError> {
     match cmd {
         QueuesCommand::List => {
-            let list = backend(cli, false).await?.queues().await?;
+            let list = backend(cli).await?.queues().await?;
             if cli.json {
                 output::json(&list);
             } else {
@@ -633,7 +586,7 @@ async fn queues(cli: &Cli, cmd: &QueuesCommand) -> Result<(), CliError> {
             }
         }
         QueuesCommand::Peek { queue, max } => {
-            let list = backend(cli, false).await?.peek(queue, *max as usize).await?;
+            let list = backend(cli).await?.peek(queue, *max as usize).await?;
             if cli.json {
                 output::json(&list);
             } else if list.is_empty() {
@@ -671,7 +624,7 @@ async fn queues(cli: &Cli, cmd: &QueuesCommand) -> Result<(), CliError> {
                 filter,
                 dry_run: *dry_run,
             };
-            let backend = backend(cli, false).await?;
+            let backend = backend(cli).await?;
             let bar = (std::io::stderr().is_terminal() && !cli.json).then(|| {
                 let bar = indicatif::ProgressBar::new(0);
                 bar.set_style(

@@ -169,18 +169,6 @@ impl Executions {
             .await
     }
 
-    /// Names of executions that have not finished, oldest first.
-    pub async fn running(&self) -> Result<Vec<String>, DbError> {
-        self.db
-            .read(|c| {
-                let mut stmt =
-                    c.prepare_cached("SELECT name FROM executions WHERE status = 'RUNNING' ORDER BY started_ms, name")?;
-                let rows = stmt.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<Result<Vec<String>, _>>()?)
-            })
-            .await
-    }
-
     /// Running executions created after `rowid` (0 = all), oldest first, and the highest rowid
     /// seen, finished or not, so the next call starts there. Cost is proportional to the new
     /// rows, not to all running executions (`+status` keeps SQLite on the rowid range).

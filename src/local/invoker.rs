@@ -1,129 +1,116 @@
-//! Maps the state machine's Task resources to in-process handlers and local integrations.
-//!
-//! Lambda ARNs run the same handler functions the Lambdas run; `sns:publish` goes to the local
-//! topic; `dynamodb:deleteItem` to the cart. Errors are shaped as on AWS (Lambda's
-//! `{"errorType","errorMessage"}` cause, `DynamoDB.ConditionalCheckFailedException`), so the
-//! same Catch clauses match on both backends.
+//! The embedded runtime's service integrations for the shared invoker
+//! ([`skipline_handlers::tasks::FlowInvoker`]): `sns:publish` goes to the local topic and
+//! `dynamodb:deleteItem` to the cart. Errors are shaped as on AWS
+//! (`DynamoDB.ConditionalCheckFailedException`, `SNS.NotFoundException`), so the same Catch
+//! clauses match on both backends.
 
 use super::topic::{LOCAL_TOPIC_ARN, Topic};
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use skipline_engine::asl::{TaskFailure, TaskInvoker};
-use skipline_events::MessageAttributes;
-use skipline_handlers::StepError;
-use skipline_handlers::ports::{CartStore, Clock, InvoiceIndex, InvoiceStore, ReleaseOutcome};
-use skipline_handlers::put_item::{parse_input, put_item};
-use skipline_handlers::put_object::put_object;
-use std::collections::BTreeMap;
+use skipline_engine::asl::TaskFailure;
+use skipline_handlers::ports::{CartStore, ReleaseOutcome};
+use skipline_handlers::tasks::{Integrations, Resources, SnsPublish, failure};
 use std::sync::Arc;
 
 pub const PUT_ITEM_ARN: &str = "arn:aws:lambda:local:000000000000:function:put_item";
 pub const PUT_OBJECT_ARN: &str = "arn:aws:lambda:local:000000000000:function:put_object";
-pub const SNS_PUBLISH: &str = "arn:aws:states:::sns:publish";
-pub const DDB_DELETE_ITEM: &str = "arn:aws:states:::dynamodb:deleteItem";
+/// The cart table's local name, substituted for `${CartTableName}`.
 pub const CART_TABLE: &str = "cart";
 
-/// The `${...}` substitutions for the local backend.
-pub fn substitutions() -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("PutItemFunctionArn".to_string(), PUT_ITEM_ARN.to_string()),
-        ("PutObjectFunctionArn".to_string(), PUT_OBJECT_ARN.to_string()),
-        ("TopicArn".to_string(), LOCAL_TOPIC_ARN.to_string()),
-        ("CartTableName".to_string(), CART_TABLE.to_string()),
-    ])
+/// What the placeholders stand for in the embedded runtime.
+pub fn resources() -> Resources {
+    Resources {
+        put_item_function: PUT_ITEM_ARN.to_string(),
+        put_object_function: PUT_OBJECT_ARN.to_string(),
+        topic_arn: LOCAL_TOPIC_ARN.to_string(),
+        cart_table: CART_TABLE.to_string(),
+    }
 }
 
-pub struct LocalInvoker {
+pub struct LocalIntegrations {
     pub cart: Arc<dyn CartStore>,
-    pub invoices: Arc<dyn InvoiceStore>,
-    pub invoice_index: Arc<dyn InvoiceIndex>,
-    pub clock: Arc<dyn Clock>,
     pub topic: Topic,
 }
 
-fn step_failure(e: StepError) -> TaskFailure {
-    TaskFailure {
-        error: e.name().to_string(),
-        cause: e.lambda_cause(),
-    }
+/// The one deleteItem the local cart can run: a Key of string `accountid` and `vendorid`,
+/// conditional on `orderid = :placeholder`.
+struct CartDelete<'a> {
+    table: Option<&'a str>,
+    key: (&'a Value, &'a Value),
+    placeholder: &'a str,
+    value: &'a Value,
 }
 
-fn failure(error: &str, cause: impl Into<String>) -> TaskFailure {
-    TaskFailure {
-        error: error.to_string(),
-        cause: cause.into(),
-    }
+/// Reads the shape, as written in the file (`"S.$"` paths) or as run (`"S"` values).
+fn cart_delete(params: &Value) -> Result<CartDelete<'_>, String> {
+    let attr = |path: &str| params.pointer(path).filter(|v| v.is_object());
+    let (Some(accountid), Some(vendorid)) = (attr("/Key/accountid"), attr("/Key/vendorid")) else {
+        return Err(format!(
+            "the local {CART_TABLE} table is keyed by string attributes accountid and vendorid; Key must name both"
+        ));
+    };
+    let condition = params
+        .get("ConditionExpression")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(("orderid", placeholder)) = condition.split_once('=').map(|(a, p)| (a.trim(), p.trim())) else {
+        return Err(
+            "the local backend runs only a deleteItem with ConditionExpression \"orderid = :placeholder\"".into(),
+        );
+    };
+    let value = params
+        .get("ExpressionAttributeValues")
+        .and_then(|v| v.get(placeholder))
+        .filter(|v| v.is_object())
+        .ok_or_else(|| format!("ExpressionAttributeValues has no {placeholder}"))?;
+    Ok(CartDelete {
+        table: params.get("TableName").and_then(Value::as_str),
+        key: (accountid, vendorid),
+        placeholder,
+        value,
+    })
 }
 
-fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, TaskFailure> {
-    serde_json::to_value(v).map_err(|e| failure("States.Runtime", e.to_string()))
+fn string_attr(v: &Value) -> Option<&str> {
+    v.get("S").and_then(Value::as_str)
 }
 
-impl LocalInvoker {
-    async fn publish(&self, params: Value) -> Result<Value, TaskFailure> {
-        let topic = params.get("TopicArn").and_then(Value::as_str).unwrap_or_default();
-        if topic != LOCAL_TOPIC_ARN {
+#[async_trait]
+impl Integrations for LocalIntegrations {
+    async fn publish(&self, request: &SnsPublish) -> Result<String, TaskFailure> {
+        if request.topic_arn != LOCAL_TOPIC_ARN {
             return Err(failure(
                 "SNS.NotFoundException",
-                format!("Topic does not exist: {topic:?}"),
+                format!("Topic does not exist: {:?}", request.topic_arn),
             ));
         }
-        let message = match params.get("Message") {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => return Err(failure("SNS.InvalidParameterException", "Message is required")),
-        };
-        let attributes: MessageAttributes = match params.get("MessageAttributes") {
-            None | Some(Value::Null) => MessageAttributes::new(),
-            Some(v) => serde_json::from_value(v.clone())
-                .map_err(|e| failure("SNS.InvalidParameterException", format!("MessageAttributes: {e}")))?,
-        };
         // Unique per publish, as in SNS; consumers dedupe on the event id inside the message.
         let message_id = uuid::Uuid::new_v4().to_string();
         self.topic
-            .publish(&message_id, &message, &attributes)
+            .publish(&message_id, &request.message, &request.attributes)
             .await
             .map_err(|e| failure("SNS.InternalErrorException", e.to_string()))?;
-        Ok(json!({"MessageId": message_id}))
+        Ok(message_id)
     }
 
-    /// Supports what the flow uses: a Key of string attributes and `attr = :placeholder`.
     async fn delete_item(&self, params: Value) -> Result<Value, TaskFailure> {
-        let invalid = |m: &str| failure("DynamoDB.ValidationException", m.to_string());
-        if params.get("TableName").and_then(Value::as_str) != Some(CART_TABLE) {
+        let invalid = |m: String| failure("DynamoDB.ValidationException", m);
+        let d = cart_delete(&params).map_err(invalid)?;
+        if d.table != Some(CART_TABLE) {
             return Err(failure(
                 "DynamoDB.ResourceNotFoundException",
                 "Requested resource not found",
             ));
         }
-        let key_s = |k: &str| {
-            params
-                .pointer(&format!("/Key/{k}/S"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
+        let (Some(accountid), Some(vendorid), Some(orderid)) =
+            (string_attr(d.key.0), string_attr(d.key.1), string_attr(d.value))
+        else {
+            return Err(invalid(format!(
+                "Key attributes and {} must be strings ({{\"S\": …}})",
+                d.placeholder
+            )));
         };
-        let (Some(accountid), Some(vendorid)) = (key_s("accountid"), key_s("vendorid")) else {
-            return Err(invalid("Key must have string attributes accountid and vendorid"));
-        };
-        let condition = params.get("ConditionExpression").and_then(Value::as_str);
-        let Some(condition) = condition else {
-            return Err(invalid(
-                "the local backend requires ConditionExpression \"orderid = :placeholder\"",
-            ));
-        };
-        let Some((attr, placeholder)) = condition.split_once('=').map(|(a, p)| (a.trim(), p.trim())) else {
-            return Err(invalid(
-                "ConditionExpression must be of the form \"orderid = :placeholder\"",
-            ));
-        };
-        if attr != "orderid" {
-            return Err(invalid("the local backend supports conditions on orderid only"));
-        }
-        let orderid = params
-            .pointer(&format!("/ExpressionAttributeValues/{placeholder}/S"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid(&format!("ExpressionAttributeValues has no string {placeholder}")))?;
-        match self.cart.release(&accountid, &vendorid, orderid).await {
+        match self.cart.release(accountid, vendorid, orderid).await {
             Ok(ReleaseOutcome::Released) => Ok(json!({})),
             Ok(ReleaseOutcome::Missing | ReleaseOutcome::HeldBy { .. }) => Err(failure(
                 "DynamoDB.ConditionalCheckFailedException",
@@ -132,40 +119,62 @@ impl LocalInvoker {
             Err(e) => Err(failure("DynamoDB.InternalServerErrorException", e.to_string())),
         }
     }
+
+    fn check_delete_item(&self, parameters: Option<&Value>) -> Result<(), String> {
+        let params = parameters.ok_or("dynamodb:deleteItem needs Parameters")?;
+        let d = cart_delete(params)?;
+        match d.table {
+            Some(CART_TABLE) => Ok(()),
+            Some(other) => Err(format!(
+                "the embedded runtime has one table, {CART_TABLE:?} (${{CartTableName}}); TableName {other:?} does not exist"
+            )),
+            None => Err(format!(
+                "TableName must be written out (the embedded runtime has one table, {CART_TABLE:?})"
+            )),
+        }
+    }
 }
 
-#[async_trait]
-impl TaskInvoker for LocalInvoker {
-    fn supports(&self, resource: &str) -> bool {
-        matches!(resource, PUT_ITEM_ARN | PUT_OBJECT_ARN | SNS_PUBLISH | DDB_DELETE_ITEM)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn flow_params(table: &str) -> Value {
+        json!({"TableName": table,
+            "Key": {"accountid": {"S.$": "$.a"}, "vendorid": {"S.$": "$.v"}},
+            "ConditionExpression": "orderid = :orderid",
+            "ExpressionAttributeValues": {":orderid": {"S.$": "$.orderid"}}})
     }
 
-    async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskFailure> {
-        match resource {
-            PUT_ITEM_ARN => {
-                let input = parse_input(input).map_err(step_failure)?;
-                to_value(
-                    &put_item(self.cart.as_ref(), self.clock.as_ref(), input)
-                        .await
-                        .map_err(step_failure)?,
-                )
-            }
-            PUT_OBJECT_ARN => {
-                let input = parse_input(input).map_err(step_failure)?;
-                to_value(
-                    &put_object(
-                        self.invoices.as_ref(),
-                        self.invoice_index.as_ref(),
-                        self.clock.as_ref(),
-                        input,
-                    )
-                    .await
-                    .map_err(step_failure)?,
-                )
-            }
-            SNS_PUBLISH => self.publish(input).await,
-            DDB_DELETE_ITEM => self.delete_item(input).await,
-            other => Err(failure("States.Runtime", format!("no local integration for {other}"))),
-        }
+    #[tokio::test]
+    async fn delete_item_states_are_checked_against_the_local_tables_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::local::db::Db::open(&dir.path().join("t.db")).unwrap();
+        let queues = crate::local::queues::Queues::new(db.clone());
+        let local = LocalIntegrations {
+            cart: Arc::new(crate::local::cart::SqliteCart::new(db.clone())),
+            topic: Topic::new(db, queues.signals.clone()),
+        };
+        assert_eq!(local.check_delete_item(Some(&flow_params("cart"))), Ok(()));
+        let e = local.check_delete_item(Some(&flow_params("orders"))).unwrap_err();
+        assert!(e.contains("\"orders\" does not exist"), "{e}");
+        let mut other_key = flow_params("cart");
+        other_key["Key"] = json!({"id": {"S": "x"}});
+        assert!(
+            local
+                .check_delete_item(Some(&other_key))
+                .unwrap_err()
+                .contains("accountid and vendorid")
+        );
+        let mut other_condition = flow_params("cart");
+        other_condition["ConditionExpression"] = json!("attribute_exists(orderid)");
+        assert!(
+            local
+                .check_delete_item(Some(&other_condition))
+                .unwrap_err()
+                .contains("orderid = :placeholder")
+        );
+        assert!(local.check_delete_item(None).is_err());
     }
 }

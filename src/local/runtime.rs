@@ -15,7 +15,7 @@ use super::cart::SqliteCart;
 use super::db::{Db, DbError};
 use super::executions::Executions;
 use super::invoices::SqliteInvoices;
-use super::invoker::{LocalInvoker, substitutions};
+use super::invoker::{LocalIntegrations, resources};
 use super::queues::{QueueError, Queues};
 use super::topic::Topic;
 use super::vendors::SqliteVendors;
@@ -23,6 +23,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use dispatcher::Submitted;
 use skipline_engine::asl::StateMachine;
 use skipline_handlers::ports::{Clock, InvoiceStore, WebhookClient};
+use skipline_handlers::tasks::FlowInvoker;
 use skipline_http::HttpWebhookClient;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -115,7 +116,7 @@ pub struct Runtime {
     pub topic: Topic,
     pub queues: Queues,
     pub machine: Arc<StateMachine>,
-    pub invoker: Arc<LocalInvoker>,
+    pub invoker: Arc<FlowInvoker>,
     pub clock: Arc<dyn Clock>,
     pub webhooks: Arc<dyn WebhookClient>,
     /// While set, the consumer loops receive nothing (tests and demos hold cart slots with it).
@@ -171,8 +172,8 @@ fn data_dir_error(path: &Path, e: impl std::fmt::Display) -> RuntimeError {
 }
 
 /// Loads and validates a state-machine definition against the local integrations.
-pub fn load_state_machine(text: &str, origin: &str, invoker: &LocalInvoker) -> Result<StateMachine, RuntimeError> {
-    StateMachine::load(text, &substitutions(), invoker).map_err(|e| RuntimeError::StateMachine {
+pub fn load_state_machine(text: &str, origin: &str, invoker: &FlowInvoker) -> Result<StateMachine, RuntimeError> {
+    StateMachine::load(text, &invoker.substitutions(), invoker).map_err(|e| RuntimeError::StateMachine {
         path: origin.to_string(),
         reason: e.to_string(),
     })
@@ -204,12 +205,16 @@ impl Runtime {
         let queues = Queues::new(db.clone());
         let topic = Topic::new(db.clone(), queues.signals.clone());
         let clock: Arc<dyn Clock> = Arc::new(skipline_handlers::ports::SystemClock);
-        let invoker = Arc::new(LocalInvoker {
+        let invoker = Arc::new(FlowInvoker {
+            resources: resources(),
             cart: cart.clone(),
             invoices: invoices.clone(),
             invoice_index: Arc::new(stored_invoices.clone()),
             clock: clock.clone(),
-            topic: topic.clone(),
+            integrations: Arc::new(LocalIntegrations {
+                cart: cart.clone(),
+                topic: topic.clone(),
+            }),
         });
         let (text, origin) = match &config.state_machine {
             Some(path) => (

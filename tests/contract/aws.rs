@@ -4,7 +4,7 @@
 //! - Step Functions: moto keeps every execution RUNNING and answers GetExecutionHistory with
 //!   canned data (it can only execute definitions itself with Docker for the Lambda tasks).
 //!   A background task picks up each execution started on moto and runs the repository's
-//!   definition with `AwsTaskInvoker` (the Lambdas' code and AWS adapters, real SNS/DynamoDB).
+//!   definition with the shared `FlowInvoker` and `AwsIntegrations` (the Lambdas' code and AWS adapters, real SNS/DynamoDB).
 //!   Because moto cannot be told the outcome, [`MotoBackend`] reports status, output and history
 //!   from those runs; everything else is `AwsBackend` unchanged.
 //! - Lambda's SQS event source mappings: a background task polls both queues through

@@ -16,7 +16,7 @@ use skipline_aws::aws_sdk_dynamodb::types::{
 use skipline_aws::aws_sdk_sqs::types::QueueAttributeName;
 use skipline_aws::config::{AwsClients, Setting, Settings};
 use skipline_aws::esm::EventSourceMapping;
-use skipline_aws::invoker::{AwsTaskInvoker, FunctionArns};
+use skipline_aws::invoker::{AwsIntegrations, FunctionArns};
 use skipline_aws::{DynamoCart, DynamoDeliveryLog, DynamoInvoiceIndex, DynamoVendorDirectory, S3Invoices};
 use skipline_engine::asl::{ExecutionContext, HistoryEvent, HistorySink, Outcome, Resume, StateMachine};
 use skipline_engine::filter::FilterScope;
@@ -24,6 +24,7 @@ use skipline_handlers::clear_cart::ClearCart;
 use skipline_handlers::esm::PollReport;
 use skipline_handlers::notify_vendor::NotifyVendor;
 use skipline_handlers::ports::{InvoiceStore, PutBlobOutcome, StoreError, SystemClock};
+use skipline_handlers::tasks::FlowInvoker;
 use skipline_http::HttpWebhookClient;
 use std::collections::HashSet;
 use std::net::TcpListener;
@@ -334,13 +335,8 @@ impl Stack {
 /// The repository's one state-machine file with CDK's substitutions applied.
 pub fn substituted_definition(functions: &FunctionArns, topic_arn: &str, cart_table: &str) -> String {
     let mut text = std::fs::read_to_string(definition_path()).expect("read order_flow.asl.json");
-    for (name, value) in [
-        ("PutItemFunctionArn", functions.put_item.as_str()),
-        ("PutObjectFunctionArn", functions.put_object.as_str()),
-        ("TopicArn", topic_arn),
-        ("CartTableName", cart_table),
-    ] {
-        text = text.replace(&format!("${{{name}}}"), value);
+    for (name, value) in functions.resources(topic_arn, cart_table).substitutions() {
+        text = text.replace(&format!("${{{name}}}"), &value);
     }
     text
 }
@@ -502,7 +498,7 @@ impl InvoiceStore for BreakableInvoices {
 pub struct Flow {
     pub stack: Stack,
     pub machine: StateMachine,
-    pub invoker: AwsTaskInvoker,
+    pub invoker: FlowInvoker,
     pub invoices: Arc<BreakableInvoices>,
     pub notify_esm: EventSourceMapping,
     pub clear_esm: EventSourceMapping,
@@ -522,22 +518,20 @@ pub struct Ran {
 impl Flow {
     pub async fn new(stack: Stack) -> Flow {
         let invoices = Arc::new(BreakableInvoices::new(&stack));
-        let invoker = AwsTaskInvoker::new(
-            stack.functions.clone(),
-            Arc::new(stack.cart()),
-            invoices.clone(),
-            Arc::new(stack.invoice_index()),
-            stack.clients.dynamodb.clone(),
-            stack.clients.sns.clone(),
-            Arc::new(SystemClock),
-        );
+        let invoker = FlowInvoker {
+            resources: stack.functions.resources(&stack.topic_arn, &stack.cart_table),
+            cart: Arc::new(stack.cart()),
+            invoices: invoices.clone(),
+            invoice_index: Arc::new(stack.invoice_index()),
+            clock: Arc::new(SystemClock),
+            integrations: Arc::new(AwsIntegrations {
+                dynamodb: stack.clients.dynamodb.clone(),
+                sns: stack.clients.sns.clone(),
+            }),
+        };
         let definition = std::fs::read_to_string(definition_path()).unwrap();
-        let machine = StateMachine::load(
-            &definition,
-            &invoker.substitutions(&stack.topic_arn, &stack.cart_table),
-            &invoker,
-        )
-        .expect("the order flow loads with the AWS invoker");
+        let machine = StateMachine::load(&definition, &invoker.substitutions(), &invoker)
+            .expect("the order flow loads with the AWS invoker");
         let notify_esm = EventSourceMapping::new(stack.clients.sqs.clone(), &stack.notify_queue_url)
             .await
             .unwrap();

@@ -425,6 +425,9 @@ fn parse_task(f: &mut Fields<'_>, invoker: &dyn TaskInvoker) -> Result<Task, Loa
             resource,
         });
     }
+    if let Err(reason) = invoker.check(&resource, f.get("Parameters")) {
+        return Err(f.invalid("Parameters", &reason));
+    }
     let timeout = f.integer("TimeoutSeconds", 1, 99_999_999)?.map(Duration::from_secs);
     Ok(Task {
         resource,

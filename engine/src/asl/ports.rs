@@ -10,6 +10,12 @@ use serde_json::Value;
 pub trait TaskInvoker: Send + Sync {
     /// Checked at load time for every Task state's `Resource` (after substitution).
     fn supports(&self, resource: &str) -> bool;
+    /// Checked at load time for every Task state the invoker supports, with its `Parameters`
+    /// as written (after substitution): a host that can run only some parameter shapes says so
+    /// here, and the state is refused at load with this reason.
+    fn check(&self, _resource: &str, _parameters: Option<&Value>) -> Result<(), String> {
+        Ok(())
+    }
     /// Runs `resource` with the state's effective input (after `InputPath` and
     /// `Parameters`). `Err` is a task failure; its `error` is the error name that Retry and
     /// Catch match against.
