@@ -8,7 +8,7 @@
 
 use crate::api::{ApiState, serve};
 use crate::backend::local::LocalBackend;
-use crate::backend::{Backend, Quiet, ReplayRequest, ReplayTarget};
+use crate::backend::{Backend, Quiet, ReplayRequest};
 use crate::cli::DemoArgs;
 use crate::cli::commands::CliError;
 use crate::local::runtime::{NOTIFY_QUEUE, Overrides, Runtime, RuntimeConfig};
@@ -354,16 +354,7 @@ async fn scenario(
     );
     receiver.fail("harbour", false);
     let report = backend
-        .replay(
-            &ReplayRequest {
-                from: dlq.clone(),
-                to: ReplayTarget::Origin,
-                max: None,
-                filter: None,
-                dry_run: false,
-            },
-            &Quiet,
-        )
+        .replay(&ReplayRequest::redrive(dlq.clone()), &Quiet)
         .await
         .map_err(CliError::from)?;
     r.check(
@@ -376,16 +367,7 @@ async fn scenario(
     })
     .await;
     let again = backend
-        .replay(
-            &ReplayRequest {
-                from: dlq,
-                to: ReplayTarget::Origin,
-                max: None,
-                filter: None,
-                dry_run: false,
-            },
-            &Quiet,
-        )
+        .replay(&ReplayRequest::redrive(dlq), &Quiet)
         .await
         .map_err(CliError::from)?;
     tokio::time::sleep(Duration::from_millis(500)).await;

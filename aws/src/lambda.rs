@@ -37,6 +37,25 @@ pub fn required_env(setting: Setting) -> Result<String, ConfigError> {
     Settings::from_env().require(setting).map(str::to_string)
 }
 
+/// The cart table from the function's environment (`CART_TABLE`).
+pub async fn cart_from_env() -> Result<crate::DynamoCart, ConfigError> {
+    let table = required_env(Setting::CartTable)?;
+    let sdk = crate::config::load_sdk_config(None).await;
+    Ok(crate::DynamoCart::new(crate::config::dynamodb_client(&sdk), table))
+}
+
+/// The invoice bucket and its index from the function's environment (`INVOICE_BUCKET`,
+/// `INVOICE_INDEX_TABLE`): put_object writes both, get_object reads both.
+pub async fn invoices_from_env() -> Result<(crate::S3Invoices, crate::DynamoInvoiceIndex), ConfigError> {
+    let bucket = required_env(Setting::InvoiceBucket)?;
+    let index_table = required_env(Setting::InvoiceIndexTable)?;
+    let sdk = crate::config::load_sdk_config(None).await;
+    Ok((
+        crate::S3Invoices::new(crate::config::s3_client(&sdk), bucket),
+        crate::DynamoInvoiceIndex::new(crate::config::dynamodb_client(&sdk), index_table),
+    ))
+}
+
 /// A step failure as Lambda reports it: `errorType` is the name the state machine's Retry
 /// and Catch match (e.g. `ActiveOrderExists`), not a Rust type name.
 #[derive(Debug)]

@@ -21,6 +21,60 @@ pub fn format_time(t: &DateTime) -> String {
     t.fmt(DateTimeFormat::DateTime).unwrap_or_default()
 }
 
+/// An execution's status without the SDK type: Step Functions' wire value (`RUNNING`,
+/// `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`, `PENDING_REDRIVE`, or one added later).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+    PendingRedrive,
+    /// A status this SDK version does not know, as sent.
+    Other(String),
+}
+
+impl Status {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+            Status::PendingRedrive => "PENDING_REDRIVE",
+            Status::Other(s) => s,
+        }
+    }
+
+    fn to_sdk(&self) -> ExecutionStatus {
+        match self {
+            Status::Running => ExecutionStatus::Running,
+            Status::Succeeded => ExecutionStatus::Succeeded,
+            Status::Failed => ExecutionStatus::Failed,
+            Status::TimedOut => ExecutionStatus::TimedOut,
+            Status::Aborted => ExecutionStatus::Aborted,
+            Status::PendingRedrive => ExecutionStatus::PendingRedrive,
+            Status::Other(s) => ExecutionStatus::from(s.as_str()),
+        }
+    }
+}
+
+impl From<ExecutionStatus> for Status {
+    fn from(s: ExecutionStatus) -> Self {
+        match s {
+            ExecutionStatus::Running => Status::Running,
+            ExecutionStatus::Succeeded => Status::Succeeded,
+            ExecutionStatus::Failed => Status::Failed,
+            ExecutionStatus::TimedOut => Status::TimedOut,
+            ExecutionStatus::Aborted => Status::Aborted,
+            ExecutionStatus::PendingRedrive => Status::PendingRedrive,
+            other => Status::Other(other.as_str().to_string()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
     Started {
@@ -65,7 +119,7 @@ pub async fn start(
 pub struct Execution {
     pub arn: String,
     pub name: String,
-    pub status: ExecutionStatus,
+    pub status: Status,
     pub started_at: String,
     pub stopped_at: Option<String>,
     pub input: Option<String>,
@@ -84,7 +138,7 @@ pub async fn describe(client: &Client, execution_arn: &str) -> Result<Execution,
     Ok(Execution {
         arn: out.execution_arn,
         name: out.name.unwrap_or_default(),
-        status: out.status,
+        status: out.status.into(),
         started_at: format_time(&out.start_date),
         stopped_at: out.stop_date.as_ref().map(format_time),
         input: out.input,
@@ -115,22 +169,29 @@ pub async fn history(client: &Client, execution_arn: &str) -> Result<Vec<History
     Ok(events)
 }
 
+/// The whole history, oldest first, as [`NeutralEvent`]s (see [`neutral_history`]).
+pub async fn neutral_events(client: &Client, execution_arn: &str) -> Result<Vec<NeutralEvent>, AwsError> {
+    Ok(neutral_history(&history(client, execution_arn).await?))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutionListItem {
     pub arn: String,
     pub name: String,
-    pub status: ExecutionStatus,
+    pub status: Status,
     pub started_at: String,
     pub stopped_at: Option<String>,
 }
 
-/// Newest first, up to `limit`.
+/// Newest first, up to `limit`; `status` filters on one status (a [`Status`], or the SDK's
+/// `ExecutionStatus`, which converts).
 pub async fn list(
     client: &Client,
     state_machine_arn: &str,
-    status: Option<ExecutionStatus>,
+    status: Option<impl Into<Status>>,
     limit: usize,
 ) -> Result<Vec<ExecutionListItem>, AwsError> {
+    let status = status.map(|s| s.into().to_sdk());
     let mut items = Vec::new();
     let mut next: Option<String> = None;
     while items.len() < limit {
@@ -147,7 +208,7 @@ pub async fn list(
         items.extend(out.executions.into_iter().map(|e| ExecutionListItem {
             arn: e.execution_arn,
             name: e.name,
-            status: e.status,
+            status: e.status.into(),
             started_at: format_time(&e.start_date),
             stopped_at: e.stop_date.as_ref().map(format_time),
         }));
@@ -331,6 +392,22 @@ mod tests {
                 ("TaskScheduled".into(), p)
             ]
         );
+    }
+
+    #[test]
+    fn statuses_round_trip_through_the_sdk_type() {
+        for s in [
+            Status::Running,
+            Status::Succeeded,
+            Status::Failed,
+            Status::TimedOut,
+            Status::Aborted,
+            Status::PendingRedrive,
+            Status::Other("PAUSED".into()),
+        ] {
+            assert_eq!(s.to_sdk().as_str(), s.as_str());
+            assert_eq!(Status::from(s.to_sdk()), s);
+        }
     }
 
     #[test]

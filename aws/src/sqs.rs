@@ -4,9 +4,10 @@
 
 use crate::error::AwsError;
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::BuildError;
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
-    QueueAttributeName, SendMessageBatchRequestEntry,
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageAttributeValue,
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 use std::collections::HashMap;
 
@@ -125,70 +126,148 @@ pub async fn receive(
     Ok(out.messages.unwrap_or_default())
 }
 
-/// Deletes by receipt handle; returns the handles that failed (they will reappear).
-pub async fn delete_batch(client: &Client, url: &str, receipt_handles: &[String]) -> Result<Vec<String>, AwsError> {
-    let mut failed = Vec::new();
-    for chunk in receipt_handles.chunks(MAX_BATCH) {
+/// A received message in plain types, for callers that should not see the SDK's `Message`.
+/// It keeps the message attributes exactly as received (binary ones too, which
+/// [`attributes`](Self::attributes) leaves out), so [`send_copies`] re-sends them unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    pub message_id: String,
+    /// Empty if SQS sent none (it always does for a received message).
+    pub receipt_handle: String,
+    pub body: String,
+    /// The message attributes in our contract's shape (see [`contract_attributes`]).
+    pub attributes: skipline_events::MessageAttributes,
+    /// `ApproximateReceiveCount`, this receive included (0 if absent).
+    pub receive_count: u32,
+    /// `SentTimestamp`, epoch milliseconds (0 if absent).
+    pub sent_ms: i64,
+    sdk_attributes: Option<HashMap<String, MessageAttributeValue>>,
+}
+
+impl From<Message> for Received {
+    fn from(m: Message) -> Self {
+        let system = |name: MessageSystemAttributeName| system_attribute(&m, &name);
+        Received {
+            receive_count: system(MessageSystemAttributeName::ApproximateReceiveCount)
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0),
+            sent_ms: system(MessageSystemAttributeName::SentTimestamp)
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
+            attributes: contract_attributes(&m),
+            message_id: m.message_id.unwrap_or_default(),
+            receipt_handle: m.receipt_handle.unwrap_or_default(),
+            body: m.body.unwrap_or_default(),
+            sdk_attributes: m.message_attributes,
+        }
+    }
+}
+
+/// [`receive`], in plain types.
+pub async fn receive_plain(
+    client: &Client,
+    url: &str,
+    max: usize,
+    visibility: Option<i32>,
+    wait_seconds: i32,
+) -> Result<Vec<Received>, AwsError> {
+    let messages = receive(client, url, max, visibility, wait_seconds).await?;
+    Ok(messages.into_iter().map(Received::from).collect())
+}
+
+/// Runs one batch request per [`MAX_BATCH`] items. `entry` builds an item's request entry from
+/// the entry id it is given (the item's index in its batch); `send` sends a batch and returns
+/// the entry ids the response lists (failed or successful, as the caller asks). The answer says,
+/// per item, whether its id was listed. `what` names the entry in a build error.
+async fn in_batches<T, E, Fut>(
+    items: &[T],
+    what: &str,
+    entry: impl Fn(String, &T) -> Result<E, BuildError>,
+    send: impl Fn(Vec<E>) -> Fut,
+) -> Result<Vec<bool>, AwsError>
+where
+    Fut: Future<Output = Result<Vec<String>, AwsError>>,
+{
+    let mut listed = vec![false; items.len()];
+    for (chunk_index, chunk) in items.chunks(MAX_BATCH).enumerate() {
         let entries = chunk
             .iter()
             .enumerate()
-            .map(|(i, handle)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(handle)
-                    .build()
-            })
+            .map(|(i, item)| entry(i.to_string(), item))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AwsError::Unexpected(format!("delete entry: {e}")))?;
-        let out = client
-            .delete_message_batch()
-            .queue_url(url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(&format!("SQS DeleteMessageBatch {url}"), &e, NOT_FOUND))?;
-        for f in out.failed {
-            if let Some(handle) = f.id.parse::<usize>().ok().and_then(|i| chunk.get(i)) {
-                failed.push(handle.clone());
+            .map_err(|e| AwsError::Unexpected(format!("{what} entry: {e}")))?;
+        for id in send(entries).await? {
+            if let Ok(i) = id.parse::<usize>()
+                && i < chunk.len()
+            {
+                listed[chunk_index * MAX_BATCH + i] = true;
             }
         }
     }
-    Ok(failed)
+    Ok(listed)
+}
+
+/// The items whose flag is set.
+fn flagged(items: &[String], flags: Vec<bool>) -> Vec<String> {
+    items
+        .iter()
+        .zip(flags)
+        .filter(|(_, f)| *f)
+        .map(|(item, _)| item.clone())
+        .collect()
+}
+
+/// Deletes by receipt handle; returns the handles that failed (they will reappear).
+pub async fn delete_batch(client: &Client, url: &str, receipt_handles: &[String]) -> Result<Vec<String>, AwsError> {
+    let failed = in_batches(
+        receipt_handles,
+        "delete",
+        |id, handle| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(id)
+                .receipt_handle(handle)
+                .build()
+        },
+        |entries| async move {
+            let out = client
+                .delete_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("SQS DeleteMessageBatch {url}"), &e, NOT_FOUND))?;
+            Ok(out.failed.into_iter().map(|f| f.id).collect())
+        },
+    )
+    .await?;
+    Ok(flagged(receipt_handles, failed))
 }
 
 /// Sends copies of `messages` (body and message attributes unchanged) to `url`; returns, per
 /// input message, whether SQS accepted it.
-pub async fn send_copies(client: &Client, url: &str, messages: &[Message]) -> Result<Vec<bool>, AwsError> {
-    let mut accepted = vec![false; messages.len()];
-    for (chunk_index, chunk) in messages.chunks(MAX_BATCH).enumerate() {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(m.body.clone().unwrap_or_default())
-                    .set_message_attributes(m.message_attributes.clone().filter(|a| !a.is_empty()))
-                    .build()
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AwsError::Unexpected(format!("send entry: {e}")))?;
-        let out = client
-            .send_message_batch()
-            .queue_url(url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(&format!("SQS SendMessageBatch {url}"), &e, NOT_FOUND))?;
-        for ok in out.successful {
-            if let Ok(i) = ok.id.parse::<usize>()
-                && let Some(slot) = accepted.get_mut(chunk_index * MAX_BATCH + i)
-            {
-                *slot = true;
-            }
-        }
-    }
-    Ok(accepted)
+pub async fn send_copies(client: &Client, url: &str, messages: &[&Received]) -> Result<Vec<bool>, AwsError> {
+    in_batches(
+        messages,
+        "send",
+        |id, m| {
+            SendMessageBatchRequestEntry::builder()
+                .id(id)
+                .message_body(m.body.clone())
+                .set_message_attributes(m.sdk_attributes.clone().filter(|a| !a.is_empty()))
+                .build()
+        },
+        |entries| async move {
+            let out = client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("SQS SendMessageBatch {url}"), &e, NOT_FOUND))?;
+            Ok(out.successful.into_iter().map(|ok| ok.id).collect())
+        },
+    )
+    .await
 }
 
 /// The queues whose RedrivePolicy targets `dlq_url`.
@@ -214,34 +293,29 @@ pub async fn dead_letter_sources(client: &Client, dlq_url: &str) -> Result<Vec<S
 
 /// Makes messages visible again now (visibility timeout 0); returns the handles that failed.
 pub async fn release_batch(client: &Client, url: &str, receipt_handles: &[String]) -> Result<Vec<String>, AwsError> {
-    let mut failed = Vec::new();
-    for chunk in receipt_handles.chunks(MAX_BATCH) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, handle)| {
-                ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(handle)
-                    .visibility_timeout(0)
-                    .build()
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AwsError::Unexpected(format!("visibility entry: {e}")))?;
-        let out = client
-            .change_message_visibility_batch()
-            .queue_url(url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(&format!("SQS ChangeMessageVisibilityBatch {url}"), &e, NOT_FOUND))?;
-        for f in out.failed {
-            if let Some(handle) = f.id.parse::<usize>().ok().and_then(|i| chunk.get(i)) {
-                failed.push(handle.clone());
-            }
-        }
-    }
-    Ok(failed)
+    let failed = in_batches(
+        receipt_handles,
+        "visibility",
+        |id, handle| {
+            ChangeMessageVisibilityBatchRequestEntry::builder()
+                .id(id)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .build()
+        },
+        |entries| async move {
+            let out = client
+                .change_message_visibility_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("SQS ChangeMessageVisibilityBatch {url}"), &e, NOT_FOUND))?;
+            Ok(out.failed.into_iter().map(|f| f.id).collect())
+        },
+    )
+    .await?;
+    Ok(flagged(receipt_handles, failed))
 }
 
 /// Lets `topic_arn` send to the queue, as `SqsSubscription` does in CDK: without a queue policy
@@ -307,7 +381,7 @@ pub fn contract_attributes(message: &Message) -> skipline_events::MessageAttribu
 }
 
 /// A system attribute such as `ApproximateReceiveCount`, as text.
-pub fn system_attribute<'a>(message: &'a Message, name: &MessageSystemAttributeName) -> Option<&'a str> {
+fn system_attribute<'a>(message: &'a Message, name: &MessageSystemAttributeName) -> Option<&'a str> {
     message
         .attributes
         .as_ref()

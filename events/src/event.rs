@@ -100,7 +100,7 @@ pub fn event_id(orderid: &str, eventtype: &str) -> String {
 /// The one derivation of the attributes that topic subscriptions filter on.
 ///
 /// The state machine's rejected/failed publishes build the same names inline (ASL cannot call
-/// Rust); a test in the workspace checks the two agree.
+/// Rust); `engine/src/asl/order_flow_tests.rs` runs the definition and checks the two agree.
 pub fn message_attributes(event: &OrderEvent) -> MessageAttributes {
     let meta = event.meta();
     let mut attrs = MessageAttributes::new();

@@ -1,6 +1,6 @@
 //! The ports: everything a handler needs from the outside world, as small traits.
 //!
-//! Each backend (SQLite/files locally, DynamoDB/S3/HTTP on AWS) implements these; handlers
+//! Each backend (SQLite locally, DynamoDB/S3/HTTP on AWS) implements these; handlers
 //! never see an SDK or SQLite type.
 
 use async_trait::async_trait;

@@ -160,8 +160,13 @@ async fn get_order(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result
         .cart_item(a, v)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no active order for account {a} at vendor {v}")))?;
+    json_body(&item)
+}
+
+/// A serialisable answer as the JSON body.
+fn json_body<T: serde::Serialize>(value: &T) -> Result<Json<Value>, AppError> {
     Ok(Json(
-        serde_json::to_value(item).map_err(|e| AppError::Unavailable(e.to_string()))?,
+        serde_json::to_value(value).map_err(|e| AppError::Unavailable(e.to_string()))?,
     ))
 }
 
@@ -172,10 +177,7 @@ async fn order_status(
 ) -> Result<Json<Value>, AppError> {
     let orderid = path(orderid)?;
     query(raw, &[])?;
-    let status = s.backend.order_status(&orderid, true).await?;
-    Ok(Json(
-        serde_json::to_value(status).map_err(|e| AppError::Unavailable(e.to_string()))?,
-    ))
+    json_body(&s.backend.order_status(&orderid, true).await?)
 }
 
 async fn order_invoice(

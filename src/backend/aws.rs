@@ -7,10 +7,9 @@
 
 use super::*;
 use requests::{OrderStart, TopicEndpoint};
-use skipline_aws::aws_sdk_sfn::types::ExecutionStatus;
-use skipline_aws::aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use skipline_aws::config::{AwsClients, ConfigError, Setting, Settings, load_sdk_config};
 use skipline_aws::sfn::{self, StartOutcome};
+use skipline_aws::sqs::Received;
 use skipline_aws::{AwsError, DynamoCart, DynamoInvoiceIndex, DynamoVendorDirectory, S3Invoices, sns, sqs};
 use skipline_handlers::get_object::{get_object, get_order_invoice};
 use skipline_handlers::ports::{CartStore, SystemClock, VendorDirectory};
@@ -131,17 +130,21 @@ impl AwsBackend {
     }
 
     /// Receives one batch for replay, hidden for the rest of the pass.
-    async fn replay_batch(&self, url: &str, max: usize) -> Result<Vec<Message>, BackendError> {
-        Ok(sqs::receive(&self.clients.sqs, url, max, Some(REPLAY_VISIBILITY_SECS), 0).await?)
+    async fn replay_batch(&self, url: &str, max: usize) -> Result<Vec<Received>, BackendError> {
+        Ok(sqs::receive_plain(&self.clients.sqs, url, max, Some(REPLAY_VISIBILITY_SECS), 0).await?)
     }
 }
 
-fn exec_status(s: &ExecutionStatus) -> ExecStatus {
+fn exec_status(s: &sfn::Status) -> ExecStatus {
     ExecStatus::parse(s.as_str()).unwrap_or(ExecStatus::Running)
 }
 
-fn handles(messages: &[&Message]) -> Vec<String> {
-    messages.iter().filter_map(|m| m.receipt_handle.clone()).collect()
+fn handles(messages: &[&Received]) -> Vec<String> {
+    messages
+        .iter()
+        .filter(|m| !m.receipt_handle.is_empty())
+        .map(|m| m.receipt_handle.clone())
+        .collect()
 }
 
 fn subscription_info(s: sns::Subscription) -> SubscriptionInfo {
@@ -193,8 +196,8 @@ impl Backend for AwsBackend {
             .await?
             .ok_or_else(|| BackendError::NotFound(format!("no order {orderid}")))?;
         let history = if with_history {
-            let events = sfn::history(&self.clients.sfn, &e.arn).await?;
-            sfn::neutral_history(&events)
+            sfn::neutral_events(&self.clients.sfn, &e.arn)
+                .await?
                 .into_iter()
                 .map(|n| HistoryEntry {
                     id: n.id,
@@ -232,15 +235,15 @@ impl Backend for AwsBackend {
         limit: usize,
     ) -> Result<Vec<ExecutionSummary>, BackendError> {
         let sm = self.setting(Setting::StateMachineArn)?;
-        let filters: Vec<Option<ExecutionStatus>> = match status {
+        let filters: Vec<Option<sfn::Status>> = match status {
             None => vec![None],
-            Some(ExecStatus::Running) => vec![Some(ExecutionStatus::Running)],
-            Some(ExecStatus::Succeeded) => vec![Some(ExecutionStatus::Succeeded)],
+            Some(ExecStatus::Running) => vec![Some(sfn::Status::Running)],
+            Some(ExecStatus::Succeeded) => vec![Some(sfn::Status::Succeeded)],
             Some(ExecStatus::Failed) => {
                 vec![
-                    Some(ExecutionStatus::Failed),
-                    Some(ExecutionStatus::TimedOut),
-                    Some(ExecutionStatus::Aborted),
+                    Some(sfn::Status::Failed),
+                    Some(sfn::Status::TimedOut),
+                    Some(sfn::Status::Aborted),
                 ]
             }
         };
@@ -390,24 +393,18 @@ impl Backend for AwsBackend {
         }
         // Receives sample the queue; stop when a receive brings nothing new.
         loop {
-            let batch = sqs::receive(&self.clients.sqs, &url, wanted - out.len(), Some(0), 0).await?;
+            let batch = sqs::receive_plain(&self.clients.sqs, &url, wanted - out.len(), Some(0), 0).await?;
             let before = out.len();
             for m in batch {
-                let id = m.message_id.clone().unwrap_or_default();
-                if !seen.insert(id.clone()) {
+                if !seen.insert(m.message_id.clone()) {
                     continue;
                 }
-                let sent_ms = sqs::system_attribute(&m, &MessageSystemAttributeName::SentTimestamp)
-                    .and_then(|t| t.parse::<i64>().ok())
-                    .unwrap_or(0);
                 out.push(PeekedMessage {
-                    message_id: id,
-                    body: m.body.clone().unwrap_or_default(),
-                    attributes: sqs::contract_attributes(&m),
-                    receive_count: sqs::system_attribute(&m, &MessageSystemAttributeName::ApproximateReceiveCount)
-                        .and_then(|c| c.parse().ok())
-                        .unwrap_or(0),
-                    sent_at: jiff::Timestamp::from_millisecond(sent_ms)
+                    message_id: m.message_id,
+                    body: m.body,
+                    attributes: m.attributes,
+                    receive_count: m.receive_count,
+                    sent_at: jiff::Timestamp::from_millisecond(m.sent_ms)
                         .map(|t| t.to_string())
                         .unwrap_or_default(),
                 });
@@ -462,11 +459,11 @@ impl Backend for AwsBackend {
                 if batch.is_empty() {
                     break;
                 }
-                let (chosen, skipped): (Vec<&Message>, Vec<&Message>) = batch.iter().partition(|m| {
+                let (chosen, skipped): (Vec<&Received>, Vec<&Received>) = batch.iter().partition(|m| {
                     request
                         .filter
                         .as_ref()
-                        .is_none_or(|f| f.matches(&sqs::contract_attributes(m), m.body.as_deref().unwrap_or_default()))
+                        .is_none_or(|f| f.matches(&m.attributes, &m.body))
                 });
                 report.skipped += skipped.len() as u64;
                 release.extend(handles(&skipped));
@@ -477,16 +474,12 @@ impl Backend for AwsBackend {
                     continue;
                 }
                 let accepted: Vec<bool> = match &dest {
-                    Dest::Queue(url) => {
-                        let copies: Vec<Message> = chosen.iter().map(|m| (*m).clone()).collect();
-                        sqs::send_copies(&self.clients.sqs, url, &copies).await?
-                    }
+                    Dest::Queue(url) => sqs::send_copies(&self.clients.sqs, url, &chosen).await?,
                     Dest::Topic(topic) => {
                         let mut ok = Vec::with_capacity(chosen.len());
                         for m in &chosen {
-                            let body = m.body.as_deref().unwrap_or_default();
                             ok.push(
-                                sns::publish(&self.clients.sns, topic, body, &sqs::contract_attributes(m))
+                                sns::publish(&self.clients.sns, topic, &m.body, &m.attributes)
                                     .await
                                     .is_ok(),
                             );
@@ -494,10 +487,10 @@ impl Backend for AwsBackend {
                         ok
                     }
                 };
-                let (sent, unsent): (Vec<(&Message, bool)>, Vec<(&Message, bool)>) =
+                let (sent, unsent): (Vec<(&Received, bool)>, Vec<(&Received, bool)>) =
                     chosen.iter().copied().zip(accepted).partition(|(_, ok)| *ok);
-                let sent: Vec<&Message> = sent.into_iter().map(|(m, _)| m).collect();
-                let unsent: Vec<&Message> = unsent.into_iter().map(|(m, _)| m).collect();
+                let sent: Vec<&Received> = sent.into_iter().map(|(m, _)| m).collect();
+                let unsent: Vec<&Received> = unsent.into_iter().map(|(m, _)| m).collect();
                 report.failed += unsent.len() as u64;
                 release.extend(handles(&unsent));
                 let undeleted = sqs::delete_batch(&self.clients.sqs, &from, &handles(&sent)).await?;

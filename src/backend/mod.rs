@@ -213,6 +213,19 @@ pub struct ReplayRequest {
     pub dry_run: bool,
 }
 
+impl ReplayRequest {
+    /// The usual redrive: every message of `from` back to the queue that dead-letters into it.
+    pub fn redrive(from: impl Into<String>) -> Self {
+        ReplayRequest {
+            from: from.into(),
+            to: ReplayTarget::Origin,
+            max: None,
+            filter: None,
+            dry_run: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplayReport {
     pub moved: u64,

@@ -2,7 +2,7 @@
 
 use super::BenchError;
 use crate::backend::local::LocalBackend;
-use crate::backend::{Backend, Quiet, ReplayRequest, ReplayTarget};
+use crate::backend::{Backend, Quiet, ReplayRequest};
 use crate::local::db::now_ms;
 use crate::local::queues::send_in;
 use crate::local::runtime::{NOTIFY_QUEUE, Runtime, RuntimeConfig};
@@ -57,16 +57,7 @@ pub async fn run(root: &Path, messages: u64) -> Result<ReplayResult, BenchError>
     let before = rt.db.stats.snapshot();
     let start = Instant::now();
     let report = backend
-        .replay(
-            &ReplayRequest {
-                from: dlq,
-                to: ReplayTarget::Origin,
-                max: None,
-                filter: None,
-                dry_run: false,
-            },
-            &Quiet,
-        )
+        .replay(&ReplayRequest::redrive(dlq), &Quiet)
         .await
         .map_err(|e| BenchError::Failed(format!("replay failed: {e}")))?;
     let secs = start.elapsed().as_secs_f64().max(1e-9);

@@ -2,7 +2,13 @@
 
 pub mod bench;
 pub mod commands;
+mod executions;
+mod order;
 pub mod output;
+mod queues;
+mod serve;
+mod topic;
+mod vendors;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

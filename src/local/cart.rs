@@ -16,8 +16,8 @@ impl SqliteCart {
     }
 }
 
-/// The delete behind `release`, callable inside another write (the state machine's `dynamodb:deleteItem`).
-pub fn release_in(
+/// The conditional delete behind `release`, inside the caller's transaction.
+fn release_in(
     c: &rusqlite::Connection,
     accountid: &str,
     vendorid: &str,

@@ -105,20 +105,22 @@ pub struct Overrides {
     pub wrap_invoices: Option<InvoiceWrapper>,
 }
 
+/// The embedded runtime. Its stores are public for the tools that inspect a data dir (tests,
+/// benchmarks); the wiring (invoker, webhook client) is its own.
 pub struct Runtime {
-    pub config: RuntimeConfig,
+    pub(crate) config: RuntimeConfig,
     pub db: Db,
-    pub cart: Arc<SqliteCart>,
-    pub invoices: Arc<dyn InvoiceStore>,
+    pub(crate) cart: Arc<SqliteCart>,
+    pub(crate) invoices: Arc<dyn InvoiceStore>,
     pub stored_invoices: SqliteInvoices,
-    pub vendors: Arc<SqliteVendors>,
+    pub(crate) vendors: Arc<SqliteVendors>,
     pub executions: Arc<Executions>,
-    pub topic: Topic,
+    pub(crate) topic: Topic,
     pub queues: Queues,
     pub machine: Arc<StateMachine>,
-    pub invoker: Arc<FlowInvoker>,
-    pub clock: Arc<dyn Clock>,
-    pub webhooks: Arc<dyn WebhookClient>,
+    invoker: Arc<FlowInvoker>,
+    pub(crate) clock: Arc<dyn Clock>,
+    webhooks: Arc<dyn WebhookClient>,
     /// While set, the consumer loops receive nothing (tests and demos hold cart slots with it).
     pub consumers_paused: std::sync::atomic::AtomicBool,
     consumed: std::sync::OnceLock<ConsumedHook>,

@@ -1,7 +1,7 @@
 //! Backend-agnostic scenarios. Each asserts what a user of Skip the Line can rely on.
 
 use super::{Harness, eventually, order_body, unique};
-use skipline::backend::{BackendError, ExecStatus, NewSubscription, Protocol, Quiet, ReplayRequest, ReplayTarget};
+use skipline::backend::{BackendError, ExecStatus, NewSubscription, Protocol, Quiet, ReplayRequest};
 use skipline_engine::filter::{FilterPolicy, FilterScope};
 use std::time::Duration;
 
@@ -205,19 +205,7 @@ pub async fn failing_endpoint_dead_letters_then_replays_once(h: &dyn Harness) {
     assert!(h.receiver().deliveries(&path).is_empty());
 
     h.receiver().fail(&path, false);
-    let report = b
-        .replay(
-            &ReplayRequest {
-                from: dlq.clone(),
-                to: ReplayTarget::Origin,
-                max: None,
-                filter: None,
-                dry_run: false,
-            },
-            &Quiet,
-        )
-        .await
-        .unwrap();
+    let report = b.replay(&ReplayRequest::redrive(dlq.clone()), &Quiet).await.unwrap();
     assert!(report.moved >= 1, "[{}] {report:?}", h.name());
     assert!(
         eventually(WAIT, || async { !h.receiver().deliveries(&path).is_empty() }).await,
@@ -225,19 +213,7 @@ pub async fn failing_endpoint_dead_letters_then_replays_once(h: &dyn Harness) {
         h.name()
     );
     // Replaying the same event again (as a second operator might) must not notify twice.
-    let again = b
-        .replay(
-            &ReplayRequest {
-                from: dlq,
-                to: ReplayTarget::Origin,
-                max: None,
-                filter: None,
-                dry_run: false,
-            },
-            &Quiet,
-        )
-        .await
-        .unwrap();
+    let again = b.replay(&ReplayRequest::redrive(dlq), &Quiet).await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let tickets = h.receiver().deliveries(&path);
     assert_eq!(

@@ -3,16 +3,13 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use skipline_aws::DynamoCart;
-use skipline_aws::config::{Setting, dynamodb_client, load_sdk_config};
-use skipline_aws::lambda::{init_tracing, required_env};
+use skipline_aws::lambda::{cart_from_env, init_tracing};
 use skipline_handlers::clear_cart::ClearCart;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let table = required_env(Setting::CartTable)?;
-    let cart = DynamoCart::new(dynamodb_client(&load_sdk_config(None).await), table);
+    let cart = cart_from_env().await?;
     let consumer = ClearCart { cart: &cart };
     let consumer = &consumer;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -3,16 +3,12 @@
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use skipline_aws::DynamoCart;
-use skipline_aws::config::{Setting, dynamodb_client, load_sdk_config};
-use skipline_aws::lambda::{get_item_response, init_tracing, required_env};
+use skipline_aws::lambda::{cart_from_env, get_item_response, init_tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let table = required_env(Setting::CartTable)?;
-    let cart = DynamoCart::new(dynamodb_client(&load_sdk_config(None).await), table);
-    let cart = &cart;
+    let cart = &cart_from_env().await?;
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
             Ok::<_, Error>(get_item_response(cart, &event.payload).await)

@@ -3,18 +3,14 @@
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use skipline_aws::DynamoCart;
-use skipline_aws::config::{Setting, dynamodb_client, load_sdk_config};
-use skipline_aws::lambda::{StepFailure, init_tracing, orderid_of, put_item_step, required_env};
+use skipline_aws::lambda::{StepFailure, cart_from_env, init_tracing, orderid_of, put_item_step};
 use skipline_handlers::ports::SystemClock;
 use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let table = required_env(Setting::CartTable)?;
-    let cart = DynamoCart::new(dynamodb_client(&load_sdk_config(None).await), table);
-    let cart = &cart;
+    let cart = &cart_from_env().await?;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let span = tracing::info_span!("put_item", orderid = %orderid_of(&event.payload));
         put_item_step(cart, &SystemClock, event.payload)

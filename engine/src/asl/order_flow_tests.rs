@@ -186,6 +186,17 @@ async fn happy_path_publishes_the_invoice_event_and_succeeds_with_it() {
             && input["cart"] == json!({"orderid": "o-1", "order": order(), "total": "4.50"}))));
 }
 
+/// The definition writes the rejected and failed events' attributes inline (ASL cannot call
+/// Rust); they must be exactly what the contract's one derivation,
+/// `skipline_events::message_attributes`, gives for the event the state published, or
+/// subscriptions would filter the two backends' events differently.
+fn attributes_agree_with_the_contract(publish: &Value) {
+    let event: skipline_events::OrderEvent =
+        serde_json::from_value(message(publish)).unwrap_or_else(|e| panic!("not a contract event: {e}"));
+    let contract = serde_json::to_value(skipline_events::message_attributes(&event)).unwrap();
+    assert_eq!(publish["MessageAttributes"], contract);
+}
+
 #[tokio::test]
 async fn an_active_order_is_rejected_published_and_failed() {
     let invoker = FakeInvoker::new()
@@ -220,6 +231,7 @@ async fn an_active_order_is_rejected_published_and_failed() {
         json!({"eventtype": attribute("OrderRejected"), "accountid": attribute("a-1"),
                "vendorid": attribute("v-1"), "city": attribute("Lisbon")})
     );
+    attributes_agree_with_the_contract(publish);
     assert!(ran.sleeps.is_empty(), "a rejection is not retried");
 }
 
@@ -267,6 +279,7 @@ async fn an_unavailable_store_is_retried_twice_then_the_cart_item_is_released_an
         })
     );
     assert_eq!(publish["MessageAttributes"]["eventtype"], attribute("OrderFailed"));
+    attributes_agree_with_the_contract(publish);
     let retries: Vec<_> = ran
         .events
         .iter()
