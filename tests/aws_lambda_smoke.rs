@@ -198,6 +198,11 @@ fn proxy_request(resource: &str, path: &str, query: Value, path_parameters: Valu
         "body": null, "isBase64Encoded": false})
 }
 
+/// `GET /invoice?objectKey=KEY`.
+fn invoice_request(key: &str) -> Value {
+    proxy_request("/invoice", "/invoice", json!({ "objectKey": key }), Value::Null)
+}
+
 fn get_order_request(query: Value) -> Value {
     proxy_request("/order", "/order", query, Value::Null)
 }
@@ -301,16 +306,7 @@ async fn the_notebooks_requests_get_the_same_answers_from_the_lambdas() {
 
     let mut get_object = Function::start("get_object", &moto, &env).await;
     let key = notebook::invoice_key(now, "a0");
-    let (status, invoice) = answer(
-        get_object
-            .invoke(proxy_request(
-                "/invoice",
-                "/invoice",
-                json!({"objectKey": key}),
-                Value::Null,
-            ))
-            .await,
-    );
+    let (status, invoice) = answer(get_object.invoke(invoice_request(&key)).await);
     assert_eq!(status, 200, "{key}: {invoice}");
     assert_eq!(invoice["orderid"], ids[0].as_str());
     assert_eq!(invoice["total"], notebook::total(&orders[0]).as_str());
@@ -330,16 +326,7 @@ async fn the_notebooks_requests_get_the_same_answers_from_the_lambdas() {
 
     let xl = orders.iter().position(|o| o.size == "x-Large").unwrap();
     let key = notebook::invoice_key(now, &orders[xl].accountid);
-    let (status, invoice) = answer(
-        get_object
-            .invoke(proxy_request(
-                "/invoice",
-                "/invoice",
-                json!({"objectKey": key}),
-                Value::Null,
-            ))
-            .await,
-    );
+    let (status, invoice) = answer(get_object.invoke(invoice_request(&key)).await);
     assert_eq!(status, 200, "{invoice}");
     assert!(
         invoice["lines"][0]["description"]
@@ -349,31 +336,13 @@ async fn the_notebooks_requests_get_the_same_answers_from_the_lambdas() {
         "{invoice}"
     );
 
-    let (status, e) = answer(
-        get_object
-            .invoke(proxy_request(
-                "/invoice",
-                "/invoice",
-                json!({"objectKey": "2026-12-a0"}),
-                Value::Null,
-            ))
-            .await,
-    );
+    let (status, e) = answer(get_object.invoke(invoice_request("2026-12-a0")).await);
     assert_eq!(status, 400, "{e}");
     let message = e["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("invoices/{accountid}") && message.contains("{year}/{month}/{accountid}"),
         "{message}"
     );
-    let (status, e) = answer(
-        get_object
-            .invoke(proxy_request(
-                "/invoice",
-                "/invoice",
-                json!({"objectKey": "1999/1/a0"}),
-                Value::Null,
-            ))
-            .await,
-    );
+    let (status, e) = answer(get_object.invoke(invoice_request("1999/1/a0")).await);
     assert_eq!(status, 404, "{e}");
 }
