@@ -9,7 +9,10 @@
 //! Failures: a path argument that matches nothing is `States.Runtime` (like every path);
 //! arguments of the wrong type or value are `States.IntrinsicFailure`.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Number, Value};
+use sha2::Digest as _;
 
 use super::errors::StateError;
 use super::path::{Path, kind_of};
@@ -31,6 +34,10 @@ enum Func {
     MathAdd,
     StringSplit,
     Uuid,
+    Base64Encode,
+    Base64Decode,
+    Hash,
+    MathRandom,
 }
 
 impl Func {
@@ -50,9 +57,10 @@ impl Func {
             "States.MathAdd" => Func::MathAdd,
             "States.StringSplit" => Func::StringSplit,
             "States.UUID" => Func::Uuid,
-            "States.Base64Encode" | "States.Base64Decode" | "States.Hash" | "States.MathRandom" => {
-                return Err(format!("intrinsic function `{name}` is not supported by this executor"));
-            }
+            "States.Base64Encode" => Func::Base64Encode,
+            "States.Base64Decode" => Func::Base64Decode,
+            "States.Hash" => Func::Hash,
+            "States.MathRandom" => Func::MathRandom,
             _ => return Err(format!("unknown intrinsic function `{name}`")),
         })
     }
@@ -62,10 +70,19 @@ impl Func {
         match self {
             Func::Format => (1, usize::MAX),
             Func::Array => (0, usize::MAX),
-            Func::StringToJson | Func::JsonToString | Func::ArrayLength | Func::ArrayUnique => (1, 1),
-            Func::ArrayPartition | Func::ArrayContains | Func::ArrayGetItem | Func::MathAdd | Func::StringSplit => {
-                (2, 2)
-            }
+            Func::StringToJson
+            | Func::JsonToString
+            | Func::ArrayLength
+            | Func::ArrayUnique
+            | Func::Base64Encode
+            | Func::Base64Decode => (1, 1),
+            Func::ArrayPartition
+            | Func::ArrayContains
+            | Func::ArrayGetItem
+            | Func::MathAdd
+            | Func::StringSplit
+            | Func::Hash => (2, 2),
+            Func::MathRandom => (2, 3),
             Func::ArrayRange | Func::JsonMerge => (3, 3),
             Func::Uuid => (0, 0),
         }
@@ -316,11 +333,14 @@ fn apply(func: Func, args: &[Value]) -> Result<Value, String> {
             let (Value::Object(a), Value::Object(b)) = (arg(0), arg(1)) else {
                 return Err("the first two arguments must be objects".into());
             };
-            if arg(2) != &Value::Bool(false) {
-                return Err("only shallow merges (third argument `false`) are supported".into());
-            }
+            let Value::Bool(deep) = arg(2) else {
+                return Err(format!(
+                    "the third argument (deep merge) must be a boolean, not {}",
+                    kind_of(arg(2))
+                ));
+            };
             let mut merged: Map<String, Value> = a.clone();
-            merged.extend(b.iter().map(|(k, v)| (k.clone(), v.clone())));
+            merge_into(&mut merged, b, *deep);
             Ok(Value::Object(merged))
         }
         Func::MathAdd => {
@@ -341,6 +361,83 @@ fn apply(func: Func, args: &[Value]) -> Result<Value, String> {
             ))
         }
         Func::Uuid => Ok(Value::String(uuid::Uuid::new_v4().to_string())),
+        Func::Base64Encode => {
+            let s = limited(as_str(arg(0), "the argument")?)?;
+            Ok(Value::String(BASE64.encode(s)))
+        }
+        Func::Base64Decode => {
+            let s = limited(as_str(arg(0), "the argument")?)?;
+            let bytes = BASE64
+                .decode(s)
+                .map_err(|e| format!("the argument is not base64: {e}"))?;
+            String::from_utf8(bytes)
+                .map(Value::String)
+                .map_err(|_| "the decoded bytes are not UTF-8 text".to_string())
+        }
+        Func::Hash => {
+            let data = match arg(0) {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let data = limited(&data)?;
+            let algorithm = as_str(arg(1), "the algorithm")?;
+            let digest = match algorithm {
+                "MD5" => hex::encode(md5::Md5::digest(data)),
+                "SHA-1" => hex::encode(sha1::Sha1::digest(data)),
+                "SHA-256" => hex::encode(sha2::Sha256::digest(data)),
+                "SHA-384" => hex::encode(sha2::Sha384::digest(data)),
+                "SHA-512" => hex::encode(sha2::Sha512::digest(data)),
+                other => {
+                    return Err(format!(
+                        "the algorithm must be one of MD5, SHA-1, SHA-256, SHA-384 or SHA-512, not `{other}`"
+                    ));
+                }
+            };
+            Ok(Value::String(digest))
+        }
+        Func::MathRandom => {
+            use rand::{Rng, SeedableRng};
+            let start = as_int(arg(0), "the start")?;
+            let end = as_int(arg(1), "the end")?;
+            if start > end {
+                return Err(format!("the start ({start}) must not be greater than the end ({end})"));
+            }
+            let value = match args.get(2) {
+                // A seed makes the result repeatable, as on AWS (though not the same number AWS
+                // picks: its generator is not documented).
+                Some(seed) => {
+                    let seed = as_int(seed, "the seed")?;
+                    rand::rngs::StdRng::seed_from_u64(seed as u64).random_range(start..=end)
+                }
+                None => rand::rng().random_range(start..=end),
+            };
+            Ok(Value::from(value))
+        }
+    }
+}
+
+/// AWS limits the text given to the encoding and hashing functions to 10,000 characters.
+const ENCODE_LIMIT: usize = 10_000;
+
+fn limited(s: &str) -> Result<&str, String> {
+    let n = s.chars().count();
+    if n > ENCODE_LIMIT {
+        return Err(format!(
+            "the input has {n} characters; at most {ENCODE_LIMIT} are allowed"
+        ));
+    }
+    Ok(s)
+}
+
+/// `States.JsonMerge`: keys of `b` win; with `deep`, objects present in both merge recursively.
+fn merge_into(a: &mut Map<String, Value>, b: &Map<String, Value>, deep: bool) {
+    for (k, v) in b {
+        match (a.get_mut(k), v) {
+            (Some(Value::Object(left)), Value::Object(right)) if deep => merge_into(left, right, true),
+            _ => {
+                a.insert(k.clone(), v.clone());
+            }
+        }
     }
 }
 
@@ -420,11 +517,6 @@ impl Parser<'_> {
                 placeholders(raw),
                 args.len() - 1
             ));
-        }
-        if func == Func::JsonMerge && matches!(args.get(2), Some(Arg::Bool(true))) {
-            return Err(
-                "`States.JsonMerge` deep merge (third argument `true`) is not supported by this executor".into(),
-            );
         }
         Ok(Call { name, func, args })
     }
@@ -661,7 +753,8 @@ mod tests {
     fn parse_refusals_name_the_problem() {
         for (text, why) in [
             ("States.Nope(1)", "unknown intrinsic function `States.Nope`"),
-            ("States.Hash($.a, 'SHA-256')", "`States.Hash` is not supported"),
+            ("States.Hash($.a)", "takes 2 argument(s), not 1"),
+            ("States.MathRandom(1)", "argument(s), not 1"),
             ("States.UUID(1)", "takes 0 argument(s), not 1"),
             ("States.ArrayGetItem($.a)", "takes 2 argument(s), not 1"),
             ("States.Array('a'", "expected `,` or `)`"),
@@ -669,12 +762,90 @@ mod tests {
             ("States.Array(1) x", "unexpected text"),
             ("States.Array(nope)", "expected a 'string'"),
             ("States.Array(1.2.3)", "is not a number"),
-            ("States.JsonMerge($.a, $.b, true)", "deep merge"),
         ] {
             match Call::parse(text) {
                 Ok(c) => panic!("`{text}` parsed as {c:?}"),
                 Err(e) => assert!(e.contains(why), "`{text}`: {e}"),
             }
         }
+    }
+
+    // The examples of https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html
+    // ("Intrinsics for data encoding and decoding", "for hash calculation", "for math operations",
+    // "for JSON data manipulation"), with their documented inputs and outputs.
+    #[test]
+    fn base64_round_trip_as_documented() {
+        let input = json!({"input": "Data to encode", "base64": "RGF0YSB0byBlbmNvZGU="});
+        assert_eq!(
+            ok("States.Base64Encode($.input)", input.clone()),
+            json!("RGF0YSB0byBlbmNvZGU=")
+        );
+        assert_eq!(ok("States.Base64Decode($.base64)", input), json!("Data to encode"));
+        let e = failure("States.Base64Decode('not base64!')", json!({}));
+        assert_eq!(e.error, "States.IntrinsicFailure");
+        assert!(e.cause.contains("not base64"), "{}", e.cause);
+        let long = "x".repeat(10_001);
+        let e = failure("States.Base64Encode($.s)", json!({ "s": long }));
+        assert!(e.cause.contains("at most 10000"), "{}", e.cause);
+    }
+
+    #[test]
+    fn hash_supports_every_documented_algorithm() {
+        let input = json!({"Data": "input data"});
+        for (algorithm, digest) in [
+            ("SHA-1", "aaff4a450a104cd177d28d18d74485e8cae074b7"),
+            ("MD5", "812f45842bc6d66ee14572ce20db8e86"),
+            (
+                "SHA-256",
+                "b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3",
+            ),
+            (
+                "SHA-384",
+                "d28a7d5cf25a74f11a50a18452b75e04bb3d70c9dd0510d6123aa008c756511b87525bdc835ebb27e1fb9e9374a15562",
+            ),
+            (
+                "SHA-512",
+                "6ce4adb348546d4f449c4d25aad9a7c9cb711d9e91982d3f0b29ca2f3f47d4ce2deba23bf2954f0f1d593fc50283731a533d30d425402d4f91316d871303aac4",
+            ),
+        ] {
+            let text = format!("States.Hash($.Data, '{algorithm}')");
+            assert_eq!(ok(&text, input.clone()), json!(digest), "{algorithm}");
+        }
+        let e = failure("States.Hash($.Data, 'SHA-3')", input);
+        assert_eq!(e.error, "States.IntrinsicFailure");
+        assert!(e.cause.contains("MD5, SHA-1"), "{}", e.cause);
+    }
+
+    #[test]
+    fn math_random_stays_in_range_and_a_seed_repeats() {
+        let input = json!({"start": 1, "end": 999});
+        for _ in 0..200 {
+            let n = ok("States.MathRandom($.start, $.end)", input.clone());
+            let n = n.as_i64().unwrap_or(-1);
+            assert!((1..=999).contains(&n), "{n}");
+        }
+        let seeded = ok("States.MathRandom($.start, $.end, 1234)", input.clone());
+        assert_eq!(ok("States.MathRandom($.start, $.end, 1234)", input.clone()), seeded);
+        assert_eq!(ok("States.MathRandom(7, 7)", json!({})), json!(7));
+        let e = failure("States.MathRandom(5, 1)", json!({}));
+        assert!(e.cause.contains("must not be greater"), "{}", e.cause);
+    }
+
+    #[test]
+    fn json_merge_deep_and_shallow_as_documented() {
+        let input = json!({
+            "json1": {"a": {"a1": 1, "a2": 2}, "b": 2},
+            "json2": {"a": {"a3": 1, "a4": 2}, "c": 3}
+        });
+        assert_eq!(
+            ok("States.JsonMerge($.json1, $.json2, false)", input.clone()),
+            json!({"a": {"a3": 1, "a4": 2}, "b": 2, "c": 3})
+        );
+        assert_eq!(
+            ok("States.JsonMerge($.json1, $.json2, true)", input.clone()),
+            json!({"a": {"a1": 1, "a2": 2, "a3": 1, "a4": 2}, "b": 2, "c": 3})
+        );
+        let e = failure("States.JsonMerge($.json1, $.json2, 'yes')", input);
+        assert!(e.cause.contains("must be a boolean"), "{}", e.cause);
     }
 }

@@ -943,9 +943,9 @@ mod tests {
         );
         assert_refused(
             single(
-                json!({"Type": "Task", "Resource": "arn:aws:lambda:f", "End": true, "ResultSelector": {"x.$": "States.Hash($, 'MD5')"}}),
+                json!({"Type": "Task", "Resource": "arn:aws:lambda:f", "End": true, "ResultSelector": {"x.$": "States.Hash($)"}}),
             ),
-            "field `ResultSelector.x.$`: intrinsic function `States.Hash` is not supported",
+            "field `ResultSelector.x.$`: `States.Hash` takes 2 argument(s), not 1",
         );
         assert_refused(
             single(json!({"Type": "Fail", "Error": "E", "ErrorPath": "$.e"})),
