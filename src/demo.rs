@@ -317,7 +317,7 @@ async fn scenario(
     let failed = client.wait_done(&first_id).await?;
     let retries = failed["history"]
         .as_array()
-        .map(|h| h.iter().filter(|e| e["type"] == "RetryScheduled").count())
+        .map(|h| h.iter().filter(|e| e["detail"]["retry"].is_object()).count())
         .unwrap_or(0);
     r.check(
         "failed invoice retried, then compensated",

@@ -346,7 +346,7 @@ async fn an_invoice_failure_is_retried_then_the_cart_is_released() {
     let retries = ran
         .history
         .iter()
-        .filter(|(_, e)| matches!(e, HistoryEvent::RetryScheduled { .. }))
+        .filter(|(_, e)| matches!(e, HistoryEvent::TaskScheduled { retry: Some(_), .. }))
         .count();
     assert_eq!(retries, 2, "PutObject's Retry: MaxAttempts 2");
     let states = entered(&ran.history);

@@ -66,7 +66,10 @@ async fn an_execution_resumes_after_kill_9() {
     // The real flow with a pause between the cart and the invoice, so the kill lands mid-flow.
     let mut machine: Value = serde_json::from_str(skipline::local::runtime::EMBEDDED_STATE_MACHINE).unwrap();
     machine["States"]["PutItem"]["Next"] = json!("Pause");
-    machine["States"]["Pause"] = json!({"Type": "Wait", "Seconds": 2, "Next": "PutObject"});
+    // A variable assigned before the kill must be there after it.
+    machine["States"]["PutItem"]["Assign"] = json!({"committedTotal.$": "$.total"});
+    machine["States"]["Pause"] = json!({"Type": "Wait", "Seconds": 2, "Next": "Recall"});
+    machine["States"]["Recall"] = json!({"Type": "Pass", "Parameters": {"total.$": "$committedTotal"}, "ResultPath": "$.recalled", "Next": "PutObject"});
     let machine_path = dir.path().join("paused.asl.json");
     std::fs::write(&machine_path, machine.to_string()).unwrap();
 
@@ -95,7 +98,7 @@ async fn an_execution_resumes_after_kill_9() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["type"] == "StateEntered" && e["state"] == "Pause")
+            .any(|e| e["type"] == "WaitStateEntered" && e["state"] == "Pause")
         {
             paused = true;
             break;
@@ -124,7 +127,7 @@ async fn an_execution_resumes_after_kill_9() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["type"] == "StateEntered")
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.ends_with("StateEntered")))
         .map(|e| e["state"].as_str().unwrap())
         .collect();
     assert_eq!(
@@ -136,6 +139,108 @@ async fn an_execution_resumes_after_kill_9() {
         entered.iter().filter(|s| **s == "Pause").count() >= 2,
         "resumed at the checkpoint: {entered:?}"
     );
+    let recalled = last["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "PassStateExited" && e["state"] == "Recall")
+        .map(|e| e["detail"]["output"]["recalled"].clone());
+    assert_eq!(
+        recalled,
+        Some(json!({"total": "4.00"})),
+        "the variable survived the kill"
+    );
     let invoice = http.get(format!("{base}/orders/{id}/invoice")).send().await.unwrap();
     assert_eq!(invoice.status().as_u16(), 200);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn types(status: &Value) -> Vec<(String, String)> {
+    status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or_default().to_string(),
+                e["state"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A data dir written by the binary from before histories used Step Functions' names (see
+/// `tests/fixtures/make-legacy-data-dir.sh`): its paused execution resumes and finishes without
+/// re-running the committed cart step, and both histories read in the new names.
+#[tokio::test]
+async fn a_data_dir_from_before_the_step_functions_vocabulary_resumes_and_reads_in_it() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures.join("legacy-data-dir"), dir.path());
+    let data = dir.path().join("data");
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap().trim().to_string();
+    let (paused, rejected) = (read("paused-orderid"), read("rejected-orderid"));
+    // The same file name: the machine's name, in the executions' ARNs, comes from it.
+    let machine_path = dir.path().join("legacy-paused.asl.json");
+    std::fs::copy(fixtures.join("legacy-paused.asl.json"), &machine_path).unwrap();
+
+    let http = reqwest::Client::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = serve(&data, &machine_path, port);
+    wait_up(&http, &base).await;
+
+    let failed = status(&http, &base, &rejected).await;
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+    let seen = types(&failed);
+    let kinds: Vec<&str> = seen.iter().map(|(t, _)| t.as_str()).collect();
+    for legacy in ["StateEntered", "StateExited", "ErrorCaught", "RetryScheduled"] {
+        assert!(!kinds.contains(&legacy), "{legacy} in {kinds:?}");
+    }
+    let failure = kinds.iter().position(|k| *k == "LambdaFunctionFailed");
+    assert!(
+        failure.is_some_and(|i| kinds[i + 1] == "TaskStateExited"),
+        "a caught error reads as on AWS: {seen:?}"
+    );
+    assert_eq!(
+        seen[1],
+        ("TaskStateEntered".to_string(), "PutItem".to_string()),
+        "{seen:?}"
+    );
+
+    let mut last = Value::Null;
+    for _ in 0..400 {
+        last = status(&http, &base, &paused).await;
+        if last["status"] != "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(last["status"], "SUCCEEDED", "{last}");
+    let seen = types(&last);
+    let put_item = seen
+        .iter()
+        .filter(|(t, s)| t == "TaskStateEntered" && s == "PutItem")
+        .count();
+    assert_eq!(put_item, 1, "the cart step is not re-run: {seen:?}");
+    assert!(
+        seen.iter()
+            .filter(|(t, s)| t == "WaitStateEntered" && s == "Pause")
+            .count()
+            >= 2,
+        "resumed at the old checkpoint: {seen:?}"
+    );
+    assert!(seen.iter().any(|(t, _)| t == "SucceedStateEntered"), "{seen:?}");
 }

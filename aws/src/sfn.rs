@@ -221,8 +221,9 @@ pub async fn list(
     Ok(items)
 }
 
-/// One history event in the engine's vocabulary (`StateEntered`, `TaskScheduled`, `TaskFailed`,
-/// `RetryScheduled`, `ExecutionSucceeded`…), so both backends show the same history.
+/// One history event with its Step Functions type name (`TaskStateEntered`,
+/// `LambdaFunctionScheduled`, …), which the embedded engine records too, so both backends
+/// show the same history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NeutralEvent {
     pub id: u64,
@@ -232,117 +233,105 @@ pub struct NeutralEvent {
     pub detail: serde_json::Value,
 }
 
-/// Maps Step Functions history to [`NeutralEvent`]s. AWS has no retry event: a task scheduled
-/// again in the same state after a failure is a retry, so a `RetryScheduled` is inserted there.
-/// Types without an engine counterpart keep their AWS name.
+/// Flattens Step Functions history: the type keeps its name, the details become the fields
+/// the engine records (`input`, `output`, `resource`, `parameters`, `error`, `cause`), and the
+/// state an event belongs to is carried forward from its `…StateEntered`.
+///
+/// AWS has no retry event; a task scheduled again in the same state after a failure is a
+/// retry, and gets the `retry` field (`{error, count}`) the engine writes on its own.
 pub fn neutral_history(events: &[HistoryEvent]) -> Vec<NeutralEvent> {
     use aws_sdk_sfn::types::HistoryEventType as T;
     use serde_json::{Value, json};
     let parse = |s: Option<&str>| s.map(|t| serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string())));
+    let failure = |error: Option<&String>, cause: Option<&String>| json!({"error": error, "cause": cause});
     let mut out = Vec::with_capacity(events.len());
     let mut state: Option<String> = None;
     let mut last_failure: Option<String> = None;
-    let mut attempts = 0u32;
+    let mut retries = 0u32;
     for e in events {
-        let (kind, detail): (&str, Value) = match &e.r#type {
-            T::ExecutionStarted => (
-                "ExecutionStarted",
-                json!({"input": parse(e.execution_started_event_details.as_ref().and_then(|d| d.input.as_deref()))}),
-            ),
-            T::ExecutionSucceeded => (
-                "ExecutionSucceeded",
-                json!({"output": parse(e.execution_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))}),
-            ),
+        let mut detail = match &e.r#type {
+            T::ExecutionStarted => {
+                json!({"input": parse(e.execution_started_event_details.as_ref().and_then(|d| d.input.as_deref()))})
+            }
+            T::ExecutionSucceeded => {
+                json!({"output": parse(e.execution_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))})
+            }
             T::ExecutionFailed => {
                 let d = e.execution_failed_event_details.as_ref();
-                (
-                    "ExecutionFailed",
-                    json!({"error": d.and_then(|d| d.error.clone()), "cause": d.and_then(|d| d.cause.clone())}),
-                )
+                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
             }
-            T::ExecutionAborted | T::ExecutionTimedOut => ("ExecutionFailed", json!({"error": e.r#type.as_str()})),
             T::TaskScheduled => {
                 let d = e.task_scheduled_event_details.as_ref();
-                (
-                    "TaskScheduled",
-                    json!({"resource": d.map(|d| format!("{}:{}", d.resource_type, d.resource)), "parameters": parse(d.map(|d| d.parameters.as_str()))}),
-                )
+                json!({"resource": d.map(|d| format!("arn:aws:states:::{}:{}", d.resource_type, d.resource)), "parameters": parse(d.map(|d| d.parameters.as_str()))})
             }
             T::LambdaFunctionScheduled => {
                 let d = e.lambda_function_scheduled_event_details.as_ref();
-                (
-                    "TaskScheduled",
-                    json!({"resource": d.map(|d| d.resource.clone()), "parameters": parse(d.and_then(|d| d.input.as_deref()))}),
-                )
+                json!({"resource": d.map(|d| d.resource.clone()), "parameters": parse(d.and_then(|d| d.input.as_deref()))})
             }
-            T::TaskSucceeded => (
-                "TaskSucceeded",
-                json!({"output": parse(e.task_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))}),
-            ),
-            T::LambdaFunctionSucceeded => (
-                "TaskSucceeded",
-                json!({"output": parse(e.lambda_function_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))}),
-            ),
+            T::TaskSucceeded => {
+                json!({"output": parse(e.task_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))})
+            }
+            T::LambdaFunctionSucceeded => {
+                json!({"output": parse(e.lambda_function_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))})
+            }
             T::TaskFailed => {
                 let d = e.task_failed_event_details.as_ref();
-                (
-                    "TaskFailed",
-                    json!({"error": d.and_then(|d| d.error.clone()), "cause": d.and_then(|d| d.cause.clone())}),
-                )
+                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
             }
             T::LambdaFunctionFailed => {
                 let d = e.lambda_function_failed_event_details.as_ref();
-                (
-                    "TaskFailed",
-                    json!({"error": d.and_then(|d| d.error.clone()), "cause": d.and_then(|d| d.cause.clone())}),
-                )
+                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
             }
-            T::TaskTimedOut | T::LambdaFunctionTimedOut => ("TaskFailed", json!({"error": "States.Timeout"})),
-            other => {
-                let name = other.as_str();
+            T::TaskTimedOut => {
+                let d = e.task_timed_out_event_details.as_ref();
+                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
+            }
+            T::LambdaFunctionTimedOut => {
+                let d = e.lambda_function_timed_out_event_details.as_ref();
+                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
+            }
+            _ => {
                 if let Some(d) = &e.state_entered_event_details {
                     state = Some(d.name.clone());
                     last_failure = None;
-                    attempts = 0;
-                    ("StateEntered", json!({"input": parse(d.input.as_deref())}))
+                    retries = 0;
+                    json!({"input": parse(d.input.as_deref())})
                 } else if let Some(d) = &e.state_exited_event_details {
                     state = Some(d.name.clone());
-                    ("StateExited", json!({"output": parse(d.output.as_deref())}))
+                    json!({"output": parse(d.output.as_deref())})
                 } else {
-                    (name, Value::Null)
+                    Value::Null
                 }
             }
         };
-        if kind == "TaskScheduled"
+        let kind = e.r#type.as_str();
+        if matches!(e.r#type, T::TaskScheduled | T::LambdaFunctionScheduled)
             && let Some(error) = last_failure.take()
+            && let Some(map) = detail.as_object_mut()
         {
-            attempts += 1;
-            out.push(NeutralEvent {
-                id: 0,
-                timestamp: format_time(&e.timestamp),
-                kind: "RetryScheduled".into(),
-                state: state.clone(),
-                detail: json!({"error": error, "attempt": attempts}),
-            });
+            retries += 1;
+            map.insert("retry".into(), json!({"error": error, "count": retries}));
         }
-        if kind == "TaskFailed" {
-            last_failure = detail
-                .get("error")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or(Some(String::new()));
+        if matches!(
+            e.r#type,
+            T::TaskFailed | T::LambdaFunctionFailed | T::TaskTimedOut | T::LambdaFunctionTimedOut
+        ) {
+            last_failure = Some(
+                detail
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            );
         }
         let scoped = !kind.starts_with("Execution");
         out.push(NeutralEvent {
-            id: 0,
+            id: u64::try_from(e.id).unwrap_or_default(),
             timestamp: format_time(&e.timestamp),
             kind: kind.to_string(),
             state: if scoped { state.clone() } else { None },
             detail,
         });
-    }
-    for (i, e) in out.iter_mut().enumerate() {
-        e.id = i as u64 + 1;
     }
     out
 }
@@ -352,7 +341,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn history_uses_the_engine_vocabulary_and_shows_retries() {
+    fn history_keeps_step_functions_names_and_marks_retries() {
         use aws_sdk_sfn::types::{HistoryEventType as T, LambdaFunctionFailedEventDetails, StateEnteredEventDetails};
         let t = DateTime::from_secs(1_764_057_600);
         let ev = |id: i64, ty: T| HistoryEvent::builder().id(id).timestamp(t).r#type(ty);
@@ -377,21 +366,24 @@ mod tests {
                 .unwrap(),
             ev(4, T::LambdaFunctionScheduled).build().unwrap(),
         ];
-        let kinds: Vec<(String, Option<String>)> = neutral_history(&events)
-            .into_iter()
-            .map(|e| (e.kind, e.state))
-            .collect();
-        let p = Some("PutObject".to_string());
+        let history = neutral_history(&events);
+        let kinds: Vec<(&str, Option<&str>)> = history.iter().map(|e| (e.kind.as_str(), e.state.as_deref())).collect();
+        let p = Some("PutObject");
         assert_eq!(
             kinds,
             [
-                ("StateEntered".into(), p.clone()),
-                ("TaskScheduled".into(), p.clone()),
-                ("TaskFailed".into(), p.clone()),
-                ("RetryScheduled".into(), p.clone()),
-                ("TaskScheduled".into(), p)
+                ("TaskStateEntered", p),
+                ("LambdaFunctionScheduled", p),
+                ("LambdaFunctionFailed", p),
+                ("LambdaFunctionScheduled", p)
             ]
         );
+        assert_eq!(history[1].detail.get("retry"), None);
+        assert_eq!(
+            history[3].detail["retry"],
+            serde_json::json!({"error": "StoreUnavailable", "count": 1})
+        );
+        assert_eq!(history.iter().map(|e| e.id).collect::<Vec<_>>(), [1, 2, 3, 4]);
     }
 
     #[test]

@@ -91,7 +91,8 @@ pub struct Placed {
 pub struct HistoryEntry {
     pub id: u64,
     pub timestamp: String,
-    /// e.g. `StateEntered`, `TaskFailed`, `ExecutionSucceeded` (AWS types are mapped to these where they correspond).
+    /// A Step Functions history event type, e.g. `TaskStateEntered`, `LambdaFunctionFailed`,
+    /// `ExecutionSucceeded`, the same on both backends.
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

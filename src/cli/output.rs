@@ -19,8 +19,18 @@ fn detail_summary(entry: &HistoryEntry) -> String {
             .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
     };
     match entry.kind.as_str() {
-        "TaskScheduled" => pick("resource").unwrap_or_default(),
-        "TaskFailed" | "ExecutionFailed" => {
+        "TaskScheduled" | "LambdaFunctionScheduled" => {
+            let resource = pick("resource").unwrap_or_default();
+            match d.get("retry") {
+                Some(r) => format!(
+                    "{resource} (retry {} after {})",
+                    r.get("count").map(|c| c.to_string()).unwrap_or_default(),
+                    r.get("error").and_then(|e| e.as_str()).unwrap_or_default()
+                ),
+                None => resource,
+            }
+        }
+        "TaskFailed" | "LambdaFunctionFailed" | "TaskTimedOut" | "LambdaFunctionTimedOut" | "ExecutionFailed" => {
             let cause = pick("cause").unwrap_or_default();
             let cause = serde_json::from_str::<serde_json::Value>(&cause)
                 .ok()
@@ -28,17 +38,6 @@ fn detail_summary(entry: &HistoryEntry) -> String {
                 .unwrap_or(cause);
             format!("{}: {}", pick("error").unwrap_or_default(), truncate(&cause, 100))
         }
-        "RetryScheduled" => format!(
-            "{} → attempt {} in {} ms",
-            pick("error").unwrap_or_default(),
-            pick("attempt").unwrap_or_default(),
-            pick("delay_ms").unwrap_or_default()
-        ),
-        "ErrorCaught" => format!(
-            "{} → {}",
-            pick("error").unwrap_or_default(),
-            pick("next").unwrap_or_default()
-        ),
         _ => String::new(),
     }
 }
@@ -80,12 +79,15 @@ pub fn timeline(status: &OrderStatus) -> String {
             (Some(s), Ok(t)) => format!("{:>+8.3}s", (t.as_millisecond() - s.as_millisecond()) as f64 / 1000.0),
             _ => h.timestamp.clone(),
         };
-        out.push_str(&format!(
-            "  {offset}  {:<20} {:<20} {}\n",
+        // Wide enough for Step Functions' longest common names (`LambdaFunctionSucceeded`).
+        let line = format!(
+            "  {offset}  {:<24} {:<20} {}",
             h.kind,
             h.state.as_deref().unwrap_or(""),
             detail_summary(h)
-        ));
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
 }

@@ -1,13 +1,14 @@
 //! Durable executions: the record and the history, committed before anyone is told.
 //!
-//! The last `StateEntered` event is the checkpoint: after a crash, an execution resumes at that
+//! The last `…StateEntered` event is the checkpoint: after a crash, an execution resumes at that
 //! state with that input. Steps are idempotent (conditional puts, `If-None-Match` invoices,
 //! event ids derived from the order id), so re-running the interrupted state is safe.
 
 use super::db::{Db, DbError};
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
-use skipline_engine::asl::{HistoryEvent, HistorySink};
+use skipline_engine::asl::{HistoryEvent, HistorySink, StateType, StoredEvent};
+use std::collections::HashMap;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -53,6 +54,8 @@ pub struct Executions {
     db: Db,
     /// The state machine's name, in the ARNs of the executions this starts.
     machine: String,
+    /// Each state's `Type`, to read histories written before they named it.
+    state_types: Arc<HashMap<String, StateType>>,
 }
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ExecutionRecord, String, Option<String>)> {
@@ -96,7 +99,14 @@ impl Executions {
         Self {
             db,
             machine: machine.to_string(),
+            state_types: Arc::default(),
         }
+    }
+
+    /// The definition's state types, used to read events stored before history named them.
+    pub fn with_state_types(mut self, types: HashMap<String, StateType>) -> Self {
+        self.state_types = Arc::new(types);
+        self
     }
 
     pub fn machine(&self) -> &str {
@@ -139,19 +149,26 @@ impl Executions {
         self.db.read(move |c| get_in(c, &name)).await
     }
 
+    /// The history in Step Functions' vocabulary. Events written by a binary from before it
+    /// (`StateEntered`, `RetryScheduled`, ...) are read in the new names; see
+    /// `skipline_engine::asl::upgrade`.
     pub async fn history(&self, name: &str) -> Result<Vec<(u64, String, HistoryEvent)>, DbError> {
         let name = name.to_string();
-        self.db
+        let stored = self
+            .db
             .read(move |c| {
                 let mut stmt = c.prepare_cached("SELECT seq, ts, event FROM history WHERE name = ?1 ORDER BY seq")?;
                 let rows: Vec<(i64, String, String)> = stmt
                     .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect::<Result<_, _>>()?;
                 rows.into_iter()
-                    .map(|(s, t, e)| Ok((s.max(0) as u64, t, serde_json::from_str(&e)?)))
-                    .collect()
+                    .map(|(s, t, e)| Ok(((s.max(0) as u64, t), serde_json::from_str::<StoredEvent>(&e)?)))
+                    .collect::<Result<Vec<_>, DbError>>()
             })
-            .await
+            .await?;
+        let types = self.state_types.clone();
+        let upgraded = skipline_engine::asl::upgrade(stored, &|state| types.get(state).copied());
+        Ok(upgraded.into_iter().map(|((seq, ts), e)| (seq, ts, e)).collect())
     }
 
     pub async fn list(&self, status: Option<&str>, limit: usize) -> Result<Vec<ExecutionRecord>, DbError> {
@@ -263,7 +280,7 @@ fn append_in(c: &rusqlite::Connection, name: &str, event: &HistoryEvent) -> Resu
 /// Where to pick an unfinished execution up: the last state entered, with its input.
 pub fn resume_point(history: &[(u64, String, HistoryEvent)]) -> Option<(String, Value)> {
     history.iter().rev().find_map(|(_, _, e)| match e {
-        HistoryEvent::StateEntered { state, input } => Some((state.clone(), input.clone())),
+        HistoryEvent::StateEntered { state, input, .. } => Some((state.clone(), input.clone())),
         _ => None,
     })
 }
@@ -273,13 +290,13 @@ pub fn resume_point(history: &[(u64, String, HistoryEvent)]) -> Option<(String, 
 /// written in order, in the same commit, with the next checkpoint.
 ///
 /// Why this keeps every guarantee (the full argument is in BENCHMARKS.md):
-/// - A `StateEntered` for a state that can have an effect (Task, Wait, or any type not known to
+/// - A `…StateEntered` for a state that can have an effect (Task, Wait, or any type not known to
 ///   be pure) is durable before the engine runs that state, because `record` awaits the commit
 ///   before returning and the engine awaits `record` before it runs the state. So after a crash
 ///   the execution never resumes at a state earlier than one whose effect may have happened.
-/// - A `StateEntered` equal to the durable resume point (the first state after
+/// - A `…StateEntered` equal to the durable resume point (the first state after
 ///   `ExecutionStarted`, or the state being resumed) adds nothing to recovery: it is buffered.
-/// - `StateEntered` of pure states (Pass, Choice, Succeed, Fail) is buffered: they have no
+/// - `…StateEntered` of pure states (Pass, Choice, Succeed, Fail) is buffered: they have no
 ///   effect, so losing it means re-running the preceding Task, which is idempotent (conditional
 ///   cart put, `If-None-Match` invoice, consumers dedupe events by event id).
 /// - Terminal events (`ExecutionSucceeded`, `ExecutionFailed`) flush the buffer and are durable
@@ -288,7 +305,7 @@ pub fn resume_point(history: &[(u64, String, HistoryEvent)]) -> Option<(String, 
 pub struct ExecutionSink {
     pub executions: Arc<Executions>,
     pub name: String,
-    /// States whose `StateEntered` must be durable before they run.
+    /// States whose `…StateEntered` must be durable before they run.
     pub checkpoints: Arc<HashSet<String>>,
     state: Mutex<SinkState>,
 }
@@ -331,7 +348,7 @@ impl HistorySink for ExecutionSink {
             let mut st = self.lock();
             st.pending.push(event.clone());
             let flush = match event {
-                HistoryEvent::StateEntered { state, input } => {
+                HistoryEvent::StateEntered { state, input, .. } => {
                     let unchanged = st
                         .durable_resume
                         .as_ref()
@@ -366,6 +383,7 @@ mod tests {
 
     fn entered(state: &str, input: Value) -> HistoryEvent {
         HistoryEvent::StateEntered {
+            state_type: StateType::Task,
             state: state.into(),
             input,
         }
@@ -388,8 +406,10 @@ mod tests {
         // The first state equals the durable resume point: nothing to write.
         sink.record(&entered("A", input.clone())).await.unwrap();
         sink.record(&HistoryEvent::StateExited {
+            state_type: StateType::Task,
             state: "A".into(),
             output: json!({"n": 2}),
+            assigned: None,
         })
         .await
         .unwrap();

@@ -124,7 +124,7 @@ pub struct Runtime {
     /// While set, the consumer loops receive nothing (tests and demos hold cart slots with it).
     pub consumers_paused: std::sync::atomic::AtomicBool,
     consumed: std::sync::OnceLock<ConsumedHook>,
-    /// States whose `StateEntered` must be durable before they run (see `ExecutionSink`).
+    /// States whose `…StateEntered` must be durable before they run (see `ExecutionSink`).
     checkpoints: Arc<HashSet<String>>,
     /// New executions from this process, handed to the dispatcher without a database scan.
     submitted: mpsc::UnboundedSender<Submitted>,
@@ -203,7 +203,6 @@ impl Runtime {
         };
         let vendors = Arc::new(SqliteVendors::new(db.clone()));
         let machine_name = machine_name(config.state_machine.as_deref());
-        let executions = Arc::new(Executions::new(db.clone(), &machine_name));
         let queues = Queues::new(db.clone());
         let topic = Topic::new(db.clone(), queues.signals.clone());
         let clock: Arc<dyn Clock> = Arc::new(skipline_handlers::ports::SystemClock);
@@ -233,6 +232,11 @@ impl Runtime {
         };
         let machine = Arc::new(load_state_machine(&text, &origin, &invoker)?);
         let checkpoints = machine.checkpoint_states().map(str::to_string).collect();
+        let state_types = machine
+            .state_names()
+            .filter_map(|n| Some((n.to_string(), machine.state_type(n)?)))
+            .collect();
+        let executions = Arc::new(Executions::new(db.clone(), &machine_name).with_state_types(state_types));
         let (submitted, submissions) = mpsc::unbounded_channel();
         let webhooks: Arc<dyn WebhookClient> = Arc::new(
             HttpWebhookClient::new(config.webhook_timeout, config.allow_private_endpoints)

@@ -10,13 +10,16 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 
 use super::errors::StateError;
-use super::path::Path;
+use super::path::{Path, Scope};
+use super::template::{Template, parse_assign};
 
 /// A top-level rule and the state it leads to.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ChoiceRule {
     pub(crate) rule: Rule,
     pub(crate) next: String,
+    /// The rule's own `Assign`, applied when it matches.
+    pub(crate) assign: Option<Template>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,9 +152,23 @@ impl ChoiceRule {
             return Err((format!("{at}.Next"), "must be a string".into()));
         };
         let rule = parse_rule(map, at, true)?;
+        let assign = map
+            .get("Assign")
+            .map(|v| {
+                parse_assign(v).map_err(|(inner, why)| {
+                    let field = if inner.is_empty() {
+                        format!("{at}.Assign")
+                    } else {
+                        format!("{at}.Assign.{inner}")
+                    };
+                    (field, why)
+                })
+            })
+            .transpose()?;
         Ok(ChoiceRule {
             rule,
             next: next.clone(),
+            assign,
         })
     }
 }
@@ -162,7 +179,7 @@ fn parse_rule(map: &Map<String, Value>, at: &str, top: bool) -> Result<Rule, (St
     let mut variable = None;
     for (key, value) in map {
         match key.as_str() {
-            "Next" if top => {}
+            "Next" | "Assign" if top => {}
             "Next" => {
                 return Err((field(key), "only top-level Choice rules may have `Next`".into()));
             }
@@ -319,7 +336,7 @@ fn compare_numbers(a: &serde_json::Number, b: &serde_json::Number) -> Option<Ord
 
 /// Evaluation.
 impl Rule {
-    pub(crate) fn eval(&self, input: &Value, context: &Value) -> Result<bool, StateError> {
+    pub(crate) fn eval(&self, input: &Value, context: &Scope<'_>) -> Result<bool, StateError> {
         match self {
             Rule::And(rules) => {
                 for r in rules {
@@ -355,7 +372,7 @@ impl Rule {
 }
 
 impl Test {
-    fn eval(&self, value: &Value, input: &Value, context: &Value) -> Result<bool, StateError> {
+    fn eval(&self, value: &Value, input: &Value, context: &Scope<'_>) -> Result<bool, StateError> {
         Ok(match self {
             Test::Type { test, expected } => {
                 let is = match test {
@@ -414,7 +431,9 @@ mod tests {
             m.insert("Next".into(), json!("X"));
         }
         let parsed = ChoiceRule::parse(&rule, "Choices[0]").map_err(|(f, r)| StateError::new(f, r))?;
-        parsed.rule.eval(&input(), &json!({"State": {"Name": "C"}}))
+        parsed
+            .rule
+            .eval(&input(), &Scope::context_only(&json!({"State": {"Name": "C"}})))
     }
 
     fn yes(rule: Value) {

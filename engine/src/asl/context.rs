@@ -52,8 +52,13 @@ pub(crate) fn format_timestamp(ts: jiff::Timestamp) -> String {
 pub enum Resume {
     /// A new execution: records `ExecutionStarted`, then enters `StartAt`.
     Start { input: Value },
-    /// Continue from a recorded `StateEntered` checkpoint; records nothing extra first.
-    At { state: String, input: Value },
+    /// Continue from a recorded `…StateEntered` checkpoint; records nothing extra first.
+    /// `variables` are those in scope there: see [`crate::asl::variables_at`].
+    At {
+        state: String,
+        input: Value,
+        variables: serde_json::Map<String, Value>,
+    },
 }
 
 /// How an execution ended.

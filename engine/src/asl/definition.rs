@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::choice::ChoiceRule;
 use super::context::{ExecutionContext, Outcome, Resume};
 use super::errors::{LoadError, RunError};
+use super::history::StateType;
 use super::path::{Path, ReferencePath};
 use super::ports::{Clock, HistorySink, TaskInvoker};
 use super::retry::{Catcher, Retrier};
@@ -30,6 +31,9 @@ pub(crate) struct State {
     pub(crate) input_path: Option<Path>,
     /// `None` is `"OutputPath": null` (the state outputs `{}`); the default is `$`.
     pub(crate) output_path: Option<Path>,
+    /// `Assign`: workflow variables set when the state succeeds (for a Choice, when it takes its
+    /// `Default`). Never on Succeed or Fail.
+    pub(crate) assign: Option<Template>,
     pub(crate) kind: Kind,
 }
 
@@ -47,6 +51,19 @@ pub(crate) enum Kind {
     Wait(Wait),
     Succeed,
     Fail(Fail),
+}
+
+impl Kind {
+    pub(crate) fn state_type(&self) -> StateType {
+        match self {
+            Kind::Task(_) => StateType::Task,
+            Kind::Pass(_) => StateType::Pass,
+            Kind::Choice(_) => StateType::Choice,
+            Kind::Wait(_) => StateType::Wait,
+            Kind::Succeed => StateType::Succeed,
+            Kind::Fail(_) => StateType::Fail,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -126,6 +143,11 @@ impl StateMachine {
         self.states.keys().map(String::as_str)
     }
 
+    /// The `Type` of the state called `name`, if the definition has one.
+    pub fn state_type(&self, name: &str) -> Option<StateType> {
+        self.states.get(name).map(|s| s.kind.state_type())
+    }
+
     /// The states whose entry a durable host must record before running them: a Task acts
     /// outside the execution, and a Wait's deadline counts from its entry. Pass, Choice,
     /// Succeed and Fail only compute from their input, so running them again after a crash
@@ -137,7 +159,7 @@ impl StateMachine {
             .map(|(name, _)| name.as_str())
     }
 
-    /// Runs an execution from its start or from a `StateEntered` checkpoint, recording
+    /// Runs an execution from its start or from a `…StateEntered` checkpoint, recording
     /// history through `sink`. ASL failures end as `Outcome::Failed`; `Err` is only for
     /// infrastructure (the sink failing, resuming at an unknown state).
     pub async fn run(

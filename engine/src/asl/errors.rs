@@ -12,7 +12,9 @@
 //!   it; the spec's `States.ParameterPathFailure` is never produced;
 //! - a `ResultPath` that cannot be written: `States.ResultPathMatchFailure` (catchable);
 //! - an intrinsic function given bad arguments: `States.IntrinsicFailure` (catchable);
-//! - a Choice with no match and no `Default`: `States.NoChoiceMatched`.
+//! - a Choice with no match and no `Default`: `States.NoChoiceMatched`;
+//! - a state output over 256 KiB, or variables over their quotas:
+//!   `States.DataLimitExceeded`.
 
 /// Error names defined by the States Language, as the spec spells them.
 pub mod error_names {
@@ -31,6 +33,9 @@ pub mod error_names {
     pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
     /// An intrinsic function failed on its arguments.
     pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+    /// A state's output, or a variable, is over the payload quota (256 KiB; 10 MiB for all of
+    /// an execution's variables). A terminal error: `States.ALL` does not match it.
+    pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 }
 
 /// The failure of one state: an error name and a human-readable cause.

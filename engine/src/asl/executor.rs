@@ -12,13 +12,13 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::context::{ExecutionContext, Outcome, Resume};
 use super::definition::{Choice, Fail, FailText, Kind, Pass, State, StateMachine, Task, Transition, Wait, WaitFor};
 use super::errors::{RunError, StateError, error_names};
-use super::history::HistoryEvent;
-use super::path::{Path, ReferencePath, kind_of};
+use super::history::{HistoryEvent, RetryOf};
+use super::path::{Path, ReferencePath, Scope, kind_of};
 use super::ports::{Clock, HistorySink, TaskInvoker};
 use super::retry::Catcher;
 use super::template::Template;
@@ -31,18 +31,26 @@ pub(crate) struct Executor<'a> {
     pub(crate) sink: &'a dyn HistorySink,
 }
 
-/// What running one state decided.
+/// What running one state decided. `assigned` holds the variables its `Assign` set, which
+/// later states see (the state's own output was computed with the values from before).
 enum Step {
     Next {
         next: String,
         output: Value,
+        assigned: Map<String, Value>,
     },
     /// The execution succeeds with this output (`End: true` or a Succeed state).
     End {
         output: Value,
+        assigned: Map<String, Value>,
     },
     Fail(StateError),
 }
+
+/// AWS's payload quota for a state's input or output, and for one variable or one `Assign`.
+pub(crate) const PAYLOAD_LIMIT: usize = 256 * 1024;
+/// AWS's quota for all of an execution's variables together.
+pub(crate) const VARIABLES_LIMIT: usize = 10 * 1024 * 1024;
 
 impl Step {
     fn after(transition: &Transition, output: Value) -> Step {
@@ -50,9 +58,20 @@ impl Step {
             Transition::Next(next) => Step::Next {
                 next: next.clone(),
                 output,
+                assigned: Map::new(),
             },
-            Transition::End => Step::End { output },
+            Transition::End => Step::End {
+                output,
+                assigned: Map::new(),
+            },
         }
+    }
+
+    fn assigning(mut self, vars: Map<String, Value>) -> Step {
+        if let Step::Next { assigned, .. } | Step::End { assigned, .. } = &mut self {
+            *assigned = vars;
+        }
+        self
     }
 
     fn or_fail(result: Result<Step, StateError>) -> Step {
@@ -62,38 +81,61 @@ impl Step {
 
 impl Executor<'_> {
     pub(crate) async fn run(&self, resume: Resume) -> Result<Outcome, RunError> {
-        let (mut name, mut input) = match resume {
+        let (mut name, mut input, mut vars) = match resume {
             Resume::Start { input } => {
                 self.record(HistoryEvent::ExecutionStarted { input: input.clone() })
                     .await?;
-                (self.machine.start_at.clone(), input)
+                (self.machine.start_at.clone(), input, Map::new())
             }
-            Resume::At { state, input } => (state, input),
+            Resume::At {
+                state,
+                input,
+                variables,
+            } => (state, input, variables),
         };
         loop {
             let Some(state) = self.machine.states.get(&name) else {
                 return Err(RunError::UnknownState(name));
             };
+            let state_type = state.kind.state_type();
             self.record(HistoryEvent::StateEntered {
+                state_type,
                 state: name.clone(),
                 input: input.clone(),
             })
             .await?;
             tracing::debug!(execution = %self.ctx.name, state = %name, "state entered");
-            match self.step(&name, state, input).await? {
-                Step::Next { next, output } => {
+            let step = match self.step(&name, state, input, &vars).await? {
+                Step::Next { output, .. } | Step::End { output, .. } if json_size(&output) > PAYLOAD_LIMIT => {
+                    Step::Fail(StateError::new(
+                        error_names::DATA_LIMIT_EXCEEDED,
+                        format!(
+                            "the output of state `{name}` is {} bytes, over the {PAYLOAD_LIMIT}-byte quota",
+                            json_size(&output)
+                        ),
+                    ))
+                }
+                step => step,
+            };
+            match step {
+                Step::Next { next, output, assigned } => {
                     self.record(HistoryEvent::StateExited {
+                        state_type,
                         state: name.clone(),
                         output: output.clone(),
+                        assigned: (!assigned.is_empty()).then(|| assigned.clone()),
                     })
                     .await?;
+                    vars.extend(assigned);
                     name = next;
                     input = output;
                 }
-                Step::End { output } => {
+                Step::End { output, assigned } => {
                     self.record(HistoryEvent::StateExited {
+                        state_type,
                         state: name,
                         output: output.clone(),
+                        assigned: (!assigned.is_empty()).then_some(assigned),
                     })
                     .await?;
                     self.record(HistoryEvent::ExecutionSucceeded { output: output.clone() })
@@ -116,18 +158,22 @@ impl Executor<'_> {
         self.sink.record(&event).await.map_err(RunError::History)
     }
 
-    async fn step(&self, name: &str, state: &State, input: Value) -> Result<Step, RunError> {
+    async fn step(&self, name: &str, state: &State, input: Value, vars: &Map<String, Value>) -> Result<Step, RunError> {
         let entered = self.clock.now();
-        let context = self.ctx.context_object(name, entered, 0);
+        let object = self.ctx.context_object(name, entered, 0);
+        let context = Scope::new(&object, vars);
         Ok(match &state.kind {
-            Kind::Task(task) => return self.task(name, state, task, input, entered).await,
+            Kind::Task(task) => return self.task(name, state, task, input, entered, vars).await,
             Kind::Pass(pass) => Step::or_fail(pass_state(state, pass, &input, &context)),
             Kind::Choice(choice) => Step::or_fail(choice_state(state, choice, &input, &context)),
             Kind::Wait(wait) => Step::or_fail(self.wait_state(state, wait, &input, &context).await),
             Kind::Succeed => Step::or_fail(
                 input_path(state.input_path.as_ref(), &input, &context)
                     .and_then(|v| output_path(state.output_path.as_ref(), v, &context))
-                    .map(|output| Step::End { output }),
+                    .map(|output| Step::End {
+                        output,
+                        assigned: Map::new(),
+                    }),
             ),
             Kind::Fail(fail) => Step::Fail(fail_state(fail, &input, &context)),
         })
@@ -141,14 +187,18 @@ impl Executor<'_> {
         task: &Task,
         input: Value,
         entered: jiff::Timestamp,
+        vars: &Map<String, Value>,
     ) -> Result<Step, RunError> {
         // Each retrier counts its own retries; `$$.State.RetryCount` counts them all.
         let mut retries = vec![0u32; task.retry.len()];
         let mut retry_count = 0u32;
+        let mut retry_of = None;
         loop {
-            let context = self.ctx.context_object(name, entered, retry_count);
-            let error = match self.task_attempt(name, state, task, &input, &context).await? {
-                Ok(output) => return Ok(Step::after(&task.transition, output)),
+            let object = self.ctx.context_object(name, entered, retry_count);
+            let context = Scope::new(&object, vars);
+            let attempt = self.task_attempt(name, state, task, &input, &context, retry_of.take());
+            let error = match attempt.await? {
+                Ok((output, assigned)) => return Ok(Step::after(&task.transition, output).assigning(assigned)),
                 Err(error) => error,
             };
             if error.is_runtime() {
@@ -165,17 +215,15 @@ impl Executor<'_> {
                 *used += 1;
                 retry_count += 1;
                 let delay = retrier.delay(*used);
-                self.record(HistoryEvent::RetryScheduled {
-                    state: name.to_string(),
+                tracing::debug!(execution = %self.ctx.name, state = %name, error = %error.error, ?delay, "retrying");
+                retry_of = Some(RetryOf {
                     error: error.error,
-                    attempt: *used,
-                    delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                })
-                .await?;
+                    count: retry_count,
+                });
                 self.clock.sleep(delay).await;
                 continue;
             }
-            return self.catch(name, &task.catch, &input, error).await;
+            return Ok(catch(&task.catch, &input, error, &context));
         }
     }
 
@@ -187,8 +235,9 @@ impl Executor<'_> {
         state: &State,
         task: &Task,
         raw_input: &Value,
-        context: &Value,
-    ) -> Result<Result<Value, StateError>, RunError> {
+        context: &Scope<'_>,
+        retry: Option<RetryOf>,
+    ) -> Result<Result<(Value, Map<String, Value>), StateError>, RunError> {
         let effective = match input_path(state.input_path.as_ref(), raw_input, context)
             .and_then(|v| parameters(task.parameters.as_ref(), v, context))
         {
@@ -199,15 +248,28 @@ impl Executor<'_> {
             state: name.to_string(),
             resource: task.resource.clone(),
             parameters: effective.clone(),
+            retry,
         })
         .await?;
         let result = match self.invoke(task, effective).await {
             Ok(result) => result,
             Err(error) => {
-                self.record(HistoryEvent::TaskFailed {
-                    state: name.to_string(),
-                    error: error.error.clone(),
-                    cause: error.cause.clone(),
+                let (state, resource) = (name.to_string(), task.resource.clone());
+                let (e, cause) = (error.error.clone(), error.cause.clone());
+                self.record(if error.error == error_names::TIMEOUT {
+                    HistoryEvent::TaskTimedOut {
+                        state,
+                        resource,
+                        error: e,
+                        cause,
+                    }
+                } else {
+                    HistoryEvent::TaskFailed {
+                        state,
+                        resource,
+                        error: e,
+                        cause,
+                    }
                 })
                 .await?;
                 return Ok(Err(error));
@@ -215,12 +277,18 @@ impl Executor<'_> {
         };
         self.record(HistoryEvent::TaskSucceeded {
             state: name.to_string(),
+            resource: task.resource.clone(),
             output: result.clone(),
         })
         .await?;
-        Ok(result_selector(task.result_selector.as_ref(), result, context)
-            .and_then(|r| result_path(task.result_path.as_ref(), raw_input, r))
-            .and_then(|v| output_path(state.output_path.as_ref(), v, context)))
+        // `Assign` sees the result after `ResultSelector`, as on AWS.
+        Ok(
+            result_selector(task.result_selector.as_ref(), result, context).and_then(|r| {
+                let assigned = assign(state.assign.as_ref(), &r, context)?;
+                let merged = result_path(task.result_path.as_ref(), raw_input, r)?;
+                Ok((output_path(state.output_path.as_ref(), merged, context)?, assigned))
+            }),
+        )
     }
 
     /// Invokes the resource, failing with `States.Timeout` after `TimeoutSeconds`.
@@ -244,41 +312,12 @@ impl Executor<'_> {
         reply.map_err(|f| StateError::new(f.error, f.cause))
     }
 
-    /// The first Catcher matching the error decides the next state; its `ResultPath`
-    /// places `{"Error", "Cause"}` into the state's raw input.
-    async fn catch(
-        &self,
-        name: &str,
-        catchers: &[Catcher],
-        raw_input: &Value,
-        error: StateError,
-    ) -> Result<Step, RunError> {
-        let Some(catcher) = catchers.iter().find(|c| c.error_equals.matches(&error.error)) else {
-            return Ok(Step::Fail(error));
-        };
-        let error_output = json!({"Error": error.error, "Cause": error.cause});
-        let output = match result_path(catcher.result_path.as_ref(), raw_input, error_output) {
-            Ok(output) => output,
-            Err(e) => return Ok(Step::Fail(e)),
-        };
-        self.record(HistoryEvent::ErrorCaught {
-            state: name.to_string(),
-            error: error.error,
-            next: catcher.next.clone(),
-        })
-        .await?;
-        Ok(Step::Next {
-            next: catcher.next.clone(),
-            output,
-        })
-    }
-
     async fn wait_state(
         &self,
         state: &State,
         wait: &Wait,
         raw_input: &Value,
-        context: &Value,
+        context: &Scope<'_>,
     ) -> Result<Step, StateError> {
         let effective = input_path(state.input_path.as_ref(), raw_input, context)?;
         let delay = match &wait.wait_for {
@@ -307,8 +346,9 @@ impl Executor<'_> {
         if !delay.is_zero() {
             self.clock.sleep(delay).await;
         }
+        let assigned = assign(state.assign.as_ref(), &effective, context)?;
         let output = output_path(state.output_path.as_ref(), effective, context)?;
-        Ok(Step::after(&wait.transition, output))
+        Ok(Step::after(&wait.transition, output).assigning(assigned))
     }
 
     /// Time from now until `ts`; zero if it has passed.
@@ -317,39 +357,71 @@ impl Executor<'_> {
     }
 }
 
-fn pass_state(state: &State, pass: &Pass, raw_input: &Value, context: &Value) -> Result<Step, StateError> {
+/// The first Catcher matching the error decides the next state; its `ResultPath` places
+/// `{"Error", "Cause"}` into the state's raw input and its `Assign` reads that error output.
+/// As on AWS, no event says so: the state's exit carries that output and the next state's
+/// entry follows.
+fn catch(catchers: &[Catcher], raw_input: &Value, error: StateError, context: &Scope<'_>) -> Step {
+    let Some(catcher) = catchers.iter().find(|c| c.error_equals.matches(&error.error)) else {
+        return Step::Fail(error);
+    };
+    tracing::debug!(error = %error.error, next = %catcher.next, "caught");
+    let error_output = json!({"Error": error.error, "Cause": error.cause});
+    let assigned = match assign(catcher.assign.as_ref(), &error_output, context) {
+        Ok(assigned) => assigned,
+        Err(e) => return Step::Fail(e),
+    };
+    match result_path(catcher.result_path.as_ref(), raw_input, error_output) {
+        Ok(output) => Step::Next {
+            next: catcher.next.clone(),
+            output,
+            assigned,
+        },
+        Err(e) => Step::Fail(e),
+    }
+}
+
+fn pass_state(state: &State, pass: &Pass, raw_input: &Value, context: &Scope<'_>) -> Result<Step, StateError> {
     let effective = input_path(state.input_path.as_ref(), raw_input, context)?;
     let effective = parameters(pass.parameters.as_ref(), effective, context)?;
     let result = pass.result.clone().unwrap_or(effective);
+    let assigned = assign(state.assign.as_ref(), &result, context)?;
     let merged = result_path(pass.result_path.as_ref(), raw_input, result)?;
     let output = output_path(state.output_path.as_ref(), merged, context)?;
-    Ok(Step::after(&pass.transition, output))
+    Ok(Step::after(&pass.transition, output).assigning(assigned))
 }
 
-fn choice_state(state: &State, choice: &Choice, raw_input: &Value, context: &Value) -> Result<Step, StateError> {
+fn choice_state(state: &State, choice: &Choice, raw_input: &Value, context: &Scope<'_>) -> Result<Step, StateError> {
     let effective = input_path(state.input_path.as_ref(), raw_input, context)?;
-    let mut next = None;
+    let mut taken = None;
     for rule in &choice.choices {
         if rule.rule.eval(&effective, context)? {
-            next = Some(&rule.next);
+            taken = Some((&rule.next, rule.assign.as_ref()));
             break;
         }
     }
-    let next = next.or(choice.default.as_ref()).ok_or_else(|| {
-        StateError::new(
-            error_names::NO_CHOICE_MATCHED,
-            "no Choice rule matched the input and there is no Default",
-        )
-    })?;
+    // The state's own `Assign` goes with its `Default`; a rule's with that rule.
+    let (next, assigning) = match (taken, &choice.default) {
+        (Some(rule), _) => rule,
+        (None, Some(default)) => (default, state.assign.as_ref()),
+        (None, None) => {
+            return Err(StateError::new(
+                error_names::NO_CHOICE_MATCHED,
+                "no Choice rule matched the input and there is no Default",
+            ));
+        }
+    };
+    let assigned = assign(assigning, &effective, context)?;
     let output = output_path(state.output_path.as_ref(), effective, context)?;
     Ok(Step::Next {
         next: next.clone(),
         output,
+        assigned,
     })
 }
 
 /// The Fail state's error: `Error`/`ErrorPath` and `Cause`/`CausePath`, from its raw input.
-fn fail_state(fail: &Fail, raw_input: &Value, context: &Value) -> StateError {
+fn fail_state(fail: &Fail, raw_input: &Value, context: &Scope<'_>) -> StateError {
     let text = |source: &FailText, field: &str| -> Result<String, StateError> {
         match source {
             FailText::Absent => Ok(String::new()),
@@ -370,13 +442,13 @@ fn fail_state(fail: &Fail, raw_input: &Value, context: &Value) -> StateError {
     }
 }
 
-fn read(path: &Path, field: &str, input: &Value, context: &Value) -> Result<Value, StateError> {
+fn read(path: &Path, field: &str, input: &Value, context: &Scope<'_>) -> Result<Value, StateError> {
     path.read(input, context)
         .map_err(|e| StateError::runtime(format!("{field}: {e}")))
 }
 
 /// `InputPath`: selects the effective input from the raw input; `null` gives `{}`.
-fn input_path(path: Option<&Path>, raw: &Value, context: &Value) -> Result<Value, StateError> {
+fn input_path(path: Option<&Path>, raw: &Value, context: &Scope<'_>) -> Result<Value, StateError> {
     match path {
         None => Ok(json!({})),
         Some(path) => read(path, "InputPath", raw, context),
@@ -384,7 +456,7 @@ fn input_path(path: Option<&Path>, raw: &Value, context: &Value) -> Result<Value
 }
 
 /// `Parameters`: builds the effective input from a payload template.
-fn parameters(template: Option<&Template>, effective: Value, context: &Value) -> Result<Value, StateError> {
+fn parameters(template: Option<&Template>, effective: Value, context: &Scope<'_>) -> Result<Value, StateError> {
     match template {
         None => Ok(effective),
         Some(t) => t.eval(&effective, context).map_err(|e| in_field(e, "Parameters")),
@@ -392,7 +464,7 @@ fn parameters(template: Option<&Template>, effective: Value, context: &Value) ->
 }
 
 /// `ResultSelector`: reshapes a task's result with a payload template.
-fn result_selector(template: Option<&Template>, result: Value, context: &Value) -> Result<Value, StateError> {
+fn result_selector(template: Option<&Template>, result: Value, context: &Scope<'_>) -> Result<Value, StateError> {
     match template {
         None => Ok(result),
         Some(t) => t.eval(&result, context).map_err(|e| in_field(e, "ResultSelector")),
@@ -414,11 +486,69 @@ fn result_path(path: Option<&ReferencePath>, raw: &Value, result: Value) -> Resu
 }
 
 /// `OutputPath`: selects the state's output; `null` gives `{}`.
-fn output_path(path: Option<&Path>, value: Value, context: &Value) -> Result<Value, StateError> {
+fn output_path(path: Option<&Path>, value: Value, context: &Scope<'_>) -> Result<Value, StateError> {
     match path {
         None => Ok(json!({})),
         Some(path) => read(path, "OutputPath", &value, context),
     }
+}
+
+/// `Assign`: evaluates the template on `value` with the variables from before the state, and
+/// enforces AWS's quotas (256 KiB per variable and per `Assign`, 10 MiB for all variables).
+fn assign(template: Option<&Template>, value: &Value, context: &Scope<'_>) -> Result<Map<String, Value>, StateError> {
+    let Some(template) = template else {
+        return Ok(Map::new());
+    };
+    let Value::Object(assigned) = template.eval(value, context).map_err(|e| in_field(e, "Assign"))? else {
+        return Err(StateError::runtime("Assign did not evaluate to an object"));
+    };
+    let limit = |what: String| StateError::new(error_names::DATA_LIMIT_EXCEEDED, what);
+    let mut this = 0;
+    for (name, v) in &assigned {
+        let size = json_size(v);
+        if size > PAYLOAD_LIMIT {
+            return Err(limit(format!(
+                "variable `{name}` is {size} bytes, over the {PAYLOAD_LIMIT}-byte quota"
+            )));
+        }
+        this += size;
+    }
+    if this > PAYLOAD_LIMIT {
+        return Err(limit(format!(
+            "this Assign sets {this} bytes of variables, over the {PAYLOAD_LIMIT}-byte quota"
+        )));
+    }
+    let kept: usize = context
+        .vars
+        .iter()
+        .filter(|(k, _)| !assigned.contains_key(*k))
+        .map(|(_, v)| json_size(v))
+        .sum();
+    if kept + this > VARIABLES_LIMIT {
+        return Err(limit(format!(
+            "the execution's variables would be {} bytes, over the {VARIABLES_LIMIT}-byte quota",
+            kept + this
+        )));
+    }
+    Ok(assigned)
+}
+
+/// The length of `v` serialized as compact JSON, without building the text.
+pub(crate) fn json_size(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; a failure would only undercount.
+    let _ = serde_json::to_writer(&mut count, v);
+    count.0
 }
 
 fn in_field(e: StateError, field: &str) -> StateError {

@@ -15,7 +15,7 @@ use serde_json::{Map, Number, Value};
 use sha2::Digest as _;
 
 use super::errors::StateError;
-use super::path::{Path, kind_of};
+use super::path::{Path, Scope, kind_of};
 
 /// Implemented functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +132,7 @@ impl Call {
     }
 
     /// Evaluates the call against the state's input and the context object.
-    pub(crate) fn eval(&self, input: &Value, context: &Value) -> Result<Value, StateError> {
+    pub(crate) fn eval(&self, input: &Value, context: &Scope<'_>) -> Result<Value, StateError> {
         let fail = |why: String| StateError::intrinsic(format!("{}: {why}", self.name));
         if self.func == Func::Format {
             let template = match self.args.first() {
@@ -160,7 +160,7 @@ impl Call {
     }
 }
 
-fn eval_arg(arg: &Arg, input: &Value, context: &Value) -> Result<Value, StateError> {
+fn eval_arg(arg: &Arg, input: &Value, context: &Scope<'_>) -> Result<Value, StateError> {
     Ok(match arg {
         Arg::Str(raw) => Value::String(unescape(raw)),
         Arg::Number(n) => Value::Number(n.clone()),
@@ -610,7 +610,7 @@ mod tests {
 
     fn eval(text: &str, input: Value) -> Result<Value, StateError> {
         let call = Call::parse(text).map_err(|e| StateError::new("ParseError", e))?;
-        call.eval(&input, &json!({"State": {"Name": "S"}}))
+        call.eval(&input, &Scope::context_only(&json!({"State": {"Name": "S"}})))
     }
 
     fn ok(text: &str, input: Value) -> Value {

@@ -16,7 +16,7 @@ use super::errors::{LoadError, error_names};
 use super::path::{Path, ReferencePath};
 use super::ports::TaskInvoker;
 use super::retry::{Catcher, ErrorEquals, Jitter, Retrier};
-use super::template::{Template, parse_dynamic};
+use super::template::{Template, parse_assign, parse_dynamic};
 
 /// Predefined error names (Appendix A of the spec and the Step Functions additions).
 const PREDEFINED_ERRORS: &[&str] = &[
@@ -55,7 +55,6 @@ const UNSUPPORTED_FIELDS: &[(&str, &str)] = &[
         "Credentials",
         "task credentials (cross-account roles) are not implemented",
     ),
-    ("Assign", "workflow variables are not implemented"),
     ("Arguments", "JSONata is not implemented; use `Parameters`"),
     (
         "Output",
@@ -68,6 +67,7 @@ const STATE_FIELDS: &[&str] = &[
     "Type",
     "Comment",
     "QueryLanguage",
+    "Assign",
     "InputPath",
     "OutputPath",
     "Next",
@@ -344,6 +344,11 @@ fn parse_state(name: &str, value: &Value, invoker: &dyn TaskInvoker) -> Result<S
     } else {
         (data_path(&mut f, "InputPath")?, data_path(&mut f, "OutputPath")?)
     };
+    // Succeed and Fail end the execution: there is no later state to read a variable.
+    let assign = match kind {
+        "Succeed" | "Fail" => None,
+        _ => assign(&mut f)?,
+    };
     let kind = match kind {
         "Task" => Kind::Task(parse_task(&mut f, invoker)?),
         "Pass" => Kind::Pass(Pass {
@@ -364,6 +369,7 @@ fn parse_state(name: &str, value: &Value, invoker: &dyn TaskInvoker) -> Result<S
     Ok(State {
         input_path,
         output_path,
+        assign,
         kind,
     })
 }
@@ -397,6 +403,20 @@ fn template(f: &mut Fields<'_>, key: &str) -> Result<Option<Template>, LoadError
             key.to_string()
         } else {
             format!("{key}.{inner}")
+        };
+        f.invalid(&field, &reason)
+    })
+}
+
+fn assign(f: &mut Fields<'_>) -> Result<Option<Template>, LoadError> {
+    let Some(value) = f.get("Assign") else {
+        return Ok(None);
+    };
+    parse_assign(value).map(Some).map_err(|(inner, reason)| {
+        let field = if inner.is_empty() {
+            "Assign".to_string()
+        } else {
+            format!("Assign.{inner}")
         };
         f.invalid(&field, &reason)
     })
@@ -541,11 +561,13 @@ fn parse_catch(f: &mut Fields<'_>) -> Result<Vec<Catcher>, LoadError> {
         let error_equals = error_equals(&mut c, i + 1 == count)?;
         let next = c.required_string("Next")?.to_string();
         let result_path = result_path(&mut c, "ResultPath")?;
+        let assign = assign(&mut c)?;
         c.finish(&[])?;
         catchers.push(Catcher {
             error_equals,
             result_path,
             next,
+            assign,
         });
     }
     Ok(catchers)
@@ -796,8 +818,24 @@ mod tests {
             "state `S`, field `HeartbeatSeconds`: not supported by this executor: heartbeats",
         );
         assert_refused(
-            single(json!({"Type": "Pass", "End": true, "Assign": {"x": 1}})),
-            "field `Assign`: not supported by this executor: workflow variables",
+            single(json!({"Type": "Succeed", "Assign": {"x": 1}})),
+            "state `S`, field `Assign`: is not allowed in a Succeed state",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "Assign": {"1x": 1}})),
+            "state `S`, field `Assign.1x`: `1x` is not a variable name",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "Assign": {"x": 1, "x.$": "$.a"}})),
+            "`x` is assigned twice",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "Assign": [1]})),
+            "field `Assign`: must be an object mapping variable names",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "ResultPath": "$x"})),
+            "must be a reference path starting with `$`",
         );
         assert_refused(
             single(json!({"Type": "Pass", "End": true, "QueryLanguage": "JSONata"})),

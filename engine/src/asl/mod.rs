@@ -9,7 +9,8 @@
 //! Where you are:
 //! - `definition`: the validated, typed model of a state machine ([`StateMachine`]).
 //! - `load`: parsing, `${Name}` substitution and validation, producing [`LoadError`]s.
-//! - `path`: JSONPath reads and reference-path writes (`ResultPath`).
+//! - `path`: JSONPath reads (from `$`, `$$` or a `$variable`) and reference-path writes
+//!   (`ResultPath`).
 //! - `template`: payload templates (`Parameters`, `ResultSelector`).
 //! - `intrinsics`: `States.Format(...)` and friends.
 //! - `choice`: Choice rules.
@@ -19,8 +20,12 @@
 //! - `ports`: the traits the executor needs from its host (tasks, time, history).
 //! - `context`: the execution context and the `$$` context object.
 //!
-//! Not here: Map, Parallel, JSONata, variables (`Assign`), activities and callback tasks.
-//! Those are refused by [`StateMachine::load`].
+//! Variables: `Assign` on Task, Pass, Choice (and its rules), Wait and Catchers; `$name` in any
+//! path or intrinsic argument. They travel in the history (`assignedVariables` on state exits),
+//! so a resumed run gets them back through [`variables_at`].
+//!
+//! Not here yet: Map, Parallel, JSONata, activities and callback tasks. Those are refused by
+//! [`StateMachine::load`].
 
 mod choice;
 mod context;
@@ -43,5 +48,5 @@ mod testing;
 pub use context::{ExecutionContext, Outcome, Resume};
 pub use definition::StateMachine;
 pub use errors::{LoadError, RunError, error_names};
-pub use history::HistoryEvent;
+pub use history::{HistoryEvent, LegacyEvent, RetryOf, StateType, StoredEvent, upgrade, variables_at};
 pub use ports::{Clock, HistorySink, SystemClock, TaskFailure, TaskInvoker};

@@ -182,7 +182,7 @@ async fn happy_path_publishes_the_invoice_event_and_succeeds_with_it() {
     assert!(ran.sleeps.is_empty());
     // The cart as ResultSelector shaped it is in PutObject's checkpoint.
     assert!(ran.events.iter().any(|e| matches!(e,
-        HistoryEvent::StateEntered { state, input } if state == "PutObject"
+        HistoryEvent::StateEntered { state, input, .. } if state == "PutObject"
             && input["cart"] == json!({"orderid": "o-1", "order": order(), "total": "4.50"}))));
 }
 
@@ -284,16 +284,14 @@ async fn an_unavailable_store_is_retried_twice_then_the_cart_item_is_released_an
         .events
         .iter()
         .filter_map(|e| match e {
-            HistoryEvent::RetryScheduled {
-                state,
-                attempt,
-                delay_ms,
-                ..
-            } => Some((state.as_str(), *attempt, *delay_ms)),
+            HistoryEvent::TaskScheduled {
+                state, retry: Some(r), ..
+            } => Some((state.as_str(), r.count)),
             _ => None,
         })
         .collect();
-    assert_eq!(retries, [("PutObject", 1, 1000), ("PutObject", 2, 2000)]);
+    assert_eq!(retries, [("PutObject", 1), ("PutObject", 2)]);
+    assert_eq!(ran.sleeps, [Duration::from_secs(1), Duration::from_secs(2)]);
 }
 
 #[tokio::test]

@@ -11,12 +11,46 @@
 use serde_json::{Map, Value};
 
 /// Which document a path starts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Root {
     /// `$`: the state's (effective) input.
     Input,
     /// `$$`: the context object.
     Context,
+    /// `$name`: a workflow variable set by an earlier state's `Assign`.
+    Variable(String),
+}
+
+/// What a path may read besides the value it is applied to: the `$$` context object and the
+/// variables in scope.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scope<'a> {
+    pub(crate) context: &'a Value,
+    pub(crate) vars: &'a Map<String, Value>,
+}
+
+/// No variables: for evaluation that happens before any exist (and for tests).
+#[cfg(test)]
+pub(crate) static NO_VARS: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+impl<'a> Scope<'a> {
+    pub(crate) fn new(context: &'a Value, vars: &'a Map<String, Value>) -> Self {
+        Scope { context, vars }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn context_only(context: &'a Value) -> Self {
+        Scope {
+            context,
+            vars: &NO_VARS,
+        }
+    }
+}
+
+/// A variable name as AWS allows it: a letter or `_`, then letters, digits and `_`.
+pub(crate) fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// What one path segment selects from a node.
@@ -81,10 +115,13 @@ impl Path {
 
     /// Reads the path. A definite path yields the one value it names, or [`NoMatch`]; an
     /// indefinite one yields the array of everything it matched (possibly empty).
-    pub(crate) fn read(&self, input: &Value, context: &Value) -> Result<Value, NoMatch> {
-        let root = match self.root {
+    pub(crate) fn read(&self, input: &Value, scope: &Scope<'_>) -> Result<Value, NoMatch> {
+        let root = match &self.root {
             Root::Input => input,
-            Root::Context => context,
+            Root::Context => scope.context,
+            Root::Variable(name) => scope.vars.get(name).ok_or_else(|| NoMatch {
+                path: self.text.clone(),
+            })?,
         };
         let mut nodes = vec![root];
         for segment in &self.segments {
@@ -171,7 +208,7 @@ impl ReferencePath {
         let path = Path::parse(text)?;
         if path.root != Root::Input {
             return Err(format!(
-                "`{text}` must be a reference path starting with `$`, not the context object `$$`"
+                "`{text}` must be a reference path starting with `$`, not the context object `$$` or a variable"
             ));
         }
         if !path.is_definite() {
@@ -281,11 +318,24 @@ impl<'a> Parser<'a> {
                 self.pos = 2;
                 Root::Context
             }
+            (Some('$'), Some(c)) if c.is_alphabetic() || c == '_' => {
+                let start = 1;
+                let mut end = start;
+                while self.peek_at(end).is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    end += 1;
+                }
+                let name: String = self.chars[start..end].iter().collect();
+                self.pos = end;
+                Root::Variable(name)
+            }
             (Some('$'), _) => {
                 self.pos = 1;
                 Root::Input
             }
-            _ => return self.fail("a path must begin with `$` (or `$$` for the context object)"),
+            _ => {
+                return self
+                    .fail("a path must begin with `$` (or `$$` for the context object, `$name` for a variable)");
+            }
         };
         let mut segments = Vec::new();
         while let Some(c) = self.peek() {
@@ -478,7 +528,11 @@ mod tests {
 
     fn read(path: &str, input: &Value) -> Result<Value, NoMatch> {
         let ctx = json!({"State": {"Name": "S"}});
-        Path::parse(path).map_err(|e| NoMatch { path: e })?.read(input, &ctx)
+        let vars = json!({"order": {"total": 4.5}, "n": 2});
+        let vars = vars.as_object().cloned().unwrap_or_default();
+        Path::parse(path)
+            .map_err(|e| NoMatch { path: e })?
+            .read(input, &Scope::new(&ctx, &vars))
     }
 
     fn doc() -> Value {
@@ -552,7 +606,7 @@ mod tests {
             ("$.items[?(@.id > 1)]", "filter expressions are not supported"),
             ("$.items.length()", "functions are not supported"),
             ("$.a b", "not allowed in a field name"),
-            ("$x", "unexpected `x`"),
+            ("$-x", "unexpected `-`"),
             ("$.a[1:2:0]", "slice steps must be positive"),
         ] {
             match Path::parse(bad) {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::errors::error_names::{ALL, RUNTIME, TASK_FAILED, TIMEOUT};
+use super::errors::error_names::{ALL, DATA_LIMIT_EXCEEDED, RUNTIME, TASK_FAILED, TIMEOUT};
 use super::path::ReferencePath;
 
 /// An `ErrorEquals` list.
@@ -16,9 +16,11 @@ impl ErrorEquals {
         if error == RUNTIME {
             return false;
         }
+        // Terminal: only a retrier or catcher that names it matches.
+        let terminal = error == DATA_LIMIT_EXCEEDED;
         self.0
             .iter()
-            .any(|e| e == error || e == ALL || (e == TASK_FAILED && error != TIMEOUT))
+            .any(|e| e == error || (!terminal && (e == ALL || (e == TASK_FAILED && error != TIMEOUT))))
     }
 }
 
@@ -77,6 +79,8 @@ pub(crate) struct Catcher {
     /// `None` is `"ResultPath": null`: the error output is discarded.
     pub(crate) result_path: Option<ReferencePath>,
     pub(crate) next: String,
+    /// `Assign`, evaluated on the error output (`{"Error", "Cause"}`).
+    pub(crate) assign: Option<super::template::Template>,
 }
 
 #[cfg(test)]

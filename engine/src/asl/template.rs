@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::errors::StateError;
 use super::intrinsics::{Call, is_intrinsic};
-use super::path::Path;
+use super::path::{Path, Scope, is_variable_name};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Template {
@@ -30,7 +30,7 @@ impl Template {
     }
 
     /// Builds the payload. Paths that match nothing are `States.Runtime`.
-    pub(crate) fn eval(&self, input: &Value, context: &Value) -> Result<Value, StateError> {
+    pub(crate) fn eval(&self, input: &Value, context: &Scope<'_>) -> Result<Value, StateError> {
         Ok(match self {
             Template::Literal(v) => v.clone(),
             Template::Object(fields) => {
@@ -104,6 +104,31 @@ fn parse_value(value: &Value, at: &str) -> Result<Template, (String, String)> {
     })
 }
 
+/// `Assign`: a payload template whose keys (without `.$`) name workflow variables. The error
+/// is (field inside `Assign`, reason), like [`Template::parse`]'s.
+pub(crate) fn parse_assign(value: &Value) -> Result<Template, (String, String)> {
+    let Value::Object(map) = value else {
+        return Err((
+            String::new(),
+            "must be an object mapping variable names to values".into(),
+        ));
+    };
+    let mut names = std::collections::BTreeSet::new();
+    for key in map.keys() {
+        let name = key.strip_suffix(".$").unwrap_or(key);
+        if !is_variable_name(name) {
+            return Err((
+                key.clone(),
+                format!("`{name}` is not a variable name: start with a letter or `_`, then letters, digits or `_`"),
+            ));
+        }
+        if !names.insert(name) {
+            return Err((key.clone(), format!("`{name}` is assigned twice")));
+        }
+    }
+    Template::parse(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,7 +136,7 @@ mod tests {
 
     fn build(template: Value, input: Value) -> Result<Value, StateError> {
         let t = Template::parse(&template).map_err(|(f, r)| StateError::new(f, r))?;
-        t.eval(&input, &json!({"State": {"EnteredTime": "T"}}))
+        t.eval(&input, &Scope::context_only(&json!({"State": {"EnteredTime": "T"}})))
     }
 
     #[test]

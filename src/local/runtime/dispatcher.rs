@@ -3,7 +3,7 @@
 
 use super::Runtime;
 use crate::local::executions::{ExecutionRecord, ExecutionSink, resume_point, state_machine_arn};
-use skipline_engine::asl::{ExecutionContext, Resume, SystemClock};
+use skipline_engine::asl::{ExecutionContext, Resume, SystemClock, variables_at};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -107,11 +107,11 @@ impl Runtime {
     }
 
     async fn execute(&self, work: Submitted) -> Result<(), String> {
-        let (record, state, input) = match work {
+        let (record, state, input, variables) = match work {
             // Just created here: no history beyond ExecutionStarted, so it starts at StartAt.
             Submitted::Fresh(record) => {
                 let input = record.input.clone();
-                (*record, self.machine.start_at().to_string(), input)
+                (*record, self.machine.start_at().to_string(), input, Default::default())
             }
             Submitted::Named(name) => {
                 let record = self
@@ -126,7 +126,10 @@ impl Runtime {
                 let history = self.executions.history(&name).await.map_err(|e| e.to_string())?;
                 let (state, input) = resume_point(&history)
                     .unwrap_or_else(|| (self.machine.start_at().to_string(), record.input.clone()));
-                (record, state, input)
+                // The durable history ends at its last checkpoint (see `ExecutionSink`), so
+                // its assignments are exactly the variables that checkpoint saw.
+                let variables = variables_at(history.iter().map(|(_, _, e)| e));
+                (record, state, input, variables)
             }
         };
         let ctx = ExecutionContext {
@@ -146,7 +149,11 @@ impl Runtime {
         self.machine
             .run(
                 &ctx,
-                Resume::At { state, input },
+                Resume::At {
+                    state,
+                    input,
+                    variables,
+                },
                 self.invoker.as_ref(),
                 &SystemClock,
                 &sink,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::asl::testing::{FakeClock, FakeInvoker, RecordingSink, Reply, execution};
-use crate::asl::{HistoryEvent, Outcome, Resume, RunError, StateMachine};
+use crate::asl::{HistoryEvent, Outcome, Resume, RetryOf, RunError, StateMachine, StateType};
 
 const F: &str = "arn:aws:lambda:eu-west-1:123456789012:function:f";
 
@@ -82,14 +82,20 @@ fn error_of(outcome: &Outcome) -> (&str, &str) {
     }
 }
 
-fn retries(events: &[HistoryEvent]) -> Vec<(u32, u64)> {
+/// The retries the history shows: (`$$.State.RetryCount`, the error retried), from the
+/// `retry` field of each re-scheduled task.
+fn retries(events: &[HistoryEvent]) -> Vec<(u32, String)> {
     events
         .iter()
         .filter_map(|e| match e {
-            HistoryEvent::RetryScheduled { attempt, delay_ms, .. } => Some((*attempt, *delay_ms)),
+            HistoryEvent::TaskScheduled { retry: Some(r), .. } => Some((r.count, r.error.clone())),
             _ => None,
         })
         .collect()
+}
+
+fn retry_counts(events: &[HistoryEvent]) -> Vec<u32> {
+    retries(events).into_iter().map(|(n, _)| n).collect()
 }
 
 // ---- Retry -------------------------------------------------------------------------
@@ -114,7 +120,7 @@ async fn retries_with_exponential_backoff_capped_by_max_delay() {
     assert_eq!(ran.outcome, succeeded(json!({"ok": true})));
     assert_eq!(ran.sleeps, secs(&[2, 6, 10, 10]));
     assert_eq!(invoker.calls().len(), 5);
-    assert_eq!(retries(&ran.events), [(1, 2000), (2, 6000), (3, 10_000), (4, 10_000)]);
+    assert_eq!(retry_counts(&ran.events), [1, 2, 3, 4]);
 }
 
 #[tokio::test]
@@ -184,7 +190,11 @@ async fn each_retrier_counts_its_own_attempts() {
     }));
     let ran = run(machine, json!({"in": 1}), &invoker).await;
     assert_eq!(ran.sleeps, secs(&[1, 2, 5]));
-    assert_eq!(retries(&ran.events), [(1, 1000), (2, 2000), (1, 5000)]);
+    let retried = retries(&ran.events);
+    assert_eq!(
+        retried,
+        [(1, "ErrorA".into()), (2, "ErrorB".into()), (3, "ErrorC".into())]
+    );
     assert_eq!(
         ran.outcome,
         succeeded(json!({"in": 1, "error": {"Error": "ErrorB", "Cause": "b again"}, "route": "C"}))
@@ -224,10 +234,17 @@ async fn catch_routes_a_specific_error_to_its_catcher() {
         ran.outcome,
         succeeded(json!({"x": 1, "err": {"Error": "Specific", "Cause": "why"}, "route": "A"}))
     );
-    assert!(ran.events.contains(&HistoryEvent::ErrorCaught {
-        state: "T".into(),
-        error: "Specific".into(),
-        next: "A".into()
+    // As on AWS: the failure, then the Task's exit with the Catcher's output, then its Next.
+    let tail: Vec<String> = ran.events.iter().map(|e| e.type_name().into_owned()).collect();
+    let failed = tail.iter().position(|t| t == "LambdaFunctionFailed");
+    assert!(
+        failed.is_some_and(|i| tail[i + 1] == "TaskStateExited" && tail[i + 2] == "PassStateEntered"),
+        "{tail:?}"
+    );
+    assert!(ran.events.contains(&HistoryEvent::StateEntered {
+        state_type: StateType::Pass,
+        state: "A".into(),
+        input: json!({"x": 1, "err": {"Error": "Specific", "Cause": "why"}}),
     }));
 }
 
@@ -252,7 +269,7 @@ async fn a_timeout_skips_task_failed_and_is_caught_by_states_all() {
     assert_eq!(output["err"]["Error"], "States.Timeout");
     assert_eq!(ran.sleeps, secs(&[5]));
     assert!(ran.events.iter().any(|e| matches!(e,
-        HistoryEvent::TaskFailed { error, .. } if error == "States.Timeout")));
+        HistoryEvent::TaskTimedOut { error, .. } if error == "States.Timeout")));
 }
 
 #[tokio::test]
@@ -610,53 +627,63 @@ async fn history_records_each_step_in_order() {
                 input: json!({"in": 0})
             },
             StateEntered {
+                state_type: StateType::Pass,
                 state: "P".into(),
                 input: json!({"in": 0})
             },
             StateExited {
+                state_type: StateType::Pass,
                 state: "P".into(),
-                output: after_p.clone()
+                output: after_p.clone(),
+                assigned: None,
             },
             StateEntered {
+                state_type: StateType::Task,
                 state: "T".into(),
                 input: after_p.clone()
             },
             TaskScheduled {
                 state: "T".into(),
                 resource: F.into(),
-                parameters: after_p.clone()
+                parameters: after_p.clone(),
+                retry: None,
             },
             TaskFailed {
                 state: "T".into(),
+                resource: F.into(),
                 error: "E".into(),
                 cause: "once".into()
-            },
-            RetryScheduled {
-                state: "T".into(),
-                error: "E".into(),
-                attempt: 1,
-                delay_ms: 3000
             },
             TaskScheduled {
                 state: "T".into(),
                 resource: F.into(),
-                parameters: after_p.clone()
+                parameters: after_p.clone(),
+                retry: Some(RetryOf {
+                    error: "E".into(),
+                    count: 1
+                }),
             },
             TaskSucceeded {
                 state: "T".into(),
+                resource: F.into(),
                 output: json!("r")
             },
             StateExited {
+                state_type: StateType::Task,
                 state: "T".into(),
-                output: after_t.clone()
+                output: after_t.clone(),
+                assigned: None,
             },
             StateEntered {
+                state_type: StateType::Succeed,
                 state: "S".into(),
                 input: after_t.clone()
             },
             StateExited {
+                state_type: StateType::Succeed,
                 state: "S".into(),
-                output: after_t.clone()
+                output: after_t.clone(),
+                assigned: None,
             },
             ExecutionSucceeded { output: after_t },
         ]
@@ -688,6 +715,7 @@ async fn resuming_at_a_checkpoint_continues_from_that_state() {
             Resume::At {
                 state: "T".into(),
                 input: checkpoint.clone(),
+                variables: Default::default(),
             },
             &invoker,
             &clock,
@@ -698,6 +726,7 @@ async fn resuming_at_a_checkpoint_continues_from_that_state() {
     assert_eq!(
         sink.events().first(),
         Some(&HistoryEvent::StateEntered {
+            state_type: StateType::Task,
             state: "T".into(),
             input: checkpoint
         })
@@ -710,6 +739,7 @@ async fn resuming_at_a_checkpoint_continues_from_that_state() {
             Resume::At {
                 state: "Nope".into(),
                 input: json!({}),
+                variables: Default::default(),
             },
             &invoker,
             &clock,
@@ -766,4 +796,171 @@ fn only_tasks_and_waits_need_a_durable_checkpoint() {
         &invoker,
     );
     assert_eq!(machine.checkpoint_states().collect::<Vec<_>>(), ["A", "B", "W"]);
+}
+
+// ---- Variables (`Assign`) ------------------------------------------------------------
+// Semantics as documented on https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html:
+// every assignment in one `Assign` reads the values from before the state; the state's own
+// output does too; a Task's `Assign` reads its result after `ResultSelector`; a Catcher's reads
+// the error output; a Choice's top-level `Assign` goes with its `Default`.
+
+fn pass(extra: Value, next: &str) -> Value {
+    let mut p = json!({"Type": "Pass", "Next": next});
+    if let (Value::Object(p), Value::Object(e)) = (&mut p, extra) {
+        p.extend(e);
+    }
+    p
+}
+
+fn show(parameters: Value) -> Value {
+    json!({"Type": "Pass", "Parameters": parameters, "End": true})
+}
+
+#[tokio::test]
+async fn assigned_variables_are_read_by_later_states_with_dollar_name() {
+    // The documented example's three assignments, read in Parameters and in an intrinsic.
+    let machine = json!({"StartAt": "Init", "States": {
+        "Init": pass(json!({"Assign": {"productName": "product1", "count": 42, "available": true}}), "Use"),
+        "Use": show(json!({"product.$": "$productName", "next.$": "States.MathAdd($count, 1)", "ok.$": "$available"})),
+    }});
+    let ran = run(machine, json!({}), &FakeInvoker::new()).await;
+    assert_eq!(
+        ran.outcome,
+        succeeded(json!({"product": "product1", "next": 43, "ok": true}))
+    );
+    let exit = ran.events.iter().find_map(|e| match e {
+        HistoryEvent::StateExited { state, assigned, .. } if state == "Init" => assigned.clone(),
+        _ => None,
+    });
+    assert_eq!(
+        exit.map(Value::Object),
+        Some(json!({"productName": "product1", "count": 42, "available": true})),
+        "the history shows the assigned values"
+    );
+}
+
+#[tokio::test]
+async fn every_assignment_reads_the_values_from_before_the_state() {
+    let machine = json!({"StartAt": "Init", "States": {
+        "Init": pass(json!({"Assign": {"x": 1, "y": 2}}), "Swap"),
+        // The state's own Parameters and output see the old values too.
+        "Swap": pass(json!({"Assign": {"x.$": "$y", "y.$": "$x"}, "Parameters": {"seen.$": "$x"}}), "Show"),
+        "Show": show(json!({"x.$": "$x", "y.$": "$y", "before.$": "$.seen"})),
+    }});
+    let ran = run(machine, json!({}), &FakeInvoker::new()).await;
+    assert_eq!(ran.outcome, succeeded(json!({"x": 2, "y": 1, "before": 1})));
+}
+
+#[tokio::test]
+async fn a_task_assigns_from_its_selected_result_even_when_result_path_discards_it() {
+    let invoker = FakeInvoker::new().then(F, [Reply::Ok(json!({"a": {"b": 5}}))]);
+    let machine = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": F, "ResultSelector": {"v.$": "$.a.b"},
+              "Assign": {"got.$": "$.v"}, "ResultPath": null, "Next": "Show"},
+        "Show": show(json!({"got.$": "$got", "input.$": "$"})),
+    }});
+    let ran = run(machine, json!({"in": 1}), &invoker).await;
+    assert_eq!(ran.outcome, succeeded(json!({"got": 5, "input": {"in": 1}})));
+}
+
+#[tokio::test]
+async fn a_catcher_assigns_from_the_error_output() {
+    let invoker = FakeInvoker::new().then(F, [Reply::Fail("Broken", "why")]);
+    let machine = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": F, "Assign": {"never": true}, "End": true,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"err.$": "$.Error", "why.$": "$.Cause"},
+                         "ResultPath": null, "Next": "Show"}]},
+        "Show": show(json!({"err.$": "$err", "why.$": "$why"})),
+    }});
+    let ran = run(machine, json!({}), &invoker).await;
+    assert_eq!(ran.outcome, succeeded(json!({"err": "Broken", "why": "why"})));
+}
+
+#[tokio::test]
+async fn a_choice_assigns_with_the_matched_rule_or_with_its_default() {
+    let machine = |n: i64| {
+        json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Assign": {"route": "default"},
+                  "Choices": [{"Variable": "$.n", "NumericGreaterThan": 10, "Assign": {"route": "big", "n.$": "$.n"}, "Next": "Show"}],
+                  "Default": "Show"},
+            "Show": show(json!({"route.$": "$route", "input.$": "$", "n": n})),
+        }})
+    };
+    let big = run(machine(1), json!({"n": 11}), &FakeInvoker::new()).await;
+    assert_eq!(
+        big.outcome,
+        succeeded(json!({"route": "big", "input": {"n": 11}, "n": 1}))
+    );
+    let small = run(machine(1), json!({"n": 3}), &FakeInvoker::new()).await;
+    assert_eq!(
+        small.outcome,
+        succeeded(json!({"route": "default", "input": {"n": 3}, "n": 1}))
+    );
+}
+
+#[tokio::test]
+async fn resuming_restores_the_variables_the_checkpoint_saw() {
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!("r")));
+    let machine = load(
+        &json!({"StartAt": "Init", "States": {
+            "Init": pass(json!({"Assign": {"who": "first run"}}), "T"),
+            "T": {"Type": "Task", "Resource": F, "ResultPath": "$.t", "Next": "Show"},
+            "Show": show(json!({"who.$": "$who", "t.$": "$.t"})),
+        }}),
+        &invoker,
+    );
+    // What a host passes after a crash in T: the variables of the history before T's entry.
+    let history = [HistoryEvent::StateExited {
+        state_type: StateType::Pass,
+        state: "Init".into(),
+        output: json!({}),
+        assigned: Some(json!({"who": "first run"}).as_object().cloned().unwrap_or_default()),
+    }];
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let outcome = machine
+        .run(
+            &execution(json!({})),
+            Resume::At {
+                state: "T".into(),
+                input: json!({}),
+                variables: crate::asl::variables_at(&history),
+            },
+            &invoker,
+            &clock,
+            &sink,
+        )
+        .await;
+    assert_eq!(outcome, Ok(succeeded(json!({"who": "first run", "t": "r"}))));
+}
+
+#[tokio::test]
+async fn an_unassigned_variable_is_a_runtime_error() {
+    let machine = json!({"StartAt": "Show", "States": {"Show": show(json!({"x.$": "$nope"}))}});
+    let ran = run(machine, json!({}), &FakeInvoker::new()).await;
+    let (error, cause) = error_of(&ran.outcome);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("$nope"), "{cause}");
+}
+
+#[tokio::test]
+async fn variables_and_outputs_over_the_quotas_fail_with_data_limit_exceeded() {
+    let big = "x".repeat(300 * 1024);
+    // A variable over 256 KiB; `States.ALL` does not catch the terminal error.
+    let invoker = FakeInvoker::new().then(F, [Reply::Ok(json!(big))]);
+    let machine = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": F, "Assign": {"v.$": "$"}, "ResultPath": null, "End": true,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Succeed"},
+    }});
+    let ran = run(machine, json!({}), &invoker).await;
+    let (error, cause) = error_of(&ran.outcome);
+    assert_eq!(error, "States.DataLimitExceeded");
+    assert!(cause.contains("variable `v`"), "{cause}");
+
+    // A state output over 256 KiB.
+    let machine = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": big, "End": true}}});
+    let ran = run(machine, json!({}), &FakeInvoker::new()).await;
+    let (error, cause) = error_of(&ran.outcome);
+    assert_eq!(error, "States.DataLimitExceeded");
+    assert!(cause.contains("the output of state `P`"), "{cause}");
 }
