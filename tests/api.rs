@@ -351,7 +351,11 @@ async fn a_variant_state_machine_changes_the_flow() {
 async fn an_unsupported_state_machine_is_refused_at_load() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("map.asl.json");
-    std::fs::write(&path, r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true}}}"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}}"#,
+    )
+    .unwrap();
     let mut config = RuntimeConfig::new(dir.path().join("data"));
     config.state_machine = Some(path);
     let err = Runtime::open(config, Overrides::default())
@@ -359,5 +363,5 @@ async fn an_unsupported_state_machine_is_refused_at_load() {
         .err()
         .expect("must be refused");
     let message = err.to_string();
-    assert!(message.contains("Map"), "{message}");
+    assert!(message.contains("a DISTRIBUTED Map"), "{message}");
 }

@@ -244,3 +244,147 @@ async fn a_data_dir_from_before_the_step_functions_vocabulary_resumes_and_reads_
     );
     assert!(seen.iter().any(|(t, _)| t == "SucceedStateEntered"), "{seen:?}");
 }
+
+/// Serves `machine`, places an order, kills the server with SIGKILL once `mid` holds for the
+/// durable history, restarts it on the same data dir and returns the finished order.
+async fn kill_when(machine: Value, mid: impl Fn(&[Value]) -> bool) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let machine_path = dir.path().join("containers.asl.json");
+    std::fs::write(&machine_path, machine.to_string()).unwrap();
+    let http = reqwest::Client::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = serve(&data, &machine_path, port);
+    wait_up(&http, &base).await;
+    let body = json!({"order": {"accountid": "a-k", "vendorid": "v-k", "orderdate": "2026-11-25", "city": "Perth",
+        "details": {"coffeetype": "Latte", "coffeesize": "Small", "unitprice": "4", "quantity": 1}, "eventtype": ["new_order"]}});
+    let placed: Value = http
+        .post(format!("{base}/order"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = placed["orderid"].as_str().unwrap().to_string();
+    let mut reached = false;
+    for _ in 0..400 {
+        let s = status(&http, &base, &id).await;
+        if mid(s["history"].as_array().unwrap()) {
+            reached = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(reached, "the execution reached the middle");
+    server.0.kill().unwrap(); // SIGKILL
+    server.0.wait().unwrap();
+    drop(server);
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = serve(&data, &machine_path, port);
+    wait_up(&http, &base).await;
+    let mut last = Value::Null;
+    for _ in 0..500 {
+        last = status(&http, &base, &id).await;
+        if last["status"] != "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cart = http
+        .get(format!("{base}/order?accountid=a-k&vendorid=v-k"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(cart.as_u16(), 404, "the cart was cleared once the order completed");
+    last
+}
+
+fn count(history: &Value, kind: &str, state: &str) -> usize {
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == kind && e["state"] == state)
+        .count()
+}
+
+/// SIGKILL in the middle of a Map: the Map re-runs from its checkpoint (its entry) and the
+/// execution finishes with every iteration's output, in order.
+#[tokio::test]
+async fn an_execution_killed_in_the_middle_of_a_map_resumes_with_the_right_output() {
+    let mut machine: Value = serde_json::from_str(skipline::local::runtime::EMBEDDED_STATE_MACHINE).unwrap();
+    machine["States"]["PutItem"]["Next"] = json!("Items");
+    machine["States"]["Items"] = json!({"Type": "Pass", "Parameters": {"items.$": "States.ArrayRange(1, 3, 1)"},
+        "ResultPath": "$.iter", "Next": "Ticks"});
+    machine["States"]["Ticks"] = json!({"Type": "Map", "ItemsPath": "$.iter.items", "MaxConcurrency": 1,
+        "ItemProcessor": {"StartAt": "Tick", "States": {"Tick": {"Type": "Wait", "Seconds": 1, "End": true}}},
+        "ResultPath": "$.ticks", "Next": "PutObject"});
+    let last = kill_when(machine, |h| {
+        h.iter()
+            .any(|e| e["type"] == "WaitStateEntered" && e["state"] == "Ticks/1/Tick")
+    })
+    .await;
+    assert_eq!(last["status"], "SUCCEEDED", "{last}");
+    let history = &last["history"];
+    assert_eq!(
+        count(history, "MapStateEntered", "Ticks"),
+        2,
+        "re-entered at its checkpoint"
+    );
+    assert_eq!(
+        count(history, "TaskStateEntered", "PutItem"),
+        1,
+        "the cart step is not re-run"
+    );
+    let exited = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|e| e["type"] == "MapStateExited")
+        .map(|e| e["detail"]["output"]["ticks"].clone());
+    assert_eq!(
+        exited,
+        Some(json!([1, 2, 3])),
+        "every iteration's output, in item order"
+    );
+}
+
+/// SIGKILL in the middle of a Parallel whose first branch commits the cart: the Parallel
+/// re-runs, the cart commit re-runs idempotently (same order, same holder), and the order
+/// completes once.
+#[tokio::test]
+async fn an_execution_killed_in_the_middle_of_a_parallel_resumes_and_its_effects_stay_single() {
+    let mut machine: Value = serde_json::from_str(skipline::local::runtime::EMBEDDED_STATE_MACHINE).unwrap();
+    let mut put_item = machine["States"]["PutItem"].clone();
+    let obj = put_item.as_object_mut().unwrap();
+    obj.remove("Catch");
+    obj.remove("Next");
+    obj.insert("End".into(), json!(true));
+    machine["States"]["PutItem"] = json!({"Type": "Parallel", "Next": "PutObject",
+        "Branches": [
+            {"StartAt": "PutItem", "States": {"PutItem": put_item}},
+            {"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 2, "End": true}}}
+        ],
+        // Branch 0's output is the input with the cart, as the flow's PutItem leaves it.
+        "OutputPath": "$[0]"});
+    let last = kill_when(machine, |h| {
+        h.iter()
+            .any(|e| e["type"] == "WaitStateEntered" && e["state"] == "PutItem/1/Pause")
+    })
+    .await;
+    assert_eq!(last["status"], "SUCCEEDED", "{last}");
+    let history = &last["history"];
+    assert_eq!(
+        count(history, "ParallelStateEntered", "PutItem"),
+        2,
+        "re-entered at its checkpoint"
+    );
+    assert_eq!(count(history, "ParallelStateSucceeded", "PutItem"), 1);
+    assert_eq!(count(history, "LambdaFunctionScheduled", "PutObject"), 1, "one invoice");
+}

@@ -290,6 +290,16 @@ pub fn neutral_history(events: &[HistoryEvent]) -> Vec<NeutralEvent> {
                 let d = e.lambda_function_timed_out_event_details.as_ref();
                 failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
             }
+            T::MapStateStarted => json!({"length": e.map_state_started_event_details.as_ref().map(|d| d.length)}),
+            T::MapIterationStarted | T::MapIterationSucceeded | T::MapIterationFailed | T::MapIterationAborted => {
+                let d = e
+                    .map_iteration_started_event_details
+                    .as_ref()
+                    .or(e.map_iteration_succeeded_event_details.as_ref())
+                    .or(e.map_iteration_failed_event_details.as_ref())
+                    .or(e.map_iteration_aborted_event_details.as_ref());
+                json!({"index": d.map(|d| d.index)})
+            }
             _ => {
                 if let Some(d) = &e.state_entered_event_details {
                     state = Some(d.name.clone());

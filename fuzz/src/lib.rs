@@ -485,6 +485,14 @@ pub fn targets() -> Vec<Target> {
                 "\"States.Base64Encode($.s)\"",
                 "\"States.UUID()\"",
                 "\"Assign\"",
+                "\"Map\"",
+                "\"Parallel\"",
+                "\"Branches\"",
+                "\"ItemProcessor\"",
+                "\"ItemsPath\"",
+                "\"ItemSelector\"",
+                "\"$$.Map.Item.Value\"",
+                "\"DISTRIBUTED\"",
                 "\"x.$\"",
                 "\"$x\"",
                 "\"$x.a[0]\"",
@@ -622,6 +630,7 @@ mod seeds {
         let others = [
             r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"a":[1,2]},"ResultPath":"$.r","Next":"W"},"W":{"Type":"Wait","Seconds":5,"Next":"C"},"C":{"Type":"Choice","Choices":[{"Variable":"$.r.a[0]","NumericEquals":1,"Next":"S"},{"And":[{"Variable":"$.s","IsPresent":true},{"Not":{"Variable":"$.s","StringMatches":"x*"}}],"Next":"F"}],"Default":"S"},"S":{"Type":"Succeed"},"F":{"Type":"Fail","Error":"E","Cause":"c"}}}"#,
             r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:local:0:function:f","Parameters":{"fail.$":"$.fail","n.$":"States.MathAdd($.n, 1)","s.$":"States.Format('{} {}', $.orderid, $$.Execution.Name)"},"TimeoutSeconds":3,"Retry":[{"ErrorEquals":["E"],"IntervalSeconds":1,"MaxAttempts":3,"BackoffRate":2.0,"MaxDelaySeconds":4,"JitterStrategy":"FULL"}],"Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.err","Next":"L"}],"ResultSelector":{"r.$":"$.input"},"OutputPath":"$.r","End":true},"L":{"Type":"Pass","Next":"T"}}}"#,
+            r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","MaxConcurrency":2,"ItemSelector":{"i.$":"$$.Map.Item.Index","v.$":"$$.Map.Item.Value"},"ItemProcessor":{"StartAt":"F","States":{"F":{"Type":"Parallel","Branches":[{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},{"StartAt":"B","States":{"B":{"Type":"Pass","Result":1,"End":true}}}],"ResultSelector":{"a.$":"$[0]"},"End":true}}},"ResultPath":"$.out","End":true}}}"#,
             r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":1,"y.$":"$.n","z.$":"States.Format('{}', $.n)"},"Next":"C"},"C":{"Type":"Choice","Choices":[{"Variable":"$x","NumericEquals":1,"Assign":{"x.$":"$y"},"Next":"B"}],"Default":"B","Assign":{"d":true}},"B":{"Type":"Pass","Parameters":{"x.$":"$x","h.$":"States.Hash($z, 'MD5')"},"End":true}}}"#,
             r#"{"StartAt":"W","States":{"W":{"Type":"Wait","TimestampPath":"$.when","Next":"P"},"P":{"Type":"Pass","Parameters":{"a.$":"States.Array($.n, 'x')","h.$":"States.Hash('x', 'SHA-256')","u.$":"States.JsonToString($)","r.$":"States.ArrayRange(1, 9, 2)","c.$":"States.ArrayContains(States.Array(1,2), 2)"},"End":true}}}"#,
         ];

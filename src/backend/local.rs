@@ -88,11 +88,20 @@ pub fn history_entry(id: u64, timestamp: String, event: &HistoryEvent) -> Histor
         .and_then(|t| t.as_str())
         .unwrap_or("Unknown")
         .to_string();
-    let state = value.get("state").and_then(|s| s.as_str()).map(str::to_string);
+    // Inside a Parallel branch or Map iteration the state is shown under its scope:
+    // `Fan/0/Publish` is state `Publish` in branch 0 of `Fan`.
+    let state = value
+        .get("state")
+        .and_then(|s| s.as_str())
+        .map(|s| match event.scope() {
+            Some(scope) => format!("{scope}/{s}"),
+            None => s.to_string(),
+        });
     let mut detail = value;
     if let Some(map) = detail.as_object_mut() {
         map.remove("type");
         map.remove("state");
+        map.remove("scope");
     }
     let detail = if detail.as_object().is_some_and(|m| m.is_empty()) {
         serde_json::Value::Null

@@ -359,6 +359,13 @@ impl HistorySink for ExecutionSink {
                     }
                     needed
                 }
+                // Inside a Parallel branch or Map iteration: a state with effects must be
+                // durable before it runs, as at the top. Resuming re-runs the enclosing Map or
+                // Parallel from its own (top-level) checkpoint.
+                HistoryEvent::Scoped { event, .. } => matches!(
+                    event.unscoped(),
+                    HistoryEvent::StateEntered { state_type, .. } if state_type.is_checkpoint()
+                ),
                 HistoryEvent::ExecutionSucceeded { .. } | HistoryEvent::ExecutionFailed { .. } => true,
                 _ => false,
             };

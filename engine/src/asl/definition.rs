@@ -51,6 +51,8 @@ pub(crate) enum Kind {
     Wait(Wait),
     Succeed,
     Fail(Fail),
+    Parallel(Parallel),
+    Map(MapState),
 }
 
 impl Kind {
@@ -62,6 +64,8 @@ impl Kind {
             Kind::Wait(_) => StateType::Wait,
             Kind::Succeed => StateType::Succeed,
             Kind::Fail(_) => StateType::Fail,
+            Kind::Parallel(_) => StateType::Parallel,
+            Kind::Map(_) => StateType::Map,
         }
     }
 }
@@ -78,6 +82,44 @@ pub(crate) struct Task {
     pub(crate) timeout: Option<Duration>,
     pub(crate) transition: Transition,
 }
+
+/// What Parallel and Map share after their branches or iterations ran: the result is the
+/// array of their outputs, then `ResultSelector`, `ResultPath`, and `Retry`/`Catch` around
+/// the whole state.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Container {
+    pub(crate) result_selector: Option<Template>,
+    pub(crate) result_path: Option<ReferencePath>,
+    pub(crate) retry: Vec<Retrier>,
+    pub(crate) catch: Vec<Catcher>,
+    pub(crate) transition: Transition,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Parallel {
+    /// Each a full sub-machine; the output array is in this order.
+    pub(crate) branches: Vec<StateMachine>,
+    pub(crate) parameters: Option<Template>,
+    pub(crate) common: Container,
+}
+
+/// An inline Map: `ItemProcessor` (or the legacy `Iterator`) runs once per item.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MapState {
+    /// Where the items are in the effective input; the default is `$`.
+    pub(crate) items_path: Path,
+    /// `ItemSelector` (or the legacy `Parameters`): each iteration's input, with
+    /// `$$.Map.Item.Index` and `$$.Map.Item.Value` in its context.
+    pub(crate) item_selector: Option<Template>,
+    pub(crate) processor: StateMachine,
+    /// How many iterations run at once; `MaxConcurrency: 0` (or none) is [`MAP_POOL`].
+    pub(crate) max_concurrency: usize,
+    pub(crate) common: Container,
+}
+
+/// The bound when the file sets none: Step Functions runs at most 40 inline iterations at
+/// once, whatever `MaxConcurrency` says, so an unbounded Map is bounded here the same way.
+pub(crate) const MAP_POOL: usize = 40;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Pass {
@@ -148,14 +190,16 @@ impl StateMachine {
         self.states.get(name).map(|s| s.kind.state_type())
     }
 
-    /// The states whose entry a durable host must record before running them: a Task acts
-    /// outside the execution, and a Wait's deadline counts from its entry. Pass, Choice,
-    /// Succeed and Fail only compute from their input, so running them again after a crash
-    /// gives the same result and their checkpoints may wait.
+    /// The top-level states whose entry a durable host must record before running them: a
+    /// Task acts outside the execution, a Wait's deadline counts from its entry, and a Map or
+    /// Parallel holds such states. Pass, Choice, Succeed and Fail only compute from their
+    /// input, so running them again after a crash gives the same result and their
+    /// checkpoints may wait. Inside branches and iterations the same holds by type: see
+    /// [`StateType::is_checkpoint`].
     pub fn checkpoint_states(&self) -> impl Iterator<Item = &str> {
         self.states
             .iter()
-            .filter(|(_, state)| matches!(state.kind, Kind::Task(_) | Kind::Wait(_)))
+            .filter(|(_, state)| state.kind.state_type().is_checkpoint())
             .map(|(name, _)| name.as_str())
     }
 
@@ -176,6 +220,7 @@ impl StateMachine {
             invoker,
             clock,
             sink,
+            scope: String::new(),
         }
         .run(resume)
         .await

@@ -10,17 +10,24 @@
 //! re-invokes the resource if a retrier matches it. Retry counters live in memory: resuming
 //! at a Task's `StateEntered` checkpoint starts its retries afresh.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
+
+use futures_util::StreamExt;
 
 use serde_json::{Map, Value, json};
 
 use super::context::{ExecutionContext, Outcome, Resume};
-use super::definition::{Choice, Fail, FailText, Kind, Pass, State, StateMachine, Task, Transition, Wait, WaitFor};
+use super::definition::{
+    Choice, Container, Fail, FailText, Kind, MapState, Parallel, Pass, State, StateMachine, Task, Transition, Wait,
+    WaitFor,
+};
 use super::errors::{RunError, StateError, error_names};
 use super::history::{HistoryEvent, RetryOf};
 use super::path::{Path, ReferencePath, Scope, kind_of};
 use super::ports::{Clock, HistorySink, TaskInvoker};
-use super::retry::Catcher;
+use super::retry::{Catcher, Retrier};
 use super::template::Template;
 
 pub(crate) struct Executor<'a> {
@@ -29,6 +36,26 @@ pub(crate) struct Executor<'a> {
     pub(crate) invoker: &'a dyn TaskInvoker,
     pub(crate) clock: &'a dyn Clock,
     pub(crate) sink: &'a dyn HistorySink,
+    /// Empty at the top level; inside a Parallel branch or Map iteration, where (see
+    /// [`HistoryEvent::Scoped`]). Events recorded here carry it.
+    pub(crate) scope: String,
+}
+
+/// A sub-machine's run: its output, or the error that failed it.
+type MachineRun<'s> = Pin<Box<dyn Future<Output = Result<Result<Value, StateError>, RunError>> + Send + 's>>;
+
+/// A Parallel branch's run: its index and its machine's run.
+type BranchRun = (usize, Result<Result<Value, StateError>, RunError>);
+
+/// A Map iteration's run: its index and its machine's run.
+type IterationRun = Result<(usize, Result<Value, StateError>), RunError>;
+
+/// Which kind of state an attempt (under Retry and Catch) runs.
+#[derive(Clone, Copy)]
+enum Attempt<'s> {
+    Task(&'s Task),
+    Parallel(&'s Parallel),
+    Map(&'s MapState),
 }
 
 /// What running one state decided. `assigned` holds the variables its `Assign` set, which
@@ -81,7 +108,7 @@ impl Step {
 
 impl Executor<'_> {
     pub(crate) async fn run(&self, resume: Resume) -> Result<Outcome, RunError> {
-        let (mut name, mut input, mut vars) = match resume {
+        let (name, input, vars) = match resume {
             Resume::Start { input } => {
                 self.record(HistoryEvent::ExecutionStarted { input: input.clone() })
                     .await?;
@@ -93,68 +120,107 @@ impl Executor<'_> {
                 variables,
             } => (state, input, variables),
         };
-        loop {
-            let Some(state) = self.machine.states.get(&name) else {
-                return Err(RunError::UnknownState(name));
-            };
-            let state_type = state.kind.state_type();
-            self.record(HistoryEvent::StateEntered {
-                state_type,
-                state: name.clone(),
-                input: input.clone(),
-            })
-            .await?;
-            tracing::debug!(execution = %self.ctx.name, state = %name, "state entered");
-            let step = match self.step(&name, state, input, &vars).await? {
-                Step::Next { output, .. } | Step::End { output, .. } if json_size(&output) > PAYLOAD_LIMIT => {
-                    Step::Fail(StateError::new(
-                        error_names::DATA_LIMIT_EXCEEDED,
-                        format!(
-                            "the output of state `{name}` is {} bytes, over the {PAYLOAD_LIMIT}-byte quota",
-                            json_size(&output)
-                        ),
-                    ))
-                }
-                step => step,
-            };
-            match step {
-                Step::Next { next, output, assigned } => {
-                    self.record(HistoryEvent::StateExited {
-                        state_type,
-                        state: name.clone(),
-                        output: output.clone(),
-                        assigned: (!assigned.is_empty()).then(|| assigned.clone()),
-                    })
+        match self.run_machine(self.machine, name, input, vars).await? {
+            Ok(output) => {
+                self.record(HistoryEvent::ExecutionSucceeded { output: output.clone() })
                     .await?;
-                    vars.extend(assigned);
-                    name = next;
-                    input = output;
-                }
-                Step::End { output, assigned } => {
-                    self.record(HistoryEvent::StateExited {
-                        state_type,
-                        state: name,
-                        output: output.clone(),
-                        assigned: (!assigned.is_empty()).then_some(assigned),
-                    })
-                    .await?;
-                    self.record(HistoryEvent::ExecutionSucceeded { output: output.clone() })
-                        .await?;
-                    return Ok(Outcome::Succeeded { output });
-                }
-                Step::Fail(StateError { error, cause }) => {
-                    self.record(HistoryEvent::ExecutionFailed {
-                        error: error.clone(),
-                        cause: cause.clone(),
-                    })
-                    .await?;
-                    return Ok(Outcome::Failed { error, cause });
-                }
+                Ok(Outcome::Succeeded { output })
+            }
+            Err(StateError { error, cause }) => {
+                self.record(HistoryEvent::ExecutionFailed {
+                    error: error.clone(),
+                    cause: cause.clone(),
+                })
+                .await?;
+                Ok(Outcome::Failed { error, cause })
             }
         }
     }
 
+    /// The executor for branch or iteration `index` of the state `name`.
+    fn child(&self, name: &str, index: usize) -> Executor<'_> {
+        Executor {
+            scope: if self.scope.is_empty() {
+                format!("{name}/{index}")
+            } else {
+                format!("{}/{name}/{index}", self.scope)
+            },
+            ..*self
+        }
+    }
+
+    /// Runs `machine` (the definition, a branch or a Map's processor) from state `name` until
+    /// it ends. Boxed: Parallel and Map states run machines inside machines.
+    fn run_machine<'s>(
+        &'s self,
+        machine: &'s StateMachine,
+        mut name: String,
+        mut input: Value,
+        mut vars: Map<String, Value>,
+    ) -> MachineRun<'s> {
+        Box::pin(async move {
+            loop {
+                let Some(state) = machine.states.get(&name) else {
+                    return Err(RunError::UnknownState(name));
+                };
+                let state_type = state.kind.state_type();
+                self.record(HistoryEvent::StateEntered {
+                    state_type,
+                    state: name.clone(),
+                    input: input.clone(),
+                })
+                .await?;
+                tracing::debug!(execution = %self.ctx.name, scope = %self.scope, state = %name, "state entered");
+                let step = match self.step(&name, state, input, &vars).await? {
+                    Step::Next { output, .. } | Step::End { output, .. } if json_size(&output) > PAYLOAD_LIMIT => {
+                        Step::Fail(StateError::new(
+                            error_names::DATA_LIMIT_EXCEEDED,
+                            format!(
+                                "the output of state `{name}` is {} bytes, over the {PAYLOAD_LIMIT}-byte quota",
+                                json_size(&output)
+                            ),
+                        ))
+                    }
+                    step => step,
+                };
+                match step {
+                    Step::Next { next, output, assigned } => {
+                        self.record(HistoryEvent::StateExited {
+                            state_type,
+                            state: name.clone(),
+                            output: output.clone(),
+                            assigned: (!assigned.is_empty()).then(|| assigned.clone()),
+                        })
+                        .await?;
+                        vars.extend(assigned);
+                        name = next;
+                        input = output;
+                    }
+                    Step::End { output, assigned } => {
+                        self.record(HistoryEvent::StateExited {
+                            state_type,
+                            state: name,
+                            output: output.clone(),
+                            assigned: (!assigned.is_empty()).then_some(assigned),
+                        })
+                        .await?;
+                        return Ok(Ok(output));
+                    }
+                    Step::Fail(error) => return Ok(Err(error)),
+                }
+            }
+        })
+    }
+
     async fn record(&self, event: HistoryEvent) -> Result<(), RunError> {
+        let event = if self.scope.is_empty() {
+            event
+        } else {
+            HistoryEvent::Scoped {
+                scope: self.scope.clone(),
+                event: Box::new(event),
+            }
+        };
         self.sink.record(&event).await.map_err(RunError::History)
     }
 
@@ -163,7 +229,50 @@ impl Executor<'_> {
         let object = self.ctx.context_object(name, entered, 0);
         let context = Scope::new(&object, vars);
         Ok(match &state.kind {
-            Kind::Task(task) => return self.task(name, state, task, input, entered, vars).await,
+            Kind::Task(task) => {
+                let retrying = (&task.retry[..], &task.catch[..], &task.transition);
+                return self
+                    .retrying(name, state, Attempt::Task(task), retrying, input, entered, vars)
+                    .await;
+            }
+            Kind::Parallel(par) => {
+                let Container {
+                    retry,
+                    catch,
+                    transition,
+                    ..
+                } = &par.common;
+                return self
+                    .retrying(
+                        name,
+                        state,
+                        Attempt::Parallel(par),
+                        (retry, catch, transition),
+                        input,
+                        entered,
+                        vars,
+                    )
+                    .await;
+            }
+            Kind::Map(map) => {
+                let Container {
+                    retry,
+                    catch,
+                    transition,
+                    ..
+                } = &map.common;
+                return self
+                    .retrying(
+                        name,
+                        state,
+                        Attempt::Map(map),
+                        (retry, catch, transition),
+                        input,
+                        entered,
+                        vars,
+                    )
+                    .await;
+            }
             Kind::Pass(pass) => Step::or_fail(pass_state(state, pass, &input, &context)),
             Kind::Choice(choice) => Step::or_fail(choice_state(state, choice, &input, &context)),
             Kind::Wait(wait) => Step::or_fail(self.wait_state(state, wait, &input, &context).await),
@@ -179,33 +288,39 @@ impl Executor<'_> {
         })
     }
 
-    /// A Task: attempts, Retry between attempts, then Catch.
-    async fn task(
+    /// A Task, Parallel or Map: attempts, Retry between attempts, then Catch.
+    #[allow(clippy::too_many_arguments)]
+    async fn retrying(
         &self,
         name: &str,
         state: &State,
-        task: &Task,
+        attempt: Attempt<'_>,
+        (retriers, catchers, transition): (&[Retrier], &[Catcher], &Transition),
         input: Value,
         entered: jiff::Timestamp,
         vars: &Map<String, Value>,
     ) -> Result<Step, RunError> {
         // Each retrier counts its own retries; `$$.State.RetryCount` counts them all.
-        let mut retries = vec![0u32; task.retry.len()];
+        let mut retries = vec![0u32; retriers.len()];
         let mut retry_count = 0u32;
         let mut retry_of = None;
         loop {
             let object = self.ctx.context_object(name, entered, retry_count);
             let context = Scope::new(&object, vars);
-            let attempt = self.task_attempt(name, state, task, &input, &context, retry_of.take());
-            let error = match attempt.await? {
-                Ok((output, assigned)) => return Ok(Step::after(&task.transition, output).assigning(assigned)),
+            let retry = retry_of.take();
+            let result = match attempt {
+                Attempt::Task(task) => self.task_attempt(name, state, task, &input, &context, retry).await?,
+                Attempt::Parallel(par) => self.parallel_attempt(name, state, par, &input, &context).await?,
+                Attempt::Map(map) => self.map_attempt(name, state, map, &input, &context).await?,
+            };
+            let error = match result {
+                Ok((output, assigned)) => return Ok(Step::after(transition, output).assigning(assigned)),
                 Err(error) => error,
             };
             if error.is_runtime() {
                 return Ok(Step::Fail(error));
             }
-            let retry = task
-                .retry
+            let retry = retriers
                 .iter()
                 .zip(retries.iter_mut())
                 .find(|(r, _)| r.error_equals.matches(&error.error));
@@ -223,7 +338,7 @@ impl Executor<'_> {
                 self.clock.sleep(delay).await;
                 continue;
             }
-            return Ok(catch(&task.catch, &input, error, &context));
+            return Ok(catch(catchers, &input, error, &context));
         }
     }
 
@@ -281,14 +396,162 @@ impl Executor<'_> {
             output: result.clone(),
         })
         .await?;
-        // `Assign` sees the result after `ResultSelector`, as on AWS.
-        Ok(
-            result_selector(task.result_selector.as_ref(), result, context).and_then(|r| {
-                let assigned = assign(state.assign.as_ref(), &r, context)?;
-                let merged = result_path(task.result_path.as_ref(), raw_input, r)?;
-                Ok((output_path(state.output_path.as_ref(), merged, context)?, assigned))
-            }),
-        )
+        Ok(finish(
+            state,
+            task.result_selector.as_ref(),
+            task.result_path.as_ref(),
+            raw_input,
+            result,
+            context,
+        ))
+    }
+
+    /// One attempt of a Parallel: every branch on the effective input, at once. The first
+    /// branch to fail stops the others (their futures are dropped) and fails the state with its
+    /// error, which Retry and Catch then see.
+    async fn parallel_attempt(
+        &self,
+        name: &str,
+        state: &State,
+        par: &Parallel,
+        raw_input: &Value,
+        context: &Scope<'_>,
+    ) -> Result<Result<(Value, Map<String, Value>), StateError>, RunError> {
+        let effective = match input_path(state.input_path.as_ref(), raw_input, context)
+            .and_then(|v| parameters(par.parameters.as_ref(), v, context))
+        {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.record(HistoryEvent::ParallelStateStarted { state: name.into() })
+            .await?;
+        let children: Vec<Executor<'_>> = (0..par.branches.len()).map(|i| self.child(name, i)).collect();
+        // Boxed one by one (not mapped lazily) so the compiler checks `Send` on each.
+        let mut runs: Vec<Pin<Box<dyn Future<Output = BranchRun> + Send + '_>>> = Vec::with_capacity(children.len());
+        for (i, (branch, child)) in par.branches.iter().zip(&children).enumerate() {
+            let run = child.run_machine(branch, branch.start_at.clone(), effective.clone(), context.vars.clone());
+            runs.push(Box::pin(async move { (i, run.await) }));
+        }
+        let mut running = futures_util::stream::iter(runs).buffer_unordered(par.branches.len());
+        let mut outputs = vec![Value::Null; par.branches.len()];
+        while let Some((i, run)) = running.next().await {
+            match run? {
+                Ok(output) => outputs[i] = output,
+                Err(error) => {
+                    drop(running);
+                    self.record(HistoryEvent::ParallelStateFailed {
+                        state: name.into(),
+                        error: error.error.clone(),
+                        cause: error.cause.clone(),
+                    })
+                    .await?;
+                    return Ok(Err(error));
+                }
+            }
+        }
+        self.record(HistoryEvent::ParallelStateSucceeded { state: name.into() })
+            .await?;
+        let Container {
+            result_selector,
+            result_path,
+            ..
+        } = &par.common;
+        Ok(finish(
+            state,
+            result_selector.as_ref(),
+            result_path.as_ref(),
+            raw_input,
+            Value::Array(outputs),
+            context,
+        ))
+    }
+
+    /// One attempt of an inline Map: the processor once per item, at most `MaxConcurrency`
+    /// at a time, outputs in item order. The first iteration to fail stops the others.
+    async fn map_attempt(
+        &self,
+        name: &str,
+        state: &State,
+        map: &MapState,
+        raw_input: &Value,
+        context: &Scope<'_>,
+    ) -> Result<Result<(Value, Map<String, Value>), StateError>, RunError> {
+        let inputs = match input_path(state.input_path.as_ref(), raw_input, context)
+            .and_then(|effective| map_inputs(map, &effective, context))
+        {
+            Ok(inputs) => inputs,
+            Err(e) => return Ok(Err(e)),
+        };
+        let length = inputs.len();
+        self.record(HistoryEvent::MapStateStarted {
+            state: name.into(),
+            length: length as u64,
+        })
+        .await?;
+        let children: Vec<Executor<'_>> = (0..length).map(|i| self.child(name, i)).collect();
+        type Iteration<'f> = Pin<Box<dyn Future<Output = IterationRun> + Send + 'f>>;
+        let mut runs: Vec<Iteration<'_>> = Vec::with_capacity(length);
+        for (i, (input, child)) in inputs.into_iter().zip(&children).enumerate() {
+            let vars = context.vars.clone();
+            runs.push(Box::pin(async move {
+                let index = i as u64;
+                self.record(HistoryEvent::MapIterationStarted {
+                    state: name.into(),
+                    index,
+                })
+                .await?;
+                let run = child
+                    .run_machine(&map.processor, map.processor.start_at.clone(), input, vars)
+                    .await?;
+                self.record(match &run {
+                    Ok(_) => HistoryEvent::MapIterationSucceeded {
+                        state: name.into(),
+                        index,
+                    },
+                    Err(e) => HistoryEvent::MapIterationFailed {
+                        state: name.into(),
+                        index,
+                        error: e.error.clone(),
+                        cause: e.cause.clone(),
+                    },
+                })
+                .await?;
+                Ok::<_, RunError>((i, run))
+            }));
+        }
+        let mut running = futures_util::stream::iter(runs).buffer_unordered(map.max_concurrency.max(1));
+        let mut outputs = vec![Value::Null; length];
+        while let Some(done) = running.next().await {
+            let (i, run) = done?;
+            match run {
+                Ok(output) => outputs[i] = output,
+                Err(error) => {
+                    drop(running);
+                    self.record(HistoryEvent::MapStateFailed {
+                        state: name.into(),
+                        error: error.error.clone(),
+                        cause: error.cause.clone(),
+                    })
+                    .await?;
+                    return Ok(Err(error));
+                }
+            }
+        }
+        self.record(HistoryEvent::MapStateSucceeded { state: name.into() })
+            .await?;
+        let Container {
+            result_selector,
+            result_path,
+            ..
+        } = &map.common;
+        Ok(finish(
+            state,
+            result_selector.as_ref(),
+            result_path.as_ref(),
+            raw_input,
+            Value::Array(outputs),
+            context,
+        ))
     }
 
     /// Invokes the resource, failing with `States.Timeout` after `TimeoutSeconds`.
@@ -355,6 +618,51 @@ impl Executor<'_> {
     fn until(&self, ts: jiff::Timestamp) -> Duration {
         Duration::try_from(ts.duration_since(self.clock.now())).unwrap_or(Duration::ZERO)
     }
+}
+
+/// The iterations' inputs: the items at `ItemsPath`, each through `ItemSelector` (if any),
+/// which sees `$$.Map.Item.Index` and `$$.Map.Item.Value`.
+fn map_inputs(map: &MapState, effective: &Value, context: &Scope<'_>) -> Result<Vec<Value>, StateError> {
+    let items = read(&map.items_path, "ItemsPath", effective, context)?;
+    let Value::Array(items) = items else {
+        return Err(StateError::runtime(format!(
+            "ItemsPath `{}` must select an array, not {}",
+            map.items_path.text(),
+            kind_of(&items)
+        )));
+    };
+    let Some(selector) = &map.item_selector else {
+        return Ok(items);
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let mut object = context.context.clone();
+            if let Value::Object(o) = &mut object {
+                o.insert("Map".into(), json!({"Item": {"Index": index, "Value": item}}));
+            }
+            selector
+                .eval(effective, &Scope::new(&object, context.vars))
+                .map_err(|e| in_field(e, "ItemSelector"))
+        })
+        .collect()
+}
+
+/// A result's way to the state's output, for Task, Parallel and Map: `ResultSelector`, then
+/// `Assign` (which sees the selected result, as on AWS), `ResultPath`, `OutputPath`.
+fn finish(
+    state: &State,
+    selector: Option<&Template>,
+    path: Option<&ReferencePath>,
+    raw_input: &Value,
+    result: Value,
+    context: &Scope<'_>,
+) -> Result<(Value, Map<String, Value>), StateError> {
+    let selected = result_selector(selector, result, context)?;
+    let assigned = assign(state.assign.as_ref(), &selected, context)?;
+    let merged = result_path(path, raw_input, selected)?;
+    Ok((output_path(state.output_path.as_ref(), merged, context)?, assigned))
 }
 
 /// The first Catcher matching the error decides the next state; its `ResultPath` places

@@ -63,6 +63,16 @@ impl StateType {
         }
     }
 
+    /// Whether a durable host must record the entry of a state of this type before it runs:
+    /// it acts outside the execution (Task), counts time from its entry (Wait), or holds
+    /// states that do (Map, Parallel).
+    pub fn is_checkpoint(self) -> bool {
+        matches!(
+            self,
+            StateType::Task | StateType::Wait | StateType::Map | StateType::Parallel
+        )
+    }
+
     fn parse(s: &str) -> Option<StateType> {
         StateType::ALL.into_iter().find(|t| t.as_str() == s)
     }
@@ -124,6 +134,52 @@ pub enum HistoryEvent {
         error: String,
         cause: String,
     },
+    /// A Map state has its items and starts `length` iterations.
+    MapStateStarted {
+        state: String,
+        length: u64,
+    },
+    MapIterationStarted {
+        state: String,
+        index: u64,
+    },
+    MapIterationSucceeded {
+        state: String,
+        index: u64,
+    },
+    MapIterationFailed {
+        state: String,
+        index: u64,
+        error: String,
+        cause: String,
+    },
+    MapStateSucceeded {
+        state: String,
+    },
+    MapStateFailed {
+        state: String,
+        error: String,
+        cause: String,
+    },
+    ParallelStateStarted {
+        state: String,
+    },
+    ParallelStateSucceeded {
+        state: String,
+    },
+    ParallelStateFailed {
+        state: String,
+        error: String,
+        cause: String,
+    },
+    /// An event inside a Parallel branch or a Map iteration. `scope` names where, from the
+    /// top: `Fan/0` is branch 0 of the Parallel state `Fan`, `Items/3/Fan/1` branch 1 of a
+    /// Parallel inside iteration 3 of the Map `Items`. It serializes as the inner event with a
+    /// `scope` field. Only unscoped `…StateEntered` events are resume points.
+    Scoped {
+        scope: String,
+        event: Box<HistoryEvent>,
+    },
     ExecutionSucceeded {
         output: Value,
     },
@@ -152,8 +208,35 @@ impl HistoryEvent {
             HistoryEvent::TaskSucceeded { resource, .. } => task(resource, "LambdaFunctionSucceeded", "TaskSucceeded"),
             HistoryEvent::TaskFailed { resource, .. } => task(resource, "LambdaFunctionFailed", "TaskFailed"),
             HistoryEvent::TaskTimedOut { resource, .. } => task(resource, "LambdaFunctionTimedOut", "TaskTimedOut"),
+            HistoryEvent::MapStateStarted { .. } => "MapStateStarted".into(),
+            HistoryEvent::MapIterationStarted { .. } => "MapIterationStarted".into(),
+            HistoryEvent::MapIterationSucceeded { .. } => "MapIterationSucceeded".into(),
+            HistoryEvent::MapIterationFailed { .. } => "MapIterationFailed".into(),
+            HistoryEvent::MapStateSucceeded { .. } => "MapStateSucceeded".into(),
+            HistoryEvent::MapStateFailed { .. } => "MapStateFailed".into(),
+            HistoryEvent::ParallelStateStarted { .. } => "ParallelStateStarted".into(),
+            HistoryEvent::ParallelStateSucceeded { .. } => "ParallelStateSucceeded".into(),
+            HistoryEvent::ParallelStateFailed { .. } => "ParallelStateFailed".into(),
+            HistoryEvent::Scoped { event, .. } => event.type_name(),
             HistoryEvent::ExecutionSucceeded { .. } => "ExecutionSucceeded".into(),
             HistoryEvent::ExecutionFailed { .. } => "ExecutionFailed".into(),
+        }
+    }
+
+    /// Where the event happened: `None` at the top level, else the Parallel branch or Map
+    /// iteration (see [`HistoryEvent::Scoped`]).
+    pub fn scope(&self) -> Option<&str> {
+        match self {
+            HistoryEvent::Scoped { scope, .. } => Some(scope),
+            _ => None,
+        }
+    }
+
+    /// The event itself, without its scope.
+    pub fn unscoped(&self) -> &HistoryEvent {
+        match self {
+            HistoryEvent::Scoped { event, .. } => event.unscoped(),
+            other => other,
         }
     }
 
@@ -165,7 +248,17 @@ impl HistoryEvent {
             | HistoryEvent::TaskScheduled { state, .. }
             | HistoryEvent::TaskSucceeded { state, .. }
             | HistoryEvent::TaskFailed { state, .. }
-            | HistoryEvent::TaskTimedOut { state, .. } => Some(state),
+            | HistoryEvent::TaskTimedOut { state, .. }
+            | HistoryEvent::MapStateStarted { state, .. }
+            | HistoryEvent::MapIterationStarted { state, .. }
+            | HistoryEvent::MapIterationSucceeded { state, .. }
+            | HistoryEvent::MapIterationFailed { state, .. }
+            | HistoryEvent::MapStateSucceeded { state }
+            | HistoryEvent::MapStateFailed { state, .. }
+            | HistoryEvent::ParallelStateStarted { state }
+            | HistoryEvent::ParallelStateSucceeded { state }
+            | HistoryEvent::ParallelStateFailed { state, .. } => Some(state),
+            HistoryEvent::Scoped { event, .. } => event.state(),
             HistoryEvent::ExecutionStarted { .. }
             | HistoryEvent::ExecutionSucceeded { .. }
             | HistoryEvent::ExecutionFailed { .. } => None,
@@ -177,9 +270,19 @@ impl serde::Serialize for HistoryEvent {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", &self.type_name())?;
+        if let Some(scope) = self.scope() {
+            m.serialize_entry("scope", scope)?;
+        }
         if let Some(state) = self.state() {
             m.serialize_entry("state", state)?;
         }
+        self.unscoped().serialize_fields(&mut m)?;
+        m.end()
+    }
+}
+
+impl HistoryEvent {
+    fn serialize_fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
         match self {
             HistoryEvent::ExecutionStarted { input } | HistoryEvent::StateEntered { input, .. } => {
                 m.serialize_entry("input", input)?;
@@ -219,12 +322,29 @@ impl serde::Serialize for HistoryEvent {
                 m.serialize_entry("error", error)?;
                 m.serialize_entry("cause", cause)?;
             }
-            HistoryEvent::ExecutionFailed { error, cause } => {
+            HistoryEvent::ExecutionFailed { error, cause }
+            | HistoryEvent::MapStateFailed { error, cause, .. }
+            | HistoryEvent::ParallelStateFailed { error, cause, .. } => {
                 m.serialize_entry("error", error)?;
                 m.serialize_entry("cause", cause)?;
             }
+            HistoryEvent::MapStateStarted { length, .. } => m.serialize_entry("length", length)?,
+            HistoryEvent::MapIterationStarted { index, .. } | HistoryEvent::MapIterationSucceeded { index, .. } => {
+                m.serialize_entry("index", index)?;
+            }
+            HistoryEvent::MapIterationFailed {
+                index, error, cause, ..
+            } => {
+                m.serialize_entry("index", index)?;
+                m.serialize_entry("error", error)?;
+                m.serialize_entry("cause", cause)?;
+            }
+            HistoryEvent::MapStateSucceeded { .. }
+            | HistoryEvent::ParallelStateStarted { .. }
+            | HistoryEvent::ParallelStateSucceeded { .. }
+            | HistoryEvent::Scoped { .. } => {}
         }
-        m.end()
+        Ok(())
     }
 }
 
@@ -253,6 +373,12 @@ struct Fields {
     attempt: u32,
     #[serde(default, rename = "assignedVariables")]
     assigned: Option<Map<String, Value>>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    index: u64,
+    #[serde(default)]
+    length: u64,
 }
 
 /// An event as stored: in today's vocabulary, or in the one used before it.
@@ -330,6 +456,37 @@ impl<'de> serde::Deserialize<'de> for StoredEvent {
                 });
             }
             "ErrorCaught" => return legacy(LegacyEvent::ErrorCaught { state: state()? }),
+            "MapStateStarted" => HistoryEvent::MapStateStarted {
+                state: state()?,
+                length: f.length,
+            },
+            "MapIterationStarted" => HistoryEvent::MapIterationStarted {
+                state: state()?,
+                index: f.index,
+            },
+            "MapIterationSucceeded" => HistoryEvent::MapIterationSucceeded {
+                state: state()?,
+                index: f.index,
+            },
+            "MapIterationFailed" => HistoryEvent::MapIterationFailed {
+                state: state()?,
+                index: f.index,
+                error: f.error,
+                cause: f.cause,
+            },
+            "MapStateSucceeded" => HistoryEvent::MapStateSucceeded { state: state()? },
+            "MapStateFailed" => HistoryEvent::MapStateFailed {
+                state: state()?,
+                error: f.error,
+                cause: f.cause,
+            },
+            "ParallelStateStarted" => HistoryEvent::ParallelStateStarted { state: state()? },
+            "ParallelStateSucceeded" => HistoryEvent::ParallelStateSucceeded { state: state()? },
+            "ParallelStateFailed" => HistoryEvent::ParallelStateFailed {
+                state: state()?,
+                error: f.error,
+                cause: f.cause,
+            },
             other => {
                 let typed = |suffix: &str| other.strip_suffix(suffix).and_then(StateType::parse);
                 if let Some(state_type) = typed("StateEntered") {
@@ -350,7 +507,13 @@ impl<'de> serde::Deserialize<'de> for StoredEvent {
                 }
             }
         };
-        Ok(StoredEvent::Current(event))
+        Ok(StoredEvent::Current(match f.scope {
+            Some(scope) => HistoryEvent::Scoped {
+                scope,
+                event: Box::new(event),
+            },
+            None => event,
+        }))
     }
 }
 
@@ -471,6 +634,7 @@ pub fn upgrade<T>(
 /// its last durable checkpoint saw.
 pub fn variables_at<'a>(history: impl IntoIterator<Item = &'a HistoryEvent>) -> Map<String, Value> {
     let mut vars = Map::new();
+    // Scoped exits are inside branches and iterations, whose variables do not leak out.
     for event in history {
         if let HistoryEvent::StateExited {
             assigned: Some(assigned),

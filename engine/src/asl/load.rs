@@ -11,7 +11,10 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::choice::{ChoiceRule, parse_timestamp};
-use super::definition::{Choice, Fail, FailText, Kind, Pass, State, StateMachine, Task, Transition, Wait, WaitFor};
+use super::definition::{
+    Choice, Container, Fail, FailText, Kind, MAP_POOL, MapState, Parallel, Pass, State, StateMachine, Task, Transition,
+    Wait, WaitFor,
+};
 use super::errors::{LoadError, error_names};
 use super::path::{Path, ReferencePath};
 use super::ports::TaskInvoker;
@@ -132,14 +135,75 @@ pub(crate) fn load(
         "execution timeouts are not implemented; use Task `TimeoutSeconds`",
     )])?;
 
-    let mut states = BTreeMap::new();
-    for (name, value) in states_map {
-        states.insert(name.clone(), parse_state(name, value, invoker)?);
-    }
+    let states = parse_states(states_map, "", invoker)?;
     if !states.contains_key(&start_at) {
         return Err(top.invalid("StartAt", &format!("no state named `{start_at}`")));
     }
-    check_targets(&states)?;
+    Ok(StateMachine { start_at, states })
+}
+
+/// The `States` of a machine, a Parallel branch or a Map's processor; `prefix` says where
+/// they are (`""` at the top, `state `Fan`, Branches[0] › ` in a branch).
+fn parse_states(
+    states_map: &Map<String, Value>,
+    prefix: &str,
+    invoker: &dyn TaskInvoker,
+) -> Result<BTreeMap<String, State>, LoadError> {
+    let mut states = BTreeMap::new();
+    for (name, value) in states_map {
+        states.insert(name.clone(), parse_state(name, value, prefix, invoker)?);
+    }
+    check_targets(&states, prefix)?;
+    Ok(states)
+}
+
+/// A branch of a Parallel or a Map's `ItemProcessor`/`Iterator`: `StartAt` and `States`, whose
+/// transitions stay inside it.
+fn sub_machine(
+    f: &Fields<'_>,
+    value: &Value,
+    field: &str,
+    processor: bool,
+    invoker: &dyn TaskInvoker,
+) -> Result<StateMachine, LoadError> {
+    let Value::Object(map) = value else {
+        return Err(f.invalid(field, "must be an object with `StartAt` and `States`"));
+    };
+    let mut b = Fields::nested(map, &f.at, format!("{field}."));
+    let start_at = b.required_string("StartAt")?.to_string();
+    b.string("Comment")?;
+    if processor && let Some(config) = b.get("ProcessorConfig") {
+        let Value::Object(config) = config else {
+            return Err(b.invalid("ProcessorConfig", "must be an object"));
+        };
+        let mut c = Fields::nested(config, &f.at, format!("{field}.ProcessorConfig."));
+        match c.string("Mode")? {
+            None | Some("INLINE") => {}
+            Some("DISTRIBUTED") => {
+                return Err(c.unsupported(
+                    "Mode",
+                    "a DISTRIBUTED Map runs child executions over S3 items; only INLINE Maps are implemented",
+                ));
+            }
+            Some(other) => return Err(c.invalid("Mode", &format!("must be `INLINE` or `DISTRIBUTED`, not `{other}`"))),
+        }
+        c.finish(&[(
+            "ExecutionType",
+            "`ExecutionType` belongs to DISTRIBUTED Maps, which are not implemented",
+        )])?;
+    }
+    let Some(Value::Object(states_map)) = b.get("States") else {
+        return Err(b.invalid("States", "is required: an object mapping state names to states"));
+    };
+    if states_map.is_empty() {
+        return Err(b.invalid("States", "must contain at least one state"));
+    }
+    b.finish(&[])?;
+    let prefix = format!("{}, {field} › ", f.at);
+    let states = parse_states(states_map, &prefix, invoker)?;
+    if !states.contains_key(&start_at) {
+        return Err(b.invalid("StartAt", &format!("no state named `{start_at}` in this branch")));
+    }
     Ok(StateMachine { start_at, states })
 }
 
@@ -313,8 +377,8 @@ fn query_language(f: &mut Fields<'_>) -> Result<(), LoadError> {
     }
 }
 
-fn parse_state(name: &str, value: &Value, invoker: &dyn TaskInvoker) -> Result<State, LoadError> {
-    let at = format!("state `{name}`");
+fn parse_state(name: &str, value: &Value, prefix: &str, invoker: &dyn TaskInvoker) -> Result<State, LoadError> {
+    let at = format!("{prefix}state `{name}`");
     let Value::Object(map) = value else {
         return Err(LoadError::Invalid {
             at,
@@ -327,14 +391,13 @@ fn parse_state(name: &str, value: &Value, invoker: &dyn TaskInvoker) -> Result<S
     f.string("Comment")?;
     query_language(&mut f)?;
     let kind = match ty {
-        "Task" | "Pass" | "Choice" | "Wait" | "Succeed" | "Fail" => ty,
-        "Map" | "Parallel" => {
-            return Err(f.unsupported("Type", &format!("`{ty}` states are not implemented")));
-        }
+        "Task" | "Pass" | "Choice" | "Wait" | "Succeed" | "Fail" | "Map" | "Parallel" => ty,
         other => {
             return Err(f.invalid(
                 "Type",
-                &format!("unknown state type `{other}`; expected Task, Pass, Choice, Wait, Succeed or Fail"),
+                &format!(
+                    "unknown state type `{other}`; expected Task, Pass, Choice, Wait, Succeed, Fail, Map or Parallel"
+                ),
             ));
         }
     };
@@ -360,6 +423,8 @@ fn parse_state(name: &str, value: &Value, invoker: &dyn TaskInvoker) -> Result<S
         "Choice" => Kind::Choice(parse_choice(&mut f)?),
         "Wait" => Kind::Wait(parse_wait(&mut f)?),
         "Succeed" => Kind::Succeed,
+        "Parallel" => Kind::Parallel(parse_parallel(&mut f, invoker)?),
+        "Map" => Kind::Map(parse_map(&mut f, invoker)?),
         _ => Kind::Fail(Fail {
             error: fail_text(&mut f, "Error", "ErrorPath")?,
             cause: fail_text(&mut f, "Cause", "CausePath")?,
@@ -458,6 +523,91 @@ fn parse_task(f: &mut Fields<'_>, invoker: &dyn TaskInvoker) -> Result<Task, Loa
         catch: parse_catch(f)?,
         timeout,
         transition: transition(f)?,
+    })
+}
+
+fn container(f: &mut Fields<'_>) -> Result<Container, LoadError> {
+    Ok(Container {
+        result_selector: template(f, "ResultSelector")?,
+        result_path: result_path(f, "ResultPath")?,
+        retry: parse_retry(f)?,
+        catch: parse_catch(f)?,
+        transition: transition(f)?,
+    })
+}
+
+fn parse_parallel(f: &mut Fields<'_>, invoker: &dyn TaskInvoker) -> Result<Parallel, LoadError> {
+    let Value::Array(items) = f.required("Branches")? else {
+        return Err(f.invalid("Branches", "must be a non-empty array of branches"));
+    };
+    if items.is_empty() {
+        return Err(f.invalid("Branches", "must be a non-empty array of branches"));
+    }
+    let branches = items
+        .iter()
+        .enumerate()
+        .map(|(i, b)| sub_machine(f, b, &format!("Branches[{i}]"), false, invoker))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Parallel {
+        branches,
+        parameters: template(f, "Parameters")?,
+        common: container(f)?,
+    })
+}
+
+fn parse_map(f: &mut Fields<'_>, invoker: &dyn TaskInvoker) -> Result<MapState, LoadError> {
+    for (key, why) in [
+        ("ItemReader", "reading items from S3"),
+        ("ItemBatcher", "batching items"),
+        ("ResultWriter", "writing results to S3"),
+        ("ToleratedFailurePercentage", "tolerated failures"),
+        ("ToleratedFailurePercentagePath", "tolerated failures"),
+        ("ToleratedFailureCount", "tolerated failures"),
+        ("ToleratedFailureCountPath", "tolerated failures"),
+        ("Label", "labels"),
+        ("ItemsPointer", "item pointers"),
+    ] {
+        if f.get(key).is_some() {
+            return Err(f.unsupported(
+                key,
+                &format!("{why} belongs to DISTRIBUTED Maps, which are not implemented"),
+            ));
+        }
+    }
+    if f.get("MaxConcurrencyPath").is_some() {
+        return Err(f.unsupported(
+            "MaxConcurrencyPath",
+            "a dynamic concurrency is not implemented; use `MaxConcurrency`",
+        ));
+    }
+    let processor = match (f.get("ItemProcessor"), f.get("Iterator")) {
+        (Some(_), Some(_)) => {
+            return Err(f.invalid("Iterator", "use `ItemProcessor` or the legacy `Iterator`, not both"));
+        }
+        (Some(p), None) => sub_machine(f, p, "ItemProcessor", true, invoker)?,
+        (None, Some(p)) => sub_machine(f, p, "Iterator", false, invoker)?,
+        (None, None) => return Err(f.invalid("ItemProcessor", "is required (or the legacy `Iterator`)")),
+    };
+    let item_selector = match (template(f, "ItemSelector")?, template(f, "Parameters")?) {
+        (Some(_), Some(_)) => {
+            return Err(f.invalid("Parameters", "use `ItemSelector` or the legacy `Parameters`, not both"));
+        }
+        (selector, parameters) => selector.or(parameters),
+    };
+    let items_path = match f.string("ItemsPath")? {
+        None => Path::parse("$").map_err(|r| f.invalid("ItemsPath", &r))?,
+        Some(text) => Path::parse(text).map_err(|r| f.invalid("ItemsPath", &r))?,
+    };
+    let max_concurrency = match f.integer("MaxConcurrency", 0, 99_999_999)? {
+        None | Some(0) => MAP_POOL,
+        Some(n) => usize::try_from(n).unwrap_or(MAP_POOL).min(MAP_POOL),
+    };
+    Ok(MapState {
+        items_path,
+        item_selector,
+        processor,
+        max_concurrency,
+        common: container(f)?,
     })
 }
 
@@ -646,7 +796,7 @@ fn next(t: &Transition) -> Option<(String, &str)> {
 }
 
 /// Every `Next`, `Default` and catcher `Next` must name a state.
-fn check_targets(states: &BTreeMap<String, State>) -> Result<(), LoadError> {
+fn check_targets(states: &BTreeMap<String, State>, prefix: &str) -> Result<(), LoadError> {
     for (name, state) in states {
         let mut targets: Vec<(String, &str)> = Vec::new();
         match &state.kind {
@@ -666,11 +816,17 @@ fn check_targets(states: &BTreeMap<String, State>) -> Result<(), LoadError> {
                     targets.push(("Default".into(), default));
                 }
             }
+            Kind::Parallel(Parallel { common, .. }) | Kind::Map(MapState { common, .. }) => {
+                targets.extend(next(&common.transition));
+                for (i, c) in common.catch.iter().enumerate() {
+                    targets.push((format!("Catch[{i}].Next"), &c.next));
+                }
+            }
             Kind::Succeed | Kind::Fail(_) => {}
         }
         if let Some((field, target)) = targets.iter().find(|(_, t)| !states.contains_key(*t)) {
             return Err(LoadError::Invalid {
-                at: format!("state `{name}`"),
+                at: format!("{prefix}state `{name}`"),
                 field: field.clone(),
                 reason: format!("no state named `{target}`"),
             });
@@ -769,20 +925,60 @@ mod tests {
     }
 
     #[test]
-    fn refuses_unsupported_state_types() {
-        assert_refused(
-            single(json!({"Type": "Map", "ItemProcessor": {}, "End": true})),
-            "state `S`, field `Type`: not supported by this executor: `Map` states are not implemented",
-        );
-        assert_refused(
-            single(json!({"Type": "Parallel", "Branches": [], "End": true})),
-            "`Parallel` states are not implemented",
-        );
+    fn refuses_unknown_state_types() {
         assert_refused(
             single(json!({"Type": "Sleep", "End": true})),
             "state `S`, field `Type`: unknown state type `Sleep`",
         );
         assert_refused(single(json!({"End": true})), "state `S`, field `Type`: is required");
+    }
+
+    #[test]
+    fn refuses_malformed_and_distributed_maps_and_parallels_with_their_place() {
+        let inner = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+        let map = |extra: Value| {
+            let mut m = json!({"Type": "Map", "End": true, "ItemProcessor": inner.clone()});
+            if let (Value::Object(m), Value::Object(e)) = (&mut m, extra) {
+                m.extend(e);
+            }
+            single(m)
+        };
+        assert_refused(
+            single(json!({"Type": "Map", "ItemProcessor": {}, "End": true})),
+            "state `S`, field `ItemProcessor.StartAt`: is required",
+        );
+        assert_refused(
+            map(
+                json!({"ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "P",
+                "States": {"P": {"Type": "Pass", "End": true}}}}),
+            ),
+            "field `ItemProcessor.ProcessorConfig.Mode`: not supported by this executor: a DISTRIBUTED Map",
+        );
+        assert_refused(
+            map(json!({"ItemReader": {"Resource": "arn:aws:states:::s3:getObject"}})),
+            "field `ItemReader`: not supported by this executor: reading items from S3 belongs to DISTRIBUTED Maps",
+        );
+        assert_refused(map(json!({"Iterator": inner.clone()})), "not both");
+        assert_refused(
+            map(json!({"ItemSelector": {}, "Parameters": {}})),
+            "use `ItemSelector` or the legacy `Parameters`, not both",
+        );
+        assert_refused(
+            single(json!({"Type": "Parallel", "Branches": [], "End": true})),
+            "state `S`, field `Branches`: must be a non-empty array",
+        );
+        // A transition out of a branch is refused where it is written.
+        assert_refused(
+            single(json!({"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "End"}}}]})),
+            "state `S`, Branches[0] › state `A`, field `Next`: no state named `End`",
+        );
+        assert_refused(
+            single(json!({"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:lambda:f", "End": true,
+                    "HeartbeatSeconds": 5}}}]})),
+            "state `S`, Branches[0] › state `A`, field `HeartbeatSeconds`: not supported",
+        );
     }
 
     #[test]

@@ -24,8 +24,11 @@
 //! path or intrinsic argument. They travel in the history (`assignedVariables` on state exits),
 //! so a resumed run gets them back through [`variables_at`].
 //!
-//! Not here yet: Map, Parallel, JSONata, activities and callback tasks. Those are refused by
-//! [`StateMachine::load`].
+//! Parallel and inline Map run their branches and iterations as sub-machines of the same
+//! executor; events inside them are [`HistoryEvent::Scoped`].
+//!
+//! Not here yet: JSONata, DISTRIBUTED Maps, activities and callback tasks. Those are refused
+//! by [`StateMachine::load`].
 
 mod choice;
 mod context;

@@ -964,3 +964,225 @@ async fn variables_and_outputs_over_the_quotas_fail_with_data_limit_exceeded() {
     assert_eq!(error, "States.DataLimitExceeded");
     assert!(cause.contains("the output of state `P`"), "{cause}");
 }
+
+// ---- Parallel and Map ------------------------------------------------------------------
+// Examples from https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html and
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html, with their
+// documented inputs and outputs (Lambda results scripted by the fake invoker).
+
+const ADD: &str = "arn:aws:lambda:us-east-1:123456789012:function:Add";
+const SUBTRACT: &str = "arn:aws:lambda:us-east-1:123456789012:function:Subtract";
+
+fn branch(start: &str, state: Value) -> Value {
+    json!({"StartAt": start, "States": {start: state}})
+}
+
+fn task_end(resource: &str) -> Value {
+    json!({"Type": "Task", "Resource": resource, "End": true})
+}
+
+fn types_of(events: &[HistoryEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e.scope() {
+            Some(scope) => format!("{scope}:{}", e.type_name()),
+            None => e.type_name().into_owned(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn parallel_outputs_are_the_branch_outputs_in_branch_order() {
+    // The documented "Parallel state input and output processing" example: [3, 2] → [5, 1].
+    let invoker = FakeInvoker::new()
+        .then(ADD, [Reply::Ok(json!(5))])
+        .then(SUBTRACT, [Reply::Ok(json!(1))]);
+    let machine = json!({"StartAt": "Parallel", "States": {"Parallel": {
+        "Type": "Parallel", "Next": "Final State",
+        "Branches": [branch("Add", task_end(ADD)), branch("Subtract", task_end(SUBTRACT))]},
+        "Final State": {"Type": "Pass", "End": true}}});
+    let ran = run(machine, json!([3, 2]), &invoker).await;
+    assert_eq!(ran.outcome, succeeded(json!([5, 1])));
+    assert_eq!(
+        invoker.calls_to(ADD),
+        [json!([3, 2])],
+        "each branch gets the state's input"
+    );
+    let types = types_of(&ran.events);
+    assert_eq!(types[1], "ParallelStateEntered");
+    assert_eq!(types[2], "ParallelStateStarted");
+    assert!(types.contains(&"Parallel/0:TaskStateEntered".to_string()), "{types:?}");
+    assert!(
+        types.contains(&"Parallel/1:LambdaFunctionSucceeded".to_string()),
+        "{types:?}"
+    );
+    let succeeded_at = types.iter().position(|t| t == "ParallelStateSucceeded");
+    let exited_at = types.iter().position(|t| t == "ParallelStateExited");
+    assert!(succeeded_at.is_some() && succeeded_at < exited_at, "{types:?}");
+}
+
+#[tokio::test]
+async fn parallel_result_selector_result_path_and_output_path_apply_to_the_array() {
+    let invoker = FakeInvoker::new()
+        .then(ADD, [Reply::Ok(json!(5))])
+        .then(SUBTRACT, [Reply::Ok(json!(1))]);
+    let machine = json!({"StartAt": "P", "States": {"P": {
+        "Type": "Parallel", "End": true,
+        "Branches": [branch("Add", task_end(ADD)), branch("Subtract", task_end(SUBTRACT))],
+        "ResultSelector": {"sum.$": "$[0]", "difference.$": "$[1]"},
+        "ResultPath": "$.math", "OutputPath": "$.math"}}});
+    let ran = run(machine, json!({"numbers": [3, 2]}), &invoker).await;
+    assert_eq!(ran.outcome, succeeded(json!({"sum": 5, "difference": 1})));
+}
+
+#[tokio::test]
+async fn a_failing_branch_stops_the_others_and_the_parallel_catches_its_error() {
+    // Branch 1 would never finish; branch 0's failure ends the state anyway.
+    let invoker = FakeInvoker::new()
+        .then(ADD, [Reply::Fail("Overflow", "too big")])
+        .always(SUBTRACT, Reply::Hang);
+    let machine = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "End": true,
+              "Branches": [branch("Add", task_end(ADD)), branch("Subtract", task_end(SUBTRACT))],
+              "Catch": [{"ErrorEquals": ["Overflow"], "ResultPath": "$.error", "Next": "Handled"}]},
+        "Handled": {"Type": "Pass", "End": true}}});
+    let ran = run(machine, json!({"in": 1}), &invoker).await;
+    assert_eq!(
+        ran.outcome,
+        succeeded(json!({"in": 1, "error": {"Error": "Overflow", "Cause": "too big"}}))
+    );
+    assert!(types_of(&ran.events).contains(&"ParallelStateFailed".to_string()));
+}
+
+#[tokio::test]
+async fn a_parallel_is_retried_as_a_whole() {
+    let invoker = FakeInvoker::new()
+        .then(ADD, [Reply::Fail("Flaky", "once"), Reply::Ok(json!(5))])
+        .always(SUBTRACT, Reply::Ok(json!(1)));
+    let machine = json!({"StartAt": "P", "States": {"P": {
+        "Type": "Parallel", "End": true,
+        "Branches": [branch("Add", task_end(ADD)), branch("Subtract", task_end(SUBTRACT))],
+        "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2}]}}});
+    let ran = run(machine, json!([3, 2]), &invoker).await;
+    assert_eq!(ran.outcome, succeeded(json!([5, 1])));
+    assert_eq!(ran.sleeps, secs(&[2]));
+}
+
+fn shipment() -> Value {
+    json!({
+        "ship-date": "2016-03-14T01:59:00Z",
+        "detail": {
+            "delivery-partner": "UQS",
+            "shipped": [
+                {"prod": "R31", "dest-code": 9511, "quantity": 1344},
+                {"prod": "S39", "dest-code": 9511, "quantity": 40},
+                {"prod": "R31", "dest-code": 9833, "quantity": 12}
+            ]
+        }
+    })
+}
+
+#[tokio::test]
+async fn map_runs_the_processor_per_item_with_item_selector_and_the_context() {
+    // The documented ItemsPath / ItemSelector example: each parcel with its courier.
+    let machine = json!({"StartAt": "Validate-All", "States": {"Validate-All": {
+        "Type": "Map", "End": true,
+        "ItemsPath": "$.detail.shipped",
+        "ItemSelector": {"parcel.$": "$$.Map.Item.Value", "courier.$": "$.detail.delivery-partner",
+                         "index.$": "$$.Map.Item.Index"},
+        "MaxConcurrency": 0,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Validate",
+                          "States": {"Validate": {"Type": "Pass", "End": true}}}}}});
+    let ran = run(machine, shipment(), &FakeInvoker::new()).await;
+    let shipped = shipment()["detail"]["shipped"].clone();
+    let expected: Vec<Value> = (0..3)
+        .map(|i| json!({"parcel": shipped[i], "courier": "UQS", "index": i}))
+        .collect();
+    assert_eq!(ran.outcome, succeeded(Value::Array(expected)));
+    let types = types_of(&ran.events);
+    assert_eq!(&types[1..3], ["MapStateEntered", "MapStateStarted"]);
+    for i in 0..3 {
+        assert!(
+            types.contains(&format!("Validate-All/{i}:PassStateEntered")),
+            "{types:?}"
+        );
+    }
+    assert_eq!(types.iter().filter(|t| *t == "MapIterationSucceeded").count(), 3);
+}
+
+#[tokio::test]
+async fn the_legacy_iterator_and_parameters_still_work() {
+    let machine = json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": true, "ItemsPath": "$.detail.shipped", "MaxConcurrency": 1,
+        "Parameters": {"prod.$": "$$.Map.Item.Value.prod"},
+        "Iterator": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let ran = run(machine, shipment(), &FakeInvoker::new()).await;
+    assert_eq!(
+        ran.outcome,
+        succeeded(json!([{"prod": "R31"}, {"prod": "S39"}, {"prod": "R31"}]))
+    );
+}
+
+#[tokio::test]
+async fn a_failing_iteration_fails_the_map_with_its_error() {
+    let invoker = FakeInvoker::new().then(F, [Reply::Ok(json!(1)), Reply::Fail("BadItem", "item 1")]);
+    let machine = json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": true, "MaxConcurrency": 1,
+        "ItemProcessor": {"StartAt": "T", "States": {"T": task_end(F)}}}}});
+    let ran = run(machine, json!([10, 11, 12]), &invoker).await;
+    assert_eq!(ran.outcome, failed("BadItem", "item 1"));
+    let types = types_of(&ran.events);
+    assert!(types.contains(&"MapIterationFailed".to_string()), "{types:?}");
+    assert!(types.contains(&"MapStateFailed".to_string()), "{types:?}");
+    assert_eq!(invoker.calls().len(), 2, "MaxConcurrency 1: item 2 never started");
+}
+
+#[tokio::test]
+async fn map_over_something_not_an_array_is_a_runtime_error() {
+    let machine = json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": true, "ItemsPath": "$.items",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let ran = run(machine, json!({"items": {"a": 1}}), &FakeInvoker::new()).await;
+    let (error, cause) = error_of(&ran.outcome);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("must select an array, not an object"), "{cause}");
+}
+
+#[tokio::test]
+async fn iterations_read_outer_variables_and_do_not_write_them_back() {
+    let machine = json!({"StartAt": "Init", "States": {
+        "Init": pass(json!({"Assign": {"greeting": "hello", "seen": "outer"}}), "M"),
+        "M": {"Type": "Map", "Next": "Show",
+              "ItemProcessor": {"StartAt": "Inner", "States": {"Inner": {
+                  "Type": "Pass", "Parameters": {"g.$": "$greeting", "item.$": "$"},
+                  "Assign": {"seen": "inner"}, "End": true}}},
+              "Assign": {"count.$": "States.ArrayLength($)"}},
+        "Show": show(json!({"results.$": "$", "seen.$": "$seen", "count.$": "$count"})),
+    }});
+    let ran = run(machine, json!([1, 2]), &FakeInvoker::new()).await;
+    assert_eq!(
+        ran.outcome,
+        succeeded(json!({
+            "results": [{"g": "hello", "item": 1}, {"g": "hello", "item": 2}],
+            "seen": "outer",
+            "count": 2
+        }))
+    );
+    // The inner assignments are in the (scoped) history, and do not count as outer ones.
+    assert_eq!(crate::asl::variables_at(&ran.events).get("seen"), Some(&json!("outer")));
+}
+
+#[tokio::test]
+async fn nested_parallel_inside_map_scopes_its_events() {
+    let machine = json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "Fan", "States": {"Fan": {
+            "Type": "Parallel", "End": true,
+            "Branches": [branch("A", json!({"Type": "Pass", "Result": "a", "End": true})),
+                         branch("B", json!({"Type": "Pass", "Result": "b", "End": true}))]}}}}}});
+    let ran = run(machine, json!([1, 2]), &FakeInvoker::new()).await;
+    assert_eq!(ran.outcome, succeeded(json!([["a", "b"], ["a", "b"]])));
+    let types = types_of(&ran.events);
+    assert!(types.contains(&"M/1/Fan/0:PassStateEntered".to_string()), "{types:?}");
+    assert!(types.contains(&"M/0:ParallelStateSucceeded".to_string()), "{types:?}");
+}
