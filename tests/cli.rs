@@ -285,3 +285,51 @@ fn topic_subscribe_takes_a_queue_by_name_arn_or_url_and_a_refusal_creates_nothin
     let o = skipline(&d, &["topic", "subscribe", "--protocol", "sqs", "--endpoint", arn]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+#[test]
+fn states_validate_lists_every_problem_and_touches_no_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let flow = concat!(env!("CARGO_MANIFEST_DIR"), "/infra/statemachine/order_flow.asl.json");
+    let o = skipline(&data, &["states", "validate", flow]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("valid (what `serve --state-machine` runs)"), "{}", text(&o));
+
+    // A Lambda the embedded runtime does not have, a dangling Next, a DISTRIBUTED Map.
+    let bad = dir.path().join("bad.asl.json");
+    std::fs::write(
+        &bad,
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "Next": "B"},
+            "B": {"Type": "Pass", "Next": "Nowhere"},
+            "M": {"Type": "Map", "End": true, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                  "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let bad = bad.to_str().unwrap();
+    let o = skipline(&data, &["states", "validate", bad]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    for problem in [
+        "state `A`, field `Resource`",
+        "state `B`, field `Next`: no state named `Nowhere`",
+        "state `M`, field `ItemProcessor.ProcessorConfig.Mode`",
+        "3 problems",
+    ] {
+        assert!(out.contains(problem), "{problem} in {out}");
+    }
+    // Bound for AWS: any Lambda is fine, the DISTRIBUTED Map is valid but not checked here.
+    let o = skipline(&data, &["--json", "states", "validate", bad, "--language-only"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["problems"].as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(report["unchecked"].as_array().map(Vec::len), Some(1), "{report}");
+
+    let o = skipline(&data, &["states", "validate", "/nonexistent.asl.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("cannot read /nonexistent.asl.json"), "{}", text(&o));
+    assert!(!data.exists(), "states validate never creates a data dir");
+}

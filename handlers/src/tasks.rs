@@ -33,6 +33,14 @@ pub struct Resources {
 }
 
 impl Resources {
+    /// The Task resources the flow's invoker runs, on either backend.
+    pub fn supports(&self, resource: &str) -> bool {
+        resource == self.put_item_function
+            || resource == self.put_object_function
+            || resource == SNS_PUBLISH
+            || resource == DYNAMODB_DELETE_ITEM
+    }
+
     pub fn substitutions(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("PutItemFunctionArn".to_string(), self.put_item_function.clone()),
@@ -149,10 +157,7 @@ fn orderid_of(input: &Value) -> &str {
 #[async_trait]
 impl TaskInvoker for FlowInvoker {
     fn supports(&self, resource: &str) -> bool {
-        resource == self.resources.put_item_function
-            || resource == self.resources.put_object_function
-            || resource == SNS_PUBLISH
-            || resource == DYNAMODB_DELETE_ITEM
+        self.resources.supports(resource)
     }
 
     fn check(&self, resource: &str, parameters: Option<&Value>) -> Result<(), String> {

@@ -7,6 +7,7 @@ mod order;
 pub mod output;
 mod queues;
 mod serve;
+mod states;
 mod topic;
 mod vendors;
 
@@ -92,8 +93,31 @@ pub enum Command {
     /// Queues and dead-letter queues: depth, contents, replay.
     #[command(subcommand)]
     Queues(QueuesCommand),
+    /// Work on a state-machine file without running a server: check it before you start or deploy it.
+    #[command(subcommand)]
+    States(StatesCommand),
     /// Measure the embedded runtime: completed orders/s and latency against the disk's own limit.
     Bench(bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatesCommand {
+    /// List every problem in a state-machine file (exit 0 if valid, 2 if not). Touches no data dir.
+    ///
+    /// By default it checks what `serve --state-machine FILE` would accept: the embedded
+    /// runtime's Task resources, with its `${PutItemFunctionArn}`-style substitutions. With
+    /// --language-only it checks the States Language alone, as for a file bound for AWS:
+    /// any Resource and any `${Name}` placeholder are accepted.
+    #[command(
+        after_help = "Examples:\n  skipline states validate infra/statemachine/order_flow.asl.json\n  skipline states validate my-flow.asl.json --language-only --json"
+    )]
+    Validate {
+        /// The state-machine definition (Amazon States Language, JSON).
+        file: PathBuf,
+        /// Check only the States Language, not what the embedded runtime can run.
+        #[arg(long)]
+        language_only: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -121,18 +121,58 @@ impl Integrations for LocalIntegrations {
     }
 
     fn check_delete_item(&self, parameters: Option<&Value>) -> Result<(), String> {
-        let params = parameters.ok_or("dynamodb:deleteItem needs Parameters")?;
-        let d = cart_delete(params)?;
-        match d.table {
-            Some(CART_TABLE) => Ok(()),
-            Some(other) => Err(format!(
-                "the embedded runtime has one table, {CART_TABLE:?} (${{CartTableName}}); TableName {other:?} does not exist"
-            )),
-            None => Err(format!(
-                "TableName must be written out (the embedded runtime has one table, {CART_TABLE:?})"
-            )),
+        check_delete_item(parameters)
+    }
+}
+
+/// The local `dynamodb:deleteItem` runs on the one cart table, so its `Parameters` must name it.
+fn check_delete_item(parameters: Option<&Value>) -> Result<(), String> {
+    let params = parameters.ok_or("dynamodb:deleteItem needs Parameters")?;
+    let d = cart_delete(params)?;
+    match d.table {
+        Some(CART_TABLE) => Ok(()),
+        Some(other) => Err(format!(
+            "the embedded runtime has one table, {CART_TABLE:?} (${{CartTableName}}); TableName {other:?} does not exist"
+        )),
+        None => Err(format!(
+            "TableName must be written out (the embedded runtime has one table, {CART_TABLE:?})"
+        )),
+    }
+}
+
+/// What `serve --state-machine` would accept, checked without a data dir (`states validate`):
+/// the local resources and substitutions, and the same per-integration checks.
+struct LocalValidation {
+    resources: Resources,
+}
+
+#[async_trait]
+impl skipline_engine::asl::TaskInvoker for LocalValidation {
+    fn supports(&self, resource: &str) -> bool {
+        self.resources.supports(resource)
+    }
+
+    fn check(&self, resource: &str, parameters: Option<&Value>) -> Result<(), String> {
+        if resource == skipline_handlers::tasks::DYNAMODB_DELETE_ITEM {
+            check_delete_item(parameters)
+        } else {
+            Ok(())
         }
     }
+
+    async fn invoke(&self, resource: &str, _input: Value) -> Result<Value, TaskFailure> {
+        Err(failure(
+            "States.Runtime",
+            format!("{resource}: validation does not run tasks"),
+        ))
+    }
+}
+
+/// Every problem the embedded runtime would refuse `definition` for.
+pub fn validate_for_local(definition: &str) -> Vec<skipline_engine::asl::LoadError> {
+    let resources = resources();
+    let substitutions = resources.substitutions();
+    skipline_engine::asl::StateMachine::validate(definition, Some(&substitutions), &LocalValidation { resources })
 }
 
 #[cfg(test)]

@@ -176,6 +176,16 @@ impl StateMachine {
         super::load::load(definition_json, substitutions, invoker)
     }
 
+    /// Every problem [`StateMachine::load`] would refuse, not just the first; empty if the
+    /// definition loads. `substitutions: None` accepts any `${Name}` placeholder as written.
+    pub fn validate(
+        definition_json: &str,
+        substitutions: Option<&BTreeMap<String, String>>,
+        invoker: &dyn TaskInvoker,
+    ) -> Vec<LoadError> {
+        super::load::validate(definition_json, substitutions, invoker)
+    }
+
     pub fn start_at(&self) -> &str {
         &self.start_at
     }

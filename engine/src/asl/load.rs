@@ -797,6 +797,18 @@ fn next(t: &Transition) -> Option<(String, &str)> {
 
 /// Every `Next`, `Default` and catcher `Next` must name a state.
 fn check_targets(states: &BTreeMap<String, State>, prefix: &str) -> Result<(), LoadError> {
+    match target_errors(states, prefix, &|t| states.contains_key(t))
+        .into_iter()
+        .next()
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every transition (`Next`, `Default`, Choice and Catch targets) to a state `exists` denies.
+fn target_errors(states: &BTreeMap<String, State>, prefix: &str, exists: &dyn Fn(&str) -> bool) -> Vec<LoadError> {
+    let mut errors = Vec::new();
     for (name, state) in states {
         let mut targets: Vec<(String, &str)> = Vec::new();
         match &state.kind {
@@ -824,15 +836,97 @@ fn check_targets(states: &BTreeMap<String, State>, prefix: &str) -> Result<(), L
             }
             Kind::Succeed | Kind::Fail(_) => {}
         }
-        if let Some((field, target)) = targets.iter().find(|(_, t)| !states.contains_key(*t)) {
-            return Err(LoadError::Invalid {
+        for (field, target) in targets.iter().filter(|(_, t)| !exists(t)) {
+            errors.push(LoadError::Invalid {
                 at: format!("{prefix}state `{name}`"),
                 field: field.clone(),
                 reason: format!("no state named `{target}`"),
             });
         }
     }
-    Ok(())
+    errors
+}
+
+/// Every problem of a definition rather than the first: the top level's, then each state's
+/// (the first problem inside a state, since its later fields may depend on it), then every
+/// dangling transition. `substitutions: None` leaves `${Name}` placeholders as they are, for a
+/// file bound for AWS whose values CloudFormation supplies.
+pub(crate) fn validate(
+    text: &str,
+    substitutions: Option<&BTreeMap<String, String>>,
+    invoker: &dyn TaskInvoker,
+) -> Vec<LoadError> {
+    let mut errors = Vec::new();
+    let text = match substitutions.map(|s| substitute(text, s)) {
+        None => text.to_string(),
+        Some(Ok(t)) => t,
+        Some(Err(e)) => {
+            errors.push(e);
+            text.to_string()
+        }
+    };
+    let root = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(root)) => root,
+        Ok(_) => {
+            errors.push(LoadError::Json("the top level must be an object".into()));
+            return errors;
+        }
+        Err(e) => {
+            errors.push(LoadError::Json(e.to_string()));
+            return errors;
+        }
+    };
+    let mut top = Fields::new(&root, "the definition".into());
+    let start_at = top.required_string("StartAt").map_err(|e| errors.push(e)).ok();
+    for key in ["Comment", "Version"] {
+        if let Err(e) = top.string(key) {
+            errors.push(e);
+        }
+    }
+    if let Err(e) = query_language(&mut top) {
+        errors.push(e);
+    }
+    let states_map = match top.required("States") {
+        Ok(Value::Object(m)) if !m.is_empty() => Some(m),
+        Ok(Value::Object(_)) => {
+            errors.push(top.invalid("States", "must contain at least one state"));
+            None
+        }
+        Ok(_) => {
+            errors.push(top.invalid("States", "must be an object mapping state names to states"));
+            None
+        }
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    if let Err(e) = top.finish(&[(
+        "TimeoutSeconds",
+        "execution timeouts are not implemented; use Task `TimeoutSeconds`",
+    )]) {
+        errors.push(e);
+    }
+    let Some(states_map) = states_map else {
+        return errors;
+    };
+    let mut states = BTreeMap::new();
+    for (name, value) in states_map {
+        match parse_state(name, value, "", invoker) {
+            Ok(state) => {
+                states.insert(name.clone(), state);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    // A state that failed to parse still exists: transitions to it are not problems.
+    errors.extend(target_errors(&states, "", &|t| states_map.contains_key(t)));
+    if let Some(start) = start_at
+        && !states_map.contains_key(start)
+    {
+        errors.push(top.invalid("StartAt", &format!("no state named `{start}`")));
+    }
+    errors
 }
 
 #[cfg(test)]
@@ -922,6 +1016,42 @@ mod tests {
             }
             Err(e) => panic!("{e}"),
         }
+    }
+
+    #[test]
+    fn validate_lists_every_problem_and_nothing_for_a_good_file() {
+        let text = json!({"StartAt": "Nope", "Bogus": 1, "States": {
+            "A": {"Type": "Pass", "Next": "Missing"},
+            "B": {"Type": "Task", "Resource": "arn:aws:lambda:f", "End": true, "HeartbeatSeconds": 3},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "B"}], "Default": "Gone"},
+            "D": {"Type": "Pass", "Next": "B"}
+        }})
+        .to_string();
+        let problems: Vec<String> = validate(&text, None, &FakeInvoker::new())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let expected = [
+            "the definition: unknown field `Bogus`",
+            "state `B`, field `HeartbeatSeconds`: not supported",
+            "state `A`, field `Next`: no state named `Missing`",
+            "state `C`, field `Default`: no state named `Gone`",
+            "the definition, field `StartAt`: no state named `Nope`",
+        ];
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+        for (got, want) in problems.iter().zip(expected) {
+            assert!(got.starts_with(want), "{got} / {want}");
+        }
+        let flow = include_str!("../../../infra/statemachine/order_flow.asl.json");
+        let any = crate::asl::AnyResource;
+        assert_eq!(validate(flow, None, &any), []);
+        let missing = validate(flow, Some(&BTreeMap::new()), &any);
+        assert!(
+            missing[0]
+                .to_string()
+                .starts_with("no substitution for definition placeholder(s)"),
+            "{missing:?}"
+        );
     }
 
     #[test]

@@ -52,4 +52,4 @@ pub use context::{ExecutionContext, Outcome, Resume};
 pub use definition::StateMachine;
 pub use errors::{LoadError, RunError, error_names};
 pub use history::{HistoryEvent, LegacyEvent, RetryOf, StateType, StoredEvent, upgrade, variables_at};
-pub use ports::{Clock, HistorySink, SystemClock, TaskFailure, TaskInvoker};
+pub use ports::{AnyResource, Clock, HistorySink, SystemClock, TaskFailure, TaskInvoker};

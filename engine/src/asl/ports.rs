@@ -57,3 +57,22 @@ impl Clock for SystemClock {
 pub trait HistorySink: Send + Sync {
     async fn record(&self, event: &crate::asl::HistoryEvent) -> Result<(), String>;
 }
+
+/// For checking a file bound for AWS: every `Resource` is accepted, as Step Functions decides
+/// what it can call, and nothing is ever run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnyResource;
+
+#[async_trait::async_trait]
+impl TaskInvoker for AnyResource {
+    fn supports(&self, _resource: &str) -> bool {
+        true
+    }
+
+    async fn invoke(&self, resource: &str, _input: Value) -> Result<Value, TaskFailure> {
+        Err(TaskFailure {
+            error: "States.Runtime".into(),
+            cause: format!("{resource} cannot run: this invoker only validates definitions"),
+        })
+    }
+}
