@@ -293,7 +293,11 @@ fn states_validate_lists_every_problem_and_touches_no_data_dir() {
     let flow = concat!(env!("CARGO_MANIFEST_DIR"), "/infra/statemachine/order_flow.asl.json");
     let o = skipline(&data, &["states", "validate", flow]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("valid (what `serve --state-machine` runs)"), "{}", text(&o));
+    assert!(
+        text(&o).contains("valid (what `serve --state-machine` runs)"),
+        "{}",
+        text(&o)
+    );
 
     // A Lambda the embedded runtime does not have, a dangling Next, a DISTRIBUTED Map.
     let bad = dir.path().join("bad.asl.json");
@@ -317,6 +321,7 @@ fn states_validate_lists_every_problem_and_touches_no_data_dir() {
         "state `B`, field `Next`: no state named `Nowhere`",
         "state `M`, field `ItemProcessor.ProcessorConfig.Mode`",
         "3 problems",
+        "line 1, column ",
     ] {
         assert!(out.contains(problem), "{problem} in {out}");
     }

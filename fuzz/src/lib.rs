@@ -5,7 +5,8 @@
 //! - [`place_order`]: `skipline_events::parse_place_order`, plus an oracle — an accepted order
 //!   re-serialised as a request parses back to the same order, within the documented bounds.
 //! - [`filter_policy`]: `FilterPolicy::parse` and `matches` on attributes and bodies.
-//! - [`asl_load`]: `StateMachine::load`; a definition that loads is also run (fake tasks, a clock
+//! - [`asl_load`]: `StateMachine::load` (and, on a refusal, `validate` and `LoadError::locate`);
+//!   a definition that loads is also run (fake tasks, a clock
 //!   that does not sleep, at most [`MAX_EVENTS`] history events).
 //! - [`jsonpath`]: JSONPath reads and reference-path writes, through the public API: the path
 //!   is placed in a Pass/Task/Choice state's `InputPath`, `Parameters`, `ResultSelector`,
@@ -232,7 +233,14 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 fn load_and_run(definition: &str, input: Value) -> Signature {
     let machine = match StateMachine::load(definition, &substitutions(), &FuzzInvoker) {
         Ok(m) => m,
-        Err(e) => return format!("load-err {}", digits_out(&e.to_string())),
+        Err(e) => {
+            // Locating the error walks the text as written; it must hold on any input too,
+            // as must collecting every problem.
+            let located = e.locate(definition).is_some();
+            let all = StateMachine::validate(definition, Some(&substitutions()), &FuzzInvoker).len();
+            assert!(all > 0, "load refused ({e}) but validate found no problem");
+            return format!("load-err {} {located} {}", digits_out(&e.to_string()), all.min(3));
+        }
     };
     let ctx = ExecutionContext {
         execution_id: "arn:aws:states:local:0:execution:fuzz:run".into(),

@@ -27,8 +27,13 @@ pub(super) fn run(cli: &Cli, cmd: &StatesCommand) -> Result<(), CliError> {
             let (unchecked, problems): (Vec<_>, Vec<_>) = problems
                 .iter()
                 .partition(|p| *language_only && matches!(p, LoadError::Unsupported { .. }));
-            let unchecked: Vec<String> = unchecked.iter().map(|p| p.to_string()).collect();
-            let problems: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            // Each with its line and column in the file as written, where it has one.
+            let described = |p: &&LoadError| match p.locate(&text) {
+                Some(at) => format!("{at}: {p}"),
+                None => p.to_string(),
+            };
+            let unchecked: Vec<String> = unchecked.iter().map(described).collect();
+            let problems: Vec<String> = problems.iter().map(described).collect();
             if cli.json {
                 output::json(&serde_json::json!({
                     "file": file.display().to_string(),

@@ -177,7 +177,10 @@ fn data_dir_error(path: &Path, e: impl std::fmt::Display) -> RuntimeError {
 pub fn load_state_machine(text: &str, origin: &str, invoker: &FlowInvoker) -> Result<StateMachine, RuntimeError> {
     StateMachine::load(text, &invoker.substitutions(), invoker).map_err(|e| RuntimeError::StateMachine {
         path: origin.to_string(),
-        reason: e.to_string(),
+        reason: match e.locate(text) {
+            Some(at) => format!("{at}: {e}"),
+            None => e.to_string(),
+        },
     })
 }
 

@@ -113,6 +113,7 @@ pub(crate) fn load(
     substitutions: &BTreeMap<String, String>,
     invoker: &dyn TaskInvoker,
 ) -> Result<StateMachine, LoadError> {
+    syntax(text)?;
     let text = substitute(text, substitutions)?;
     let root: Value = serde_json::from_str(&text).map_err(|e| LoadError::Json(e.to_string()))?;
     let Value::Object(root) = root else {
@@ -205,6 +206,14 @@ fn sub_machine(
         return Err(b.invalid("StartAt", &format!("no state named `{start_at}` in this branch")));
     }
     Ok(StateMachine { start_at, states })
+}
+
+/// JSON syntax errors, with serde's line and column in the text as written (substitution
+/// could move them).
+fn syntax(text: &str) -> Result<(), LoadError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| LoadError::Json(e.to_string()))
 }
 
 /// Replaces `${Name}` with the substitution's value, JSON-escaped so that it is safe inside
@@ -856,6 +865,9 @@ pub(crate) fn validate(
     substitutions: Option<&BTreeMap<String, String>>,
     invoker: &dyn TaskInvoker,
 ) -> Vec<LoadError> {
+    if let Err(e) = syntax(text) {
+        return vec![e];
+    }
     let mut errors = Vec::new();
     let text = match substitutions.map(|s| substitute(text, s)) {
         None => text.to_string(),

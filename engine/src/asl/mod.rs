@@ -40,6 +40,7 @@ mod intrinsics;
 mod load;
 mod path;
 mod ports;
+mod position;
 mod retry;
 mod template;
 
@@ -53,3 +54,4 @@ pub use definition::StateMachine;
 pub use errors::{LoadError, RunError, error_names};
 pub use history::{HistoryEvent, LegacyEvent, RetryOf, StateType, StoredEvent, upgrade, variables_at};
 pub use ports::{AnyResource, Clock, HistorySink, SystemClock, TaskFailure, TaskInvoker};
+pub use position::Position;
