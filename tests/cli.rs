@@ -338,3 +338,60 @@ fn states_validate_lists_every_problem_and_touches_no_data_dir() {
     assert!(text(&o).contains("cannot read /nonexistent.asl.json"), "{}", text(&o));
     assert!(!data.exists(), "states validate never creates a data dir");
 }
+
+#[test]
+fn states_test_runs_one_state_with_mocks_like_test_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let flow = concat!(env!("CARGO_MANIFEST_DIR"), "/infra/statemachine/order_flow.asl.json");
+    let input = r#"{"orderid": "o-1", "order": {"accountid": "a"}}"#;
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--json", "states", "test", flow, "--state", "PutItem", "--input", input];
+        args.extend_from_slice(extra);
+        let o = skipline(&data, &args);
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        (o.status.code(), report, text(&o))
+    };
+    // The mocked result goes through ResultSelector and ResultPath to the next state.
+    let (code, report, out) = run(&[
+        "--mock-result",
+        r#"{"orderid": "o-1", "order": {}, "total": "4.50", "extra": 1}"#,
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(report["status"], "SUCCEEDED");
+    assert_eq!(report["nextState"], "PutObject");
+    assert_eq!(
+        report["output"]["cart"],
+        json!({"orderid": "o-1", "order": {}, "total": "4.50"})
+    );
+    // A mocked error is caught by the state's Catch; DEBUG shows what the task was sent.
+    let (code, report, out) = run(&["--mock-error", "ActiveOrderExists:held", "--inspection-level", "DEBUG"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(report["status"], "CAUGHT_ERROR");
+    assert_eq!(report["nextState"], "DescribeRejection");
+    assert_eq!(
+        report["output"]["error"],
+        json!({"Error": "ActiveOrderExists", "Cause": "held"})
+    );
+    assert_eq!(
+        report["inspectionData"]["attempts"][0]["afterParameters"],
+        json!({"orderid": "o-1", "order": {"accountid": "a"}})
+    );
+    // Retried errors are retried (without waiting), then caught; TRACE lists the events.
+    let (_, report, out) = run(&["--mock-error", "StoreUnavailable", "--inspection-level", "TRACE"]);
+    let scheduled = report["events"]
+        .as_array()
+        .map(|e| e.iter().filter(|e| e["type"] == "LambdaFunctionScheduled").count());
+    assert_eq!(scheduled, Some(4), "MaxAttempts 3 after the first try: {out}");
+    // A Task needs a mock; bad input is refused with exit 2; nothing made a data dir.
+    let (code, _, out) = run(&[]);
+    assert_eq!(code, Some(2));
+    assert!(out.contains("give --mock-result"), "{out}");
+    let (code, _, out) = run(&["--mock-result", "{nope"]);
+    assert_eq!(code, Some(2));
+    assert!(out.contains("--mock-result is not JSON"), "{out}");
+    let o = skipline(&data, &["states", "test", flow, "--state", "OrderRejected"]);
+    assert_eq!(o.status.code(), Some(1), "a Fail state fails: {}", text(&o));
+    assert!(text(&o).contains("ActiveOrderExists"), "{}", text(&o));
+    assert!(!data.exists(), "states test never creates a data dir");
+}

@@ -126,7 +126,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Vendors(cmd) => super::vendors::run(&cli, cmd).await,
         Command::Topic(cmd) => super::topic::run(&cli, cmd).await,
         Command::Queues(cmd) => super::queues::run(&cli, cmd).await,
-        Command::States(cmd) => super::states::run(&cli, cmd),
+        Command::States(cmd) => super::states::run(&cli, cmd).await,
         Command::Bench(args) => super::bench::run(&cli, args).await,
     }
 }

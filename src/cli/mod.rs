@@ -118,6 +118,50 @@ pub enum StatesCommand {
         #[arg(long)]
         language_only: bool,
     },
+    /// Run one state on an input, as AWS's TestState API does: its output and next state.
+    ///
+    /// Tasks do not call anything: give the result they return (--mock-result) or the error
+    /// they fail with (--mock-error); Retry and Catch then act on it. Waits do not wait.
+    /// Exit 0 when the state succeeds or a Catcher takes its error, 1 when it fails, 2 for
+    /// bad input. Touches no data dir.
+    #[command(
+        after_help = "Examples:\n  skipline states test infra/statemachine/order_flow.asl.json --state DescribeRejection \\\n      --input '{\"orderid\": \"o-1\", \"order\": {}, \"error\": {\"Error\": \"ActiveOrderExists\", \"Cause\": \"{}\"}}'\n  skipline states test flow.asl.json --state PutItem --input @order.json --mock-error StoreUnavailable:down --inspection-level DEBUG"
+    )]
+    Test {
+        /// The state-machine definition (Amazon States Language, JSON).
+        file: PathBuf,
+        /// The state to run.
+        #[arg(long, value_name = "NAME")]
+        state: String,
+        /// The state's input: JSON, @file or - for stdin.
+        #[arg(long, value_name = "JSON", default_value = "{}")]
+        input: String,
+        /// What a Task returns instead of calling its resource: JSON, @file or -.
+        #[arg(long, value_name = "JSON", conflicts_with = "mock_error")]
+        mock_result: Option<String>,
+        /// The error a Task fails with instead of calling its resource, e.g. `StoreUnavailable:the disk is full`.
+        #[arg(long, value_name = "NAME[:CAUSE]")]
+        mock_error: Option<String>,
+        /// Workflow variables in scope, as a JSON object (`{"count": 2}`).
+        #[arg(long, value_name = "JSON", default_value = "{}")]
+        variables: String,
+        /// INFO: status, output, next state. DEBUG: also each processing step's value. TRACE: also every history event.
+        #[arg(long, value_enum, default_value_t = InspectionLevel::Info, ignore_case = true)]
+        inspection_level: InspectionLevel,
+        /// Load the file as bound for AWS: any Resource, `${Name}` placeholders as written.
+        #[arg(long)]
+        language_only: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectionLevel {
+    #[value(name = "INFO")]
+    Info,
+    #[value(name = "DEBUG")]
+    Debug,
+    #[value(name = "TRACE")]
+    Trace,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -17,6 +17,22 @@ use super::ports::{Clock, HistorySink, TaskInvoker};
 use super::retry::{Catcher, Retrier};
 use super::template::Template;
 
+/// What [`StateMachine::test_state`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateTest {
+    /// `SUCCEEDED` (the state went on or ended the execution), `CAUGHT_ERROR` (a Catcher took
+    /// it to `next_state`) or `FAILED`, as TestState reports it.
+    pub status: &'static str,
+    pub output: Option<Value>,
+    /// `None` when the state ends the execution or fails.
+    pub next_state: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub assigned: serde_json::Map<String, Value>,
+    /// The events the state recorded, in order (its entry, tasks, retries, exit).
+    pub events: Vec<super::history::HistoryEvent>,
+}
+
 /// A loaded and validated state machine, ready to run any number of executions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateMachine {
@@ -173,7 +189,28 @@ impl StateMachine {
         substitutions: &BTreeMap<String, String>,
         invoker: &dyn TaskInvoker,
     ) -> Result<StateMachine, LoadError> {
-        super::load::load(definition_json, substitutions, invoker)
+        super::load::load(definition_json, Some(substitutions), invoker)
+    }
+
+    /// Loads a file bound for AWS: `${Name}` placeholders stay as written (CloudFormation
+    /// fills them there), and `invoker` decides which resources pass.
+    pub fn load_as_written(definition_json: &str, invoker: &dyn TaskInvoker) -> Result<StateMachine, LoadError> {
+        super::load::load(definition_json, None, invoker)
+    }
+
+    /// Runs the one state `name` on `input` with `variables` in scope, as Step Functions'
+    /// TestState API does: its output, where it goes next, the variables it assigns, and
+    /// every history event it recorded. Waits do not wait; Tasks go to `invoker` (a mock, in
+    /// `skipline states test`). `Err` only for an unknown state.
+    pub async fn test_state(
+        &self,
+        name: &str,
+        input: Value,
+        variables: serde_json::Map<String, Value>,
+        ctx: &ExecutionContext,
+        invoker: &dyn TaskInvoker,
+    ) -> Result<StateTest, RunError> {
+        super::executor::test_state(self, name, input, variables, ctx, invoker).await
     }
 
     /// Every problem [`StateMachine::load`] would refuse, not just the first; empty if the

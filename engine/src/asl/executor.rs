@@ -620,6 +620,118 @@ impl Executor<'_> {
     }
 }
 
+/// Records into memory, for [`test_state`].
+struct Recorder(std::sync::Mutex<Vec<HistoryEvent>>);
+
+#[async_trait::async_trait]
+impl HistorySink for Recorder {
+    async fn record(&self, event: &HistoryEvent) -> Result<(), String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event.clone());
+        Ok(())
+    }
+}
+
+/// Time that does not pass: TestState does not wait either.
+struct NoWait;
+
+#[async_trait::async_trait]
+impl Clock for NoWait {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+
+    async fn sleep(&self, _d: Duration) {}
+}
+
+pub(crate) async fn test_state(
+    machine: &StateMachine,
+    name: &str,
+    input: Value,
+    variables: Map<String, Value>,
+    ctx: &ExecutionContext,
+    invoker: &dyn TaskInvoker,
+) -> Result<super::definition::StateTest, RunError> {
+    let Some(state) = machine.states.get(name) else {
+        return Err(RunError::UnknownState(name.to_string()));
+    };
+    let recorder = Recorder(std::sync::Mutex::new(Vec::new()));
+    let executor = Executor {
+        machine,
+        ctx,
+        invoker,
+        clock: &NoWait,
+        sink: &recorder,
+        scope: String::new(),
+    };
+    executor
+        .record(HistoryEvent::StateEntered {
+            state_type: state.kind.state_type(),
+            state: name.to_string(),
+            input: input.clone(),
+        })
+        .await?;
+    let step = executor.step(name, state, input, &variables).await?;
+    // Caught: the last outcome the state recorded was a failure, yet it goes on.
+    let caught = || {
+        let events = recorder.0.lock().unwrap_or_else(|p| p.into_inner());
+        events
+            .iter()
+            .rev()
+            .map(HistoryEvent::unscoped)
+            .find_map(|e| match e {
+                HistoryEvent::TaskFailed { .. }
+                | HistoryEvent::TaskTimedOut { .. }
+                | HistoryEvent::ParallelStateFailed { .. }
+                | HistoryEvent::MapStateFailed { .. } => Some(true),
+                HistoryEvent::TaskSucceeded { .. }
+                | HistoryEvent::ParallelStateSucceeded { .. }
+                | HistoryEvent::MapStateSucceeded { .. } => Some(false),
+                _ => None,
+            })
+            .unwrap_or(false)
+    };
+    let mut test = super::definition::StateTest {
+        status: "SUCCEEDED",
+        output: None,
+        next_state: None,
+        error: None,
+        cause: None,
+        assigned: Map::new(),
+        events: Vec::new(),
+    };
+    match step {
+        Step::Next { next, output, assigned } => {
+            if caught() {
+                test.status = "CAUGHT_ERROR";
+            }
+            test.output = Some(output);
+            test.next_state = Some(next);
+            test.assigned = assigned;
+        }
+        Step::End { output, assigned } => {
+            test.output = Some(output);
+            test.assigned = assigned;
+        }
+        Step::Fail(e) => {
+            test.status = "FAILED";
+            test.error = Some(e.error);
+            test.cause = Some(e.cause);
+        }
+    }
+    if let Some(output) = &test.output {
+        executor
+            .record(HistoryEvent::StateExited {
+                state_type: state.kind.state_type(),
+                state: name.to_string(),
+                output: output.clone(),
+                assigned: (!test.assigned.is_empty()).then(|| test.assigned.clone()),
+            })
+            .await?;
+    }
+    test.events = recorder.0.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok(test)
+}
+
 /// The iterations' inputs: the items at `ItemsPath`, each through `ItemSelector` (if any),
 /// which sees `$$.Map.Item.Index` and `$$.Map.Item.Value`.
 fn map_inputs(map: &MapState, effective: &Value, context: &Scope<'_>) -> Result<Vec<Value>, StateError> {

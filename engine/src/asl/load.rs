@@ -110,11 +110,14 @@ const STATE_FIELDS: &[&str] = &[
 
 pub(crate) fn load(
     text: &str,
-    substitutions: &BTreeMap<String, String>,
+    substitutions: Option<&BTreeMap<String, String>>,
     invoker: &dyn TaskInvoker,
 ) -> Result<StateMachine, LoadError> {
     syntax(text)?;
-    let text = substitute(text, substitutions)?;
+    let text = match substitutions {
+        Some(s) => substitute(text, s)?,
+        None => text.to_string(),
+    };
     let root: Value = serde_json::from_str(&text).map_err(|e| LoadError::Json(e.to_string()))?;
     let Value::Object(root) = root else {
         return Err(LoadError::Json("the top level must be an object".into()));
@@ -948,7 +951,7 @@ mod tests {
     use serde_json::json;
 
     fn load_json(definition: Value) -> Result<StateMachine, LoadError> {
-        load(&definition.to_string(), &BTreeMap::new(), &FakeInvoker::new())
+        load(&definition.to_string(), Some(&BTreeMap::new()), &FakeInvoker::new())
     }
 
     /// A one-state machine whose only state is `state`.
@@ -1345,7 +1348,7 @@ mod tests {
     #[test]
     fn refuses_non_json_and_malformed_tops() {
         assert!(matches!(
-            load("{nope", &BTreeMap::new(), &FakeInvoker::new()),
+            load("{nope", Some(&BTreeMap::new()), &FakeInvoker::new()),
             Err(LoadError::Json(_))
         ));
         assert_refused(load_json(json!([])), "the top level must be an object");

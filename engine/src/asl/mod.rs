@@ -50,7 +50,7 @@ mod order_flow_tests;
 mod testing;
 
 pub use context::{ExecutionContext, Outcome, Resume};
-pub use definition::StateMachine;
+pub use definition::{StateMachine, StateTest};
 pub use errors::{LoadError, RunError, error_names};
 pub use history::{HistoryEvent, LegacyEvent, RetryOf, StateType, StoredEvent, upgrade, variables_at};
 pub use ports::{AnyResource, Clock, HistorySink, SystemClock, TaskFailure, TaskInvoker};
