@@ -61,8 +61,6 @@ async fn status(http: &reqwest::Client, base: &str, id: &str) -> Value {
 
 #[tokio::test]
 async fn an_execution_resumes_after_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
     // The real flow with a pause between the cart and the invoice, so the kill lands mid-flow.
     let mut machine: Value = serde_json::from_str(skipline::local::runtime::EMBEDDED_STATE_MACHINE).unwrap();
     machine["States"]["PutItem"]["Next"] = json!("Pause");
@@ -70,58 +68,12 @@ async fn an_execution_resumes_after_kill_9() {
     machine["States"]["PutItem"]["Assign"] = json!({"committedTotal.$": "$.total"});
     machine["States"]["Pause"] = json!({"Type": "Wait", "Seconds": 2, "Next": "Recall"});
     machine["States"]["Recall"] = json!({"Type": "Pass", "Parameters": {"total.$": "$committedTotal"}, "ResultPath": "$.recalled", "Next": "PutObject"});
-    let machine_path = dir.path().join("paused.asl.json");
-    std::fs::write(&machine_path, machine.to_string()).unwrap();
-
-    let http = reqwest::Client::new();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = serve(&data, &machine_path, port);
-    wait_up(&http, &base).await;
-    let body = json!({"order": {"accountid": "a-r", "vendorid": "v-r", "orderdate": "2026-11-25", "city": "Perth",
-        "details": {"coffeetype": "Latte", "coffeesize": "Small", "unitprice": "4", "quantity": 1}, "eventtype": ["new_order"]}});
-    let placed: Value = http
-        .post(format!("{base}/order"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = placed["orderid"].as_str().unwrap().to_string();
-
-    let mut paused = false;
-    for _ in 0..200 {
-        let s = status(&http, &base, &id).await;
-        if s["history"]
-            .as_array()
-            .unwrap()
-            .iter()
+    let resumed = kill_when(machine, |h| {
+        h.iter()
             .any(|e| e["type"] == "WaitStateEntered" && e["state"] == "Pause")
-        {
-            paused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(paused, "the execution reached the pause");
-    server.0.kill().unwrap(); // SIGKILL
-    server.0.wait().unwrap();
-    drop(server);
-
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let _server = serve(&data, &machine_path, port);
-    wait_up(&http, &base).await;
-    let mut last = Value::Null;
-    for _ in 0..300 {
-        last = status(&http, &base, &id).await;
-        if last["status"] != "RUNNING" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
+    let last = &resumed.last;
     assert_eq!(last["status"], "SUCCEEDED", "{last}");
     let entered: Vec<&str> = last["history"]
         .as_array()
@@ -150,7 +102,9 @@ async fn an_execution_resumes_after_kill_9() {
         Some(json!({"total": "4.00"})),
         "the variable survived the kill"
     );
-    let invoice = http.get(format!("{base}/orders/{id}/invoice")).send().await.unwrap();
+    let invoice = reqwest::get(format!("{}/orders/{}/invoice", resumed.base, resumed.orderid))
+        .await
+        .unwrap();
     assert_eq!(invoice.status().as_u16(), 200);
 }
 
@@ -245,9 +199,19 @@ async fn a_data_dir_from_before_the_step_functions_vocabulary_resumes_and_reads_
     assert!(seen.iter().any(|(t, _)| t == "SucceedStateEntered"), "{seen:?}");
 }
 
+/// The order after a kill and a restart, and the restarted server (running until dropped).
+struct Resumed {
+    last: Value,
+    orderid: String,
+    base: String,
+    _server: Serve,
+    _dir: tempfile::TempDir,
+}
+
 /// Serves `machine`, places an order, kills the server with SIGKILL once `mid` holds for the
-/// durable history, restarts it on the same data dir and returns the finished order.
-async fn kill_when(machine: Value, mid: impl Fn(&[Value]) -> bool) -> Value {
+/// durable history, restarts it on the same data dir and waits for the order to finish and
+/// its cart item to be cleared.
+async fn kill_when(machine: Value, mid: impl Fn(&[Value]) -> bool) -> Resumed {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let machine_path = dir.path().join("containers.asl.json");
@@ -285,7 +249,7 @@ async fn kill_when(machine: Value, mid: impl Fn(&[Value]) -> bool) -> Value {
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let _server = serve(&data, &machine_path, port);
+    let server = serve(&data, &machine_path, port);
     wait_up(&http, &base).await;
     let mut last = Value::Null;
     for _ in 0..500 {
@@ -295,14 +259,24 @@ async fn kill_when(machine: Value, mid: impl Fn(&[Value]) -> bool) -> Value {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let cart = http
-        .get(format!("{base}/order?accountid=a-k&vendorid=v-k"))
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(cart.as_u16(), 404, "the cart was cleared once the order completed");
-    last
+    // The consumer clears the cart after the completion event; give it time.
+    let mut cart = 0;
+    for _ in 0..250 {
+        let url = format!("{base}/order?accountid=a-k&vendorid=v-k");
+        cart = http.get(url).send().await.unwrap().status().as_u16();
+        if cart == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(cart, 404, "the cart was cleared once the order completed");
+    Resumed {
+        last,
+        orderid: id,
+        base,
+        _server: server,
+        _dir: dir,
+    }
 }
 
 fn count(history: &Value, kind: &str, state: &str) -> usize {
@@ -329,7 +303,8 @@ async fn an_execution_killed_in_the_middle_of_a_map_resumes_with_the_right_outpu
         h.iter()
             .any(|e| e["type"] == "WaitStateEntered" && e["state"] == "Ticks/1/Tick")
     })
-    .await;
+    .await
+    .last;
     assert_eq!(last["status"], "SUCCEEDED", "{last}");
     let history = &last["history"];
     assert_eq!(
@@ -377,7 +352,8 @@ async fn an_execution_killed_in_the_middle_of_a_parallel_resumes_and_its_effects
         h.iter()
             .any(|e| e["type"] == "WaitStateEntered" && e["state"] == "PutItem/1/Pause")
     })
-    .await;
+    .await
+    .last;
     assert_eq!(last["status"], "SUCCEEDED", "{last}");
     let history = &last["history"];
     assert_eq!(

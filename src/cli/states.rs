@@ -6,7 +6,7 @@ use super::commands::{CliError, read_arg};
 use super::{Cli, InspectionLevel, StatesCommand, output};
 use serde_json::{Map, Value, json};
 use skipline_engine::asl::{
-    AnyResource, ExecutionContext, HistoryEvent, LoadError, StateMachine, TaskFailure, TaskInvoker,
+    AnyResource, ExecutionContext, HistoryEvent, LoadError, StateMachine, StateType, TaskFailure, TaskInvoker,
 };
 
 /// Step Functions' limit on a definition's size.
@@ -172,7 +172,7 @@ async fn test(cli: &Cli, cmd: &StatesCommand) -> Result<(), CliError> {
             names.join(", ")
         )));
     };
-    if mock.0.is_none() && state_type.as_str() == "Task" {
+    if mock.0.is_none() && state_type == StateType::Task {
         return Err(CliError::Invalid(format!(
             "`{state}` is a Task: give --mock-result JSON or --mock-error NAME[:CAUSE] (states test calls nothing)"
         )));

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::errors::StateError;
 use super::path::{Path, Scope};
-use super::template::{Template, parse_assign};
+use super::template::{Template, field_in, parse_assign};
 
 /// A top-level rule and the state it leads to.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,16 +154,7 @@ impl ChoiceRule {
         let rule = parse_rule(map, at, true)?;
         let assign = map
             .get("Assign")
-            .map(|v| {
-                parse_assign(v).map_err(|(inner, why)| {
-                    let field = if inner.is_empty() {
-                        format!("{at}.Assign")
-                    } else {
-                        format!("{at}.Assign.{inner}")
-                    };
-                    (field, why)
-                })
-            })
+            .map(|v| parse_assign(v).map_err(|(inner, why)| (field_in(&format!("{at}.Assign"), &inner), why)))
             .transpose()?;
         Ok(ChoiceRule {
             rule,

@@ -44,11 +44,9 @@ pub(crate) struct Executor<'a> {
 /// A sub-machine's run: its output, or the error that failed it.
 type MachineRun<'s> = Pin<Box<dyn Future<Output = Result<Result<Value, StateError>, RunError>> + Send + 's>>;
 
-/// A Parallel branch's run: its index and its machine's run.
-type BranchRun = (usize, Result<Result<Value, StateError>, RunError>);
-
-/// A Map iteration's run: its index and its machine's run.
-type IterationRun = Result<(usize, Result<Value, StateError>), RunError>;
+/// A Parallel branch's or Map iteration's run: its index and its machine's outcome. Boxed
+/// one by one (not mapped lazily into a stream) so the compiler checks `Send` on each.
+type ChildRun<'f> = Pin<Box<dyn Future<Output = Result<(usize, Result<Value, StateError>), RunError>> + Send + 'f>>;
 
 /// Which kind of state an attempt (under Retry and Catch) runs.
 #[derive(Clone, Copy)]
@@ -426,44 +424,27 @@ impl Executor<'_> {
         self.record(HistoryEvent::ParallelStateStarted { state: name.into() })
             .await?;
         let children: Vec<Executor<'_>> = (0..par.branches.len()).map(|i| self.child(name, i)).collect();
-        // Boxed one by one (not mapped lazily) so the compiler checks `Send` on each.
-        let mut runs: Vec<Pin<Box<dyn Future<Output = BranchRun> + Send + '_>>> = Vec::with_capacity(children.len());
+        let mut runs: Vec<ChildRun<'_>> = Vec::with_capacity(children.len());
         for (i, (branch, child)) in par.branches.iter().zip(&children).enumerate() {
             let run = child.run_machine(branch, branch.start_at.clone(), effective.clone(), context.vars.clone());
-            runs.push(Box::pin(async move { (i, run.await) }));
+            runs.push(Box::pin(async move { Ok((i, run.await?)) }));
         }
-        let mut running = futures_util::stream::iter(runs).buffer_unordered(par.branches.len());
-        let mut outputs = vec![Value::Null; par.branches.len()];
-        while let Some((i, run)) = running.next().await {
-            match run? {
-                Ok(output) => outputs[i] = output,
-                Err(error) => {
-                    drop(running);
-                    self.record(HistoryEvent::ParallelStateFailed {
-                        state: name.into(),
-                        error: error.error.clone(),
-                        cause: error.cause.clone(),
-                    })
+        match gather(runs, par.branches.len()).await? {
+            Ok(outputs) => {
+                self.record(HistoryEvent::ParallelStateSucceeded { state: name.into() })
                     .await?;
-                    return Ok(Err(error));
-                }
+                Ok(finish_container(state, &par.common, raw_input, outputs, context))
+            }
+            Err(error) => {
+                self.record(HistoryEvent::ParallelStateFailed {
+                    state: name.into(),
+                    error: error.error.clone(),
+                    cause: error.cause.clone(),
+                })
+                .await?;
+                Ok(Err(error))
             }
         }
-        self.record(HistoryEvent::ParallelStateSucceeded { state: name.into() })
-            .await?;
-        let Container {
-            result_selector,
-            result_path,
-            ..
-        } = &par.common;
-        Ok(finish(
-            state,
-            result_selector.as_ref(),
-            result_path.as_ref(),
-            raw_input,
-            Value::Array(outputs),
-            context,
-        ))
     }
 
     /// One attempt of an inline Map: the processor once per item, at most `MaxConcurrency`
@@ -489,8 +470,7 @@ impl Executor<'_> {
         })
         .await?;
         let children: Vec<Executor<'_>> = (0..length).map(|i| self.child(name, i)).collect();
-        type Iteration<'f> = Pin<Box<dyn Future<Output = IterationRun> + Send + 'f>>;
-        let mut runs: Vec<Iteration<'_>> = Vec::with_capacity(length);
+        let mut runs: Vec<ChildRun<'_>> = Vec::with_capacity(length);
         for (i, (input, child)) in inputs.into_iter().zip(&children).enumerate() {
             let vars = context.vars.clone();
             runs.push(Box::pin(async move {
@@ -516,42 +496,25 @@ impl Executor<'_> {
                     },
                 })
                 .await?;
-                Ok::<_, RunError>((i, run))
+                Ok((i, run))
             }));
         }
-        let mut running = futures_util::stream::iter(runs).buffer_unordered(map.max_concurrency.max(1));
-        let mut outputs = vec![Value::Null; length];
-        while let Some(done) = running.next().await {
-            let (i, run) = done?;
-            match run {
-                Ok(output) => outputs[i] = output,
-                Err(error) => {
-                    drop(running);
-                    self.record(HistoryEvent::MapStateFailed {
-                        state: name.into(),
-                        error: error.error.clone(),
-                        cause: error.cause.clone(),
-                    })
+        match gather(runs, map.max_concurrency).await? {
+            Ok(outputs) => {
+                self.record(HistoryEvent::MapStateSucceeded { state: name.into() })
                     .await?;
-                    return Ok(Err(error));
-                }
+                Ok(finish_container(state, &map.common, raw_input, outputs, context))
+            }
+            Err(error) => {
+                self.record(HistoryEvent::MapStateFailed {
+                    state: name.into(),
+                    error: error.error.clone(),
+                    cause: error.cause.clone(),
+                })
+                .await?;
+                Ok(Err(error))
             }
         }
-        self.record(HistoryEvent::MapStateSucceeded { state: name.into() })
-            .await?;
-        let Container {
-            result_selector,
-            result_path,
-            ..
-        } = &map.common;
-        Ok(finish(
-            state,
-            result_selector.as_ref(),
-            result_path.as_ref(),
-            raw_input,
-            Value::Array(outputs),
-            context,
-        ))
     }
 
     /// Invokes the resource, failing with `States.Timeout` after `TimeoutSeconds`.
@@ -759,6 +722,32 @@ fn map_inputs(map: &MapState, effective: &Value, context: &Scope<'_>) -> Result<
                 .map_err(|e| in_field(e, "ItemSelector"))
         })
         .collect()
+}
+
+/// Runs branches or iterations at most `limit` at a time. Their outputs come back in index
+/// order; the first to fail ends the others (their futures are dropped) and is the error.
+async fn gather(runs: Vec<ChildRun<'_>>, limit: usize) -> Result<Result<Vec<Value>, StateError>, RunError> {
+    let mut outputs = vec![Value::Null; runs.len()];
+    let mut running = futures_util::stream::iter(runs).buffer_unordered(limit.max(1));
+    while let Some(done) = running.next().await {
+        match done? {
+            (i, Ok(output)) => outputs[i] = output,
+            (_, Err(error)) => return Ok(Err(error)),
+        }
+    }
+    Ok(Ok(outputs))
+}
+
+/// A Parallel's or Map's array of outputs, through the state's result processing.
+fn finish_container(
+    state: &State,
+    common: &Container,
+    raw_input: &Value,
+    outputs: Vec<Value>,
+    context: &Scope<'_>,
+) -> Result<(Value, Map<String, Value>), StateError> {
+    let (selector, path) = (common.result_selector.as_ref(), common.result_path.as_ref());
+    finish(state, selector, path, raw_input, Value::Array(outputs), context)
 }
 
 /// A result's way to the state's output, for Task, Parallel and Map: `ResultSelector`, then

@@ -19,7 +19,7 @@ use super::errors::{LoadError, error_names};
 use super::path::{Path, ReferencePath};
 use super::ports::TaskInvoker;
 use super::retry::{Catcher, ErrorEquals, Jitter, Retrier};
-use super::template::{Template, parse_assign, parse_dynamic};
+use super::template::{Template, field_in, parse_assign, parse_dynamic};
 
 /// Predefined error names (Appendix A of the spec and the Step Functions additions).
 const PREDEFINED_ERRORS: &[&str] = &[
@@ -472,31 +472,33 @@ fn result_path(f: &mut Fields<'_>, key: &str) -> Result<Option<ReferencePath>, L
 }
 
 fn template(f: &mut Fields<'_>, key: &str) -> Result<Option<Template>, LoadError> {
-    let Some(value) = f.get(key) else {
-        return Ok(None);
-    };
-    Template::parse(value).map(Some).map_err(|(inner, reason)| {
-        let field = if inner.is_empty() {
-            key.to_string()
-        } else {
-            format!("{key}.{inner}")
-        };
-        f.invalid(&field, &reason)
-    })
+    parsed_template(f, key, Template::parse)
 }
 
 fn assign(f: &mut Fields<'_>) -> Result<Option<Template>, LoadError> {
-    let Some(value) = f.get("Assign") else {
+    parsed_template(f, "Assign", parse_assign)
+}
+
+/// The template at `key`, if present, with an error naming the field inside it.
+fn parsed_template(
+    f: &mut Fields<'_>,
+    key: &str,
+    parse: fn(&Value) -> Result<Template, (String, String)>,
+) -> Result<Option<Template>, LoadError> {
+    let Some(value) = f.get(key) else {
         return Ok(None);
     };
-    parse_assign(value).map(Some).map_err(|(inner, reason)| {
-        let field = if inner.is_empty() {
-            "Assign".to_string()
-        } else {
-            format!("Assign.{inner}")
-        };
-        f.invalid(&field, &reason)
-    })
+    parse(value)
+        .map(Some)
+        .map_err(|(inner, reason)| f.invalid(&field_in(key, &inner), &reason))
+}
+
+/// A required, non-empty array (`Branches`, `Choices`).
+fn non_empty_array<'a>(f: &mut Fields<'a>, key: &str, what: &str) -> Result<&'a Vec<Value>, LoadError> {
+    match f.required(key)? {
+        Value::Array(items) if !items.is_empty() => Ok(items),
+        _ => Err(f.invalid(key, &format!("must be a non-empty array of {what}"))),
+    }
 }
 
 fn transition(f: &mut Fields<'_>) -> Result<Transition, LoadError> {
@@ -549,12 +551,7 @@ fn container(f: &mut Fields<'_>) -> Result<Container, LoadError> {
 }
 
 fn parse_parallel(f: &mut Fields<'_>, invoker: &dyn TaskInvoker) -> Result<Parallel, LoadError> {
-    let Value::Array(items) = f.required("Branches")? else {
-        return Err(f.invalid("Branches", "must be a non-empty array of branches"));
-    };
-    if items.is_empty() {
-        return Err(f.invalid("Branches", "must be a non-empty array of branches"));
-    }
+    let items = non_empty_array(f, "Branches", "branches")?;
     let branches = items
         .iter()
         .enumerate()
@@ -736,12 +733,7 @@ fn parse_catch(f: &mut Fields<'_>) -> Result<Vec<Catcher>, LoadError> {
 }
 
 fn parse_choice(f: &mut Fields<'_>) -> Result<Choice, LoadError> {
-    let Value::Array(items) = f.required("Choices")? else {
-        return Err(f.invalid("Choices", "must be a non-empty array of Choice rules"));
-    };
-    if items.is_empty() {
-        return Err(f.invalid("Choices", "must be a non-empty array of Choice rules"));
-    }
+    let items = non_empty_array(f, "Choices", "Choice rules")?;
     let choices = items
         .iter()
         .enumerate()

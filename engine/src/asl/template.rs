@@ -104,6 +104,15 @@ fn parse_value(value: &Value, at: &str) -> Result<Template, (String, String)> {
     })
 }
 
+/// The field a template error names: `key` itself, or `key.inner` for a field inside it.
+pub(crate) fn field_in(key: &str, inner: &str) -> String {
+    if inner.is_empty() {
+        key.to_string()
+    } else {
+        format!("{key}.{inner}")
+    }
+}
+
 /// `Assign`: a payload template whose keys (without `.$`) name workflow variables. The error
 /// is (field inside `Assign`, reason), like [`Template::parse`]'s.
 pub(crate) fn parse_assign(value: &Value) -> Result<Template, (String, String)> {
