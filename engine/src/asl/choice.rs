@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use super::errors::StateError;
+use super::errors::{StateError, error_names};
 use super::path::{Path, Scope};
 use super::template::{Template, field_in, parse_assign};
 
@@ -20,6 +20,8 @@ pub(crate) struct ChoiceRule {
     pub(crate) next: String,
     /// The rule's own `Assign`, applied when it matches.
     pub(crate) assign: Option<Template>,
+    /// JSONata: the rule's own `Output`, the state's output when it matches.
+    pub(crate) output: Option<Template>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +29,12 @@ pub(crate) enum Rule {
     And(Vec<Rule>),
     Or(Vec<Rule>),
     Not(Box<Rule>),
-    Compare { variable: Path, test: Test },
+    Compare {
+        variable: Path,
+        test: Test,
+    },
+    /// JSONata's `Condition`: a `{% … %}` expression (or a literal) that must give a boolean.
+    Condition(Template),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,10 +148,13 @@ impl Pattern {
 
 /// Parsing. Errors are `(field, reason)` with `field` relative to the state.
 impl ChoiceRule {
-    pub(crate) fn parse(value: &Value, at: &str) -> Result<ChoiceRule, (String, String)> {
+    pub(crate) fn parse(value: &Value, at: &str, jsonata: bool) -> Result<ChoiceRule, (String, String)> {
         let Value::Object(map) = value else {
             return Err((at.to_string(), "a Choice rule must be an object".into()));
         };
+        if jsonata {
+            return parse_condition(map, at);
+        }
         let Some(next) = map.get("Next") else {
             return Err((format!("{at}.Next"), "a top-level Choice rule needs `Next`".into()));
         };
@@ -154,14 +164,80 @@ impl ChoiceRule {
         let rule = parse_rule(map, at, true)?;
         let assign = map
             .get("Assign")
-            .map(|v| parse_assign(v).map_err(|(inner, why)| (field_in(&format!("{at}.Assign"), &inner), why)))
+            .map(|v| parse_assign(v, false).map_err(|(inner, why)| (field_in(&format!("{at}.Assign"), &inner), why)))
             .transpose()?;
         Ok(ChoiceRule {
             rule,
             next: next.clone(),
             assign,
+            output: None,
         })
     }
+}
+
+/// A JSONata rule: `Condition`, `Next`, and optionally `Assign`, `Output` and `Comment`.
+fn parse_condition(map: &Map<String, Value>, at: &str) -> Result<ChoiceRule, (String, String)> {
+    let field = |name: &str| format!("{at}.{name}");
+    let within =
+        |name: &'static str| move |(inner, why): (String, String)| (field_in(&format!("{at}.{name}"), &inner), why);
+    for key in map.keys() {
+        match key.as_str() {
+            "Condition" | "Next" | "Assign" | "Output" | "Comment" => {}
+            "Variable" | "And" | "Or" | "Not" => {
+                return Err((
+                    field(key),
+                    "is a JSONPath Choice rule field; a JSONata rule tests a `Condition` such as `{% $states.input.total > 5 %}`".into(),
+                ));
+            }
+            _ => {
+                return Err((
+                    field(key),
+                    "is not a field of a JSONata Choice rule (Condition, Next, Assign, Output, Comment)".into(),
+                ));
+            }
+        }
+    }
+    let next = match map.get("Next") {
+        Some(Value::String(next)) => next.clone(),
+        Some(_) => return Err((field("Next"), "must be a string".into())),
+        None => return Err((field("Next"), "a Choice rule needs `Next`".into())),
+    };
+    let condition = match map.get("Condition") {
+        Some(v @ (Value::String(_) | Value::Bool(_))) => Template::parse_jsonata(v).map_err(within("Condition"))?,
+        Some(_) => return Err((field("Condition"), "must be a `{% … %}` expression or a boolean".into())),
+        None => return Err((field("Condition"), "a JSONata Choice rule needs `Condition`".into())),
+    };
+    let assign = map
+        .get("Assign")
+        .map(|v| parse_assign(v, true).map_err(within("Assign")))
+        .transpose()?;
+    let output = map
+        .get("Output")
+        .map(|v| Template::parse_jsonata(v).map_err(within("Output")))
+        .transpose()?;
+    for (name, template) in [
+        ("Condition", Some(&condition)),
+        ("Assign", assign.as_ref()),
+        ("Output", output.as_ref()),
+    ] {
+        for member in ["result", "errorOutput"] {
+            if let Some(expr) = template.and_then(|t| t.mentioning_states(member)) {
+                return Err((
+                    field(name),
+                    format!(
+                        "`{{% {} %}}` reads `$states.{member}`, which a Choice state does not have",
+                        expr.source()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(ChoiceRule {
+        rule: Rule::Condition(condition),
+        next,
+        assign,
+        output,
+    })
 }
 
 fn parse_rule(map: &Map<String, Value>, at: &str, top: bool) -> Result<Rule, (String, String)> {
@@ -358,6 +434,14 @@ impl Rule {
                 let value = value.map_err(|e| StateError::runtime(format!("Choice rule `Variable`: {e}")))?;
                 test.eval(&value, input, context)
             }
+            Rule::Condition(condition) => match condition.eval(input, context) {
+                Ok(Value::Bool(b)) => Ok(b),
+                Ok(other) => Err(StateError::new(
+                    error_names::QUERY_EVALUATION_ERROR,
+                    format!("Condition must give a boolean, not {}", super::path::kind_of(&other)),
+                )),
+                Err(e) => Err(StateError::new(e.error, format!("Condition: {}", e.cause))),
+            },
         }
     }
 }
@@ -421,7 +505,7 @@ mod tests {
         if let Value::Object(m) = &mut rule {
             m.insert("Next".into(), json!("X"));
         }
-        let parsed = ChoiceRule::parse(&rule, "Choices[0]").map_err(|(f, r)| StateError::new(f, r))?;
+        let parsed = ChoiceRule::parse(&rule, "Choices[0]", false).map_err(|(f, r)| StateError::new(f, r))?;
         parsed
             .rule
             .eval(&input(), &Scope::context_only(&json!({"State": {"Name": "C"}})))
@@ -624,6 +708,7 @@ mod tests {
                     r
                 },
                 "Choices[0]",
+                false,
             ) {
                 Ok(r) => panic!("{rule} parsed as {r:?}"),
                 Err((f, r)) => {
@@ -632,7 +717,7 @@ mod tests {
                 }
             }
         }
-        let e = ChoiceRule::parse(&json!({"Variable": "$.s", "IsNull": true}), "Choices[1]").unwrap_err();
+        let e = ChoiceRule::parse(&json!({"Variable": "$.s", "IsNull": true}), "Choices[1]", false).unwrap_err();
         assert_eq!(e.0, "Choices[1].Next");
     }
 }

@@ -4,7 +4,6 @@
 //! features the executor implements are present.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -47,10 +46,40 @@ pub(crate) struct State {
     pub(crate) input_path: Option<Path>,
     /// `None` is `"OutputPath": null` (the state outputs `{}`); the default is `$`.
     pub(crate) output_path: Option<Path>,
+    /// JSONata's `Output`: the state's output, from `$states.input` and (after a Task,
+    /// Parallel or Map) `$states.result`. `None` keeps the default: the result, or the input
+    /// for states without one. Always `None` in JSONPath, whose output steps are the paths.
+    pub(crate) output: Option<Template>,
     /// `Assign`: workflow variables set when the state succeeds (for a Choice, when it takes its
     /// `Default`). Never on Succeed or Fail.
     pub(crate) assign: Option<Template>,
+    /// The state's `QueryLanguage` (its own, else the definition's) is JSONata.
+    pub(crate) jsonata: bool,
     pub(crate) kind: Kind,
+}
+
+impl State {
+    /// What the file calls a field: `Parameters` is `Arguments` in JSONata, and the output
+    /// steps are `Output`; error messages name the field the file has.
+    pub(crate) fn field<'f>(&self, jsonpath: &'f str) -> &'f str {
+        match (self.jsonata, jsonpath) {
+            (false, _) => jsonpath,
+            (true, "Parameters") => "Arguments",
+            (true, "ResultSelector" | "ResultPath" | "OutputPath") => "Output",
+            (true, "ItemsPath") => "Items",
+            (true, "ErrorPath") => "Error",
+            (true, "CausePath") => "Cause",
+            (true, other) => other,
+        }
+    }
+}
+
+/// A number the file writes out, or (in JSONata) a `{% … %}` expression that gives it at
+/// run time: `TimeoutSeconds`, `Seconds`, `MaxConcurrency`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Amount {
+    Fixed(u64),
+    Dynamic(Template),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +124,7 @@ pub(crate) struct Task {
     pub(crate) result_path: Option<ReferencePath>,
     pub(crate) retry: Vec<Retrier>,
     pub(crate) catch: Vec<Catcher>,
-    pub(crate) timeout: Option<Duration>,
+    pub(crate) timeout: Option<Amount>,
     pub(crate) transition: Transition,
 }
 
@@ -122,14 +151,15 @@ pub(crate) struct Parallel {
 /// An inline Map: `ItemProcessor` (or the legacy `Iterator`) runs once per item.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct MapState {
-    /// Where the items are in the effective input; the default is `$`.
-    pub(crate) items_path: Path,
+    /// Where the items are: `ItemsPath` (a path into the effective input; the default is
+    /// `$`), or JSONata's `Items` (an array, or an expression; the default is the input).
+    pub(crate) items: Template,
     /// `ItemSelector` (or the legacy `Parameters`): each iteration's input, with
     /// `$$.Map.Item.Index` and `$$.Map.Item.Value` in its context.
     pub(crate) item_selector: Option<Template>,
     pub(crate) processor: StateMachine,
     /// How many iterations run at once; `MaxConcurrency: 0` (or none) is [`MAP_POOL`].
-    pub(crate) max_concurrency: usize,
+    pub(crate) max_concurrency: Amount,
     pub(crate) common: Container,
 }
 
@@ -155,8 +185,12 @@ pub(crate) struct Choice {
 pub(crate) enum WaitFor {
     Seconds(u64),
     SecondsPath(Path),
+    /// JSONata's `Seconds` as `{% … %}`.
+    SecondsQuery(Template),
     Timestamp(jiff::Timestamp),
     TimestampPath(Path),
+    /// JSONata's `Timestamp` as `{% … %}`.
+    TimestampQuery(Template),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -170,7 +204,8 @@ pub(crate) struct Wait {
 pub(crate) enum FailText {
     Absent,
     Literal(String),
-    /// `ErrorPath`/`CausePath`: a path or an intrinsic function, resolving to a string.
+    /// `ErrorPath`/`CausePath` (a path or an intrinsic function), or JSONata's `Error`/`Cause`
+    /// as `{% … %}`: resolving to a string.
     Dynamic(Template),
 }
 
@@ -230,6 +265,14 @@ impl StateMachine {
     /// The names of all states, in name order.
     pub fn state_names(&self) -> impl Iterator<Item = &str> {
         self.states.keys().map(String::as_str)
+    }
+
+    /// The `QueryLanguage` the state called `name` runs in (its own, else the definition's):
+    /// `"JSONPath"` or `"JSONata"`.
+    pub fn query_language(&self, name: &str) -> Option<&'static str> {
+        self.states
+            .get(name)
+            .map(|s| if s.jsonata { "JSONata" } else { "JSONPath" })
     }
 
     /// The `Type` of the state called `name`, if the definition has one.

@@ -13,6 +13,8 @@
 //! - a `ResultPath` that cannot be written: `States.ResultPathMatchFailure` (catchable);
 //! - an intrinsic function given bad arguments: `States.IntrinsicFailure` (catchable);
 //! - a Choice with no match and no `Default`: `States.NoChoiceMatched`;
+//! - a JSONata expression that fails, selects nothing, or gives the wrong type:
+//!   `States.QueryEvaluationError` (catchable);
 //! - a state output over 256 KiB, or variables over their quotas:
 //!   `States.DataLimitExceeded`.
 
@@ -27,6 +29,9 @@ pub mod error_names {
     /// An error the execution cannot process, such as a path that matches nothing. Never
     /// retried and never caught, not even by [`ALL`].
     pub const RUNTIME: &str = "States.Runtime";
+    /// A JSONata expression failed, selected nothing where a value is needed, or gave a
+    /// value of the wrong type. Catchable.
+    pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
     /// A Choice state had no matching rule and no `Default`.
     pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
     /// A `ResultPath` could not be applied to the state's input.

@@ -20,8 +20,8 @@ use serde_json::{Map, Value, json};
 
 use super::context::{ExecutionContext, Outcome, Resume};
 use super::definition::{
-    Choice, Container, Fail, FailText, Kind, MapState, Parallel, Pass, State, StateMachine, Task, Transition, Wait,
-    WaitFor,
+    Amount, Choice, Container, Fail, FailText, Kind, MAP_POOL, MapState, Parallel, Pass, State, StateMachine, Task,
+    Transition, Wait, WaitFor,
 };
 use super::errors::{RunError, StateError, error_names};
 use super::history::{HistoryEvent, RetryOf};
@@ -276,13 +276,13 @@ impl Executor<'_> {
             Kind::Wait(wait) => Step::or_fail(self.wait_state(state, wait, &input, &context).await),
             Kind::Succeed => Step::or_fail(
                 input_path(state.input_path.as_ref(), &input, &context)
-                    .and_then(|v| output_path(state.output_path.as_ref(), v, &context))
+                    .and_then(|v| state_output(state, v, &context))
                     .map(|output| Step::End {
                         output,
                         assigned: Map::new(),
                     }),
             ),
-            Kind::Fail(fail) => Step::Fail(fail_state(fail, &input, &context)),
+            Kind::Fail(fail) => Step::Fail(fail_state(state, fail, &input, &context)),
         })
     }
 
@@ -352,10 +352,25 @@ impl Executor<'_> {
         retry: Option<RetryOf>,
     ) -> Result<Result<(Value, Map<String, Value>), StateError>, RunError> {
         let effective = match input_path(state.input_path.as_ref(), raw_input, context)
-            .and_then(|v| parameters(task.parameters.as_ref(), v, context))
+            .and_then(|v| parameters(state, task.parameters.as_ref(), v, context))
         {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
+        };
+        let timeout = match task
+            .timeout
+            .as_ref()
+            .map(|t| amount(t, "TimeoutSeconds", raw_input, context))
+        {
+            None => None,
+            Some(Ok(0)) => {
+                return Ok(Err(StateError::new(
+                    error_names::QUERY_EVALUATION_ERROR,
+                    "TimeoutSeconds must be a positive integer, not 0",
+                )));
+            }
+            Some(Ok(seconds)) => Some(Duration::from_secs(seconds)),
+            Some(Err(e)) => return Ok(Err(e)),
         };
         self.record(HistoryEvent::TaskScheduled {
             state: name.to_string(),
@@ -364,7 +379,7 @@ impl Executor<'_> {
             retry,
         })
         .await?;
-        let result = match self.invoke(task, effective).await {
+        let result = match self.invoke(task, effective, timeout).await {
             Ok(result) => result,
             Err(error) => {
                 let (state, resource) = (name.to_string(), task.resource.clone());
@@ -416,7 +431,7 @@ impl Executor<'_> {
         context: &Scope<'_>,
     ) -> Result<Result<(Value, Map<String, Value>), StateError>, RunError> {
         let effective = match input_path(state.input_path.as_ref(), raw_input, context)
-            .and_then(|v| parameters(par.parameters.as_ref(), v, context))
+            .and_then(|v| parameters(state, par.parameters.as_ref(), v, context))
         {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
@@ -457,10 +472,14 @@ impl Executor<'_> {
         raw_input: &Value,
         context: &Scope<'_>,
     ) -> Result<Result<(Value, Map<String, Value>), StateError>, RunError> {
-        let inputs = match input_path(state.input_path.as_ref(), raw_input, context)
-            .and_then(|effective| map_inputs(map, &effective, context))
-        {
-            Ok(inputs) => inputs,
+        let (inputs, limit) = match input_path(state.input_path.as_ref(), raw_input, context).and_then(|effective| {
+            let limit = match amount(&map.max_concurrency, "MaxConcurrency", &effective, context)? {
+                0 => MAP_POOL,
+                n => usize::try_from(n).unwrap_or(MAP_POOL).min(MAP_POOL),
+            };
+            Ok((map_inputs(map, &effective, context)?, limit))
+        }) {
+            Ok(found) => found,
             Err(e) => return Ok(Err(e)),
         };
         let length = inputs.len();
@@ -499,7 +518,7 @@ impl Executor<'_> {
                 Ok((i, run))
             }));
         }
-        match gather(runs, map.max_concurrency).await? {
+        match gather(runs, limit).await? {
             Ok(outputs) => {
                 self.record(HistoryEvent::MapStateSucceeded { state: name.into() })
                     .await?;
@@ -518,9 +537,9 @@ impl Executor<'_> {
     }
 
     /// Invokes the resource, failing with `States.Timeout` after `TimeoutSeconds`.
-    async fn invoke(&self, task: &Task, input: Value) -> Result<Value, StateError> {
+    async fn invoke(&self, task: &Task, input: Value, timeout: Option<Duration>) -> Result<Value, StateError> {
         let call = self.invoker.invoke(&task.resource, input);
-        let reply = match task.timeout {
+        let reply = match timeout {
             None => call.await,
             Some(limit) => {
                 tokio::select! {
@@ -557,7 +576,20 @@ impl Executor<'_> {
                     ))
                 })?)
             }
+            WaitFor::SecondsQuery(query) => {
+                Duration::from_secs(amount(&Amount::Dynamic(query.clone()), "Seconds", &effective, context)?)
+            }
             WaitFor::Timestamp(ts) => self.until(*ts),
+            WaitFor::TimestampQuery(query) => {
+                let value = query.eval(&effective, context).map_err(|e| in_field(e, "Timestamp"))?;
+                let ts = value.as_str().and_then(super::choice::parse_timestamp).ok_or_else(|| {
+                    StateError::new(
+                        error_names::QUERY_EVALUATION_ERROR,
+                        format!("Timestamp must give an RFC 3339 timestamp, not {value}"),
+                    )
+                })?;
+                self.until(ts)
+            }
             WaitFor::TimestampPath(path) => {
                 let value = read(path, "TimestampPath", &effective, context)?;
                 let ts = value.as_str().and_then(super::choice::parse_timestamp).ok_or_else(|| {
@@ -573,7 +605,7 @@ impl Executor<'_> {
             self.clock.sleep(delay).await;
         }
         let assigned = assign(state.assign.as_ref(), &effective, context)?;
-        let output = output_path(state.output_path.as_ref(), effective, context)?;
+        let output = state_output(state, effective, context)?;
         Ok(Step::after(&wait.transition, output).assigning(assigned))
     }
 
@@ -698,13 +730,26 @@ pub(crate) async fn test_state(
 /// The iterations' inputs: the items at `ItemsPath`, each through `ItemSelector` (if any),
 /// which sees `$$.Map.Item.Index` and `$$.Map.Item.Value`.
 fn map_inputs(map: &MapState, effective: &Value, context: &Scope<'_>) -> Result<Vec<Value>, StateError> {
-    let items = read(&map.items_path, "ItemsPath", effective, context)?;
-    let Value::Array(items) = items else {
-        return Err(StateError::runtime(format!(
-            "ItemsPath `{}` must select an array, not {}",
-            map.items_path.text(),
-            kind_of(&items)
-        )));
+    let items = match &map.items {
+        Template::Path(path) => match read(path, "ItemsPath", effective, context)? {
+            Value::Array(items) => items,
+            other => {
+                return Err(StateError::runtime(format!(
+                    "ItemsPath `{}` must select an array, not {}",
+                    path.text(),
+                    kind_of(&other)
+                )));
+            }
+        },
+        items => match items.eval(effective, context).map_err(|e| in_field(e, "Items"))? {
+            Value::Array(items) => items,
+            other => {
+                return Err(StateError::new(
+                    error_names::QUERY_EVALUATION_ERROR,
+                    format!("Items must give an array, not {}", kind_of(&other)),
+                ));
+            }
+        },
     };
     let Some(selector) = &map.item_selector else {
         return Ok(items);
@@ -761,9 +806,52 @@ fn finish(
     context: &Scope<'_>,
 ) -> Result<(Value, Map<String, Value>), StateError> {
     let selected = result_selector(selector, result, context)?;
-    let assigned = assign(state.assign.as_ref(), &selected, context)?;
+    let (assigned, output) = {
+        let scope = context.with_result(raw_input, &selected);
+        let assigned = assign(state.assign.as_ref(), &selected, &scope)?;
+        let output = state
+            .output
+            .as_ref()
+            .map(|o| query_output(o, raw_input, &scope))
+            .transpose()?;
+        (assigned, output)
+    };
+    if let Some(output) = output {
+        return Ok((output, assigned));
+    }
     let merged = result_path(path, raw_input, selected)?;
     Ok((output_path(state.output_path.as_ref(), merged, context)?, assigned))
+}
+
+/// A JSONata `Output`.
+fn query_output(output: &Template, input: &Value, scope: &Scope<'_>) -> Result<Value, StateError> {
+    output.eval(input, scope).map_err(|e| in_field(e, "Output"))
+}
+
+/// The output of a state without a result (Pass, Choice, Wait, Succeed): JSONata's `Output`
+/// if it has one, else `OutputPath` (which a JSONata state has as `$`).
+fn state_output(state: &State, value: Value, context: &Scope<'_>) -> Result<Value, StateError> {
+    match &state.output {
+        Some(output) => query_output(output, &value, context),
+        None => output_path(state.output_path.as_ref(), value, context),
+    }
+}
+
+/// A number a field gives (`TimeoutSeconds`, `Seconds`, `MaxConcurrency`): written out, or
+/// from a JSONata expression, which must give a non-negative integer.
+fn amount(amount: &Amount, field: &str, input: &Value, context: &Scope<'_>) -> Result<u64, StateError> {
+    match amount {
+        Amount::Fixed(n) => Ok(*n),
+        Amount::Dynamic(query) => {
+            let value = query.eval(input, context).map_err(|e| in_field(e, field))?;
+            value.as_u64().ok_or_else(|| {
+                StateError::new(
+                    error_names::QUERY_EVALUATION_ERROR,
+                    format!("{field} must give a non-negative integer, not {value}"),
+                )
+            })
+        }
+    }
 }
 
 /// The first Catcher matching the error decides the next state; its `ResultPath` places
@@ -776,10 +864,21 @@ fn catch(catchers: &[Catcher], raw_input: &Value, error: StateError, context: &S
     };
     tracing::debug!(error = %error.error, next = %catcher.next, "caught");
     let error_output = json!({"Error": error.error, "Cause": error.cause});
-    let assigned = match assign(catcher.assign.as_ref(), &error_output, context) {
+    let scope = context.with_error(raw_input, &error_output);
+    let assigned = match assign(catcher.assign.as_ref(), &error_output, &scope) {
         Ok(assigned) => assigned,
         Err(e) => return Step::Fail(e),
     };
+    if let Some(output) = &catcher.output {
+        return match query_output(output, &error_output, &scope) {
+            Ok(output) => Step::Next {
+                next: catcher.next.clone(),
+                output,
+                assigned,
+            },
+            Err(e) => Step::Fail(e),
+        };
+    }
     match result_path(catcher.result_path.as_ref(), raw_input, error_output) {
         Ok(output) => Step::Next {
             next: catcher.next.clone(),
@@ -792,11 +891,11 @@ fn catch(catchers: &[Catcher], raw_input: &Value, error: StateError, context: &S
 
 fn pass_state(state: &State, pass: &Pass, raw_input: &Value, context: &Scope<'_>) -> Result<Step, StateError> {
     let effective = input_path(state.input_path.as_ref(), raw_input, context)?;
-    let effective = parameters(pass.parameters.as_ref(), effective, context)?;
+    let effective = parameters(state, pass.parameters.as_ref(), effective, context)?;
     let result = pass.result.clone().unwrap_or(effective);
     let assigned = assign(state.assign.as_ref(), &result, context)?;
     let merged = result_path(pass.result_path.as_ref(), raw_input, result)?;
-    let output = output_path(state.output_path.as_ref(), merged, context)?;
+    let output = state_output(state, merged, context)?;
     Ok(Step::after(&pass.transition, output).assigning(assigned))
 }
 
@@ -805,14 +904,14 @@ fn choice_state(state: &State, choice: &Choice, raw_input: &Value, context: &Sco
     let mut taken = None;
     for rule in &choice.choices {
         if rule.rule.eval(&effective, context)? {
-            taken = Some((&rule.next, rule.assign.as_ref()));
+            taken = Some((&rule.next, rule.assign.as_ref(), rule.output.as_ref()));
             break;
         }
     }
-    // The state's own `Assign` goes with its `Default`; a rule's with that rule.
-    let (next, assigning) = match (taken, &choice.default) {
+    // The state's own `Assign` and `Output` go with its `Default`; a rule's with that rule.
+    let (next, assigning, output) = match (taken, &choice.default) {
         (Some(rule), _) => rule,
-        (None, Some(default)) => (default, state.assign.as_ref()),
+        (None, Some(default)) => (default, state.assign.as_ref(), state.output.as_ref()),
         (None, None) => {
             return Err(StateError::new(
                 error_names::NO_CHOICE_MATCHED,
@@ -821,7 +920,10 @@ fn choice_state(state: &State, choice: &Choice, raw_input: &Value, context: &Sco
         }
     };
     let assigned = assign(assigning, &effective, context)?;
-    let output = output_path(state.output_path.as_ref(), effective, context)?;
+    let output = match output {
+        Some(output) => query_output(output, &effective, context)?,
+        None => output_path(state.output_path.as_ref(), effective, context)?,
+    };
     Ok(Step::Next {
         next: next.clone(),
         output,
@@ -830,17 +932,22 @@ fn choice_state(state: &State, choice: &Choice, raw_input: &Value, context: &Sco
 }
 
 /// The Fail state's error: `Error`/`ErrorPath` and `Cause`/`CausePath`, from its raw input.
-fn fail_state(fail: &Fail, raw_input: &Value, context: &Scope<'_>) -> StateError {
+fn fail_state(state: &State, fail: &Fail, raw_input: &Value, context: &Scope<'_>) -> StateError {
     let text = |source: &FailText, field: &str| -> Result<String, StateError> {
+        let field = state.field(field);
         match source {
             FailText::Absent => Ok(String::new()),
             FailText::Literal(s) => Ok(s.clone()),
             FailText::Dynamic(t) => match t.eval(raw_input, context) {
                 Ok(Value::String(s)) => Ok(s),
-                Ok(other) => Err(StateError::runtime(format!(
-                    "{field} must resolve to a string, not {}",
-                    kind_of(&other)
-                ))),
+                Ok(other) => Err(StateError::new(
+                    if state.jsonata {
+                        error_names::QUERY_EVALUATION_ERROR
+                    } else {
+                        error_names::RUNTIME
+                    },
+                    format!("{field} must resolve to a string, not {}", kind_of(&other)),
+                )),
                 Err(e) => Err(StateError::new(e.error, format!("{field}: {}", e.cause))),
             },
         }
@@ -864,11 +971,18 @@ fn input_path(path: Option<&Path>, raw: &Value, context: &Scope<'_>) -> Result<V
     }
 }
 
-/// `Parameters`: builds the effective input from a payload template.
-fn parameters(template: Option<&Template>, effective: Value, context: &Scope<'_>) -> Result<Value, StateError> {
+/// `Parameters` (JSONata's `Arguments`): builds the effective input from a template.
+fn parameters(
+    state: &State,
+    template: Option<&Template>,
+    effective: Value,
+    context: &Scope<'_>,
+) -> Result<Value, StateError> {
     match template {
         None => Ok(effective),
-        Some(t) => t.eval(&effective, context).map_err(|e| in_field(e, "Parameters")),
+        Some(t) => t
+            .eval(&effective, context)
+            .map_err(|e| in_field(e, state.field("Parameters"))),
     }
 }
 
@@ -964,5 +1078,7 @@ fn in_field(e: StateError, field: &str) -> StateError {
     StateError::new(e.error, format!("{field}: {}", e.cause))
 }
 
+#[cfg(test)]
+mod jsonata_tests;
 #[cfg(test)]
 mod tests;

@@ -267,6 +267,30 @@ fn as_int(v: &Value, what: &str) -> Result<i64, String> {
     }
 }
 
+/// The intrinsic `name` applied to values already evaluated: JSONata's `$partition`,
+/// `$range`, `$hash`, `$uuid` and `$parse` are AWS's intrinsics under other names, so they
+/// share one implementation (and one set of limits and messages).
+pub(crate) fn apply_named(name: &str, args: &[Value]) -> Result<Value, String> {
+    let func = Func::lookup(name)?;
+    let (min, max) = func.arity();
+    if !(min..=max).contains(&args.len()) {
+        return Err(format!(
+            "takes {} argument(s), not {}",
+            arity_text(min, max),
+            args.len()
+        ));
+    }
+    apply(func, args)
+}
+
+fn arity_text(min: usize, max: usize) -> String {
+    match (min, max) {
+        (min, usize::MAX) => format!("at least {min}"),
+        (min, max) if min == max => format!("{min}"),
+        (min, max) => format!("{min} to {max}"),
+    }
+}
+
 fn apply(func: Func, args: &[Value]) -> Result<Value, String> {
     let arg = |i: usize| args.get(i).unwrap_or(&Value::Null);
     match func {
@@ -501,11 +525,7 @@ impl Parser<'_> {
         }
         let (min, max) = func.arity();
         if args.len() < min || args.len() > max {
-            let expected = match (min, max) {
-                (min, usize::MAX) => format!("at least {min}"),
-                (min, max) if min == max => format!("{min}"),
-                (min, max) => format!("{min} to {max}"),
-            };
+            let expected = arity_text(min, max);
             return Err(format!("`{name}` takes {expected} argument(s), not {}", args.len()));
         }
         if func == Func::Format

@@ -6,16 +6,16 @@
 //! state and field.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use super::choice::{ChoiceRule, parse_timestamp};
 use super::definition::{
-    Choice, Container, Fail, FailText, Kind, MAP_POOL, MapState, Parallel, Pass, State, StateMachine, Task, Transition,
+    Amount, Choice, Container, Fail, FailText, Kind, MapState, Parallel, Pass, State, StateMachine, Task, Transition,
     Wait, WaitFor,
 };
 use super::errors::{LoadError, error_names};
+use super::jsonata::{Expr, expression_text};
 use super::path::{Path, ReferencePath};
 use super::ports::TaskInvoker;
 use super::retry::{Catcher, ErrorEquals, Jitter, Retrier};
@@ -58,12 +58,28 @@ const UNSUPPORTED_FIELDS: &[(&str, &str)] = &[
         "Credentials",
         "task credentials (cross-account roles) are not implemented",
     ),
-    ("Arguments", "JSONata is not implemented; use `Parameters`"),
-    (
-        "Output",
-        "JSONata is not implemented; use `ResultSelector`/`ResultPath`/`OutputPath`",
-    ),
 ];
+
+/// Fields only a JSONPath state has, and what a JSONata state writes instead.
+const JSONPATH_ONLY: &[(&str, &str)] = &[
+    ("InputPath", "read `$states.input` in `Arguments` or `Output`"),
+    ("Parameters", "use `Arguments`"),
+    ("ResultSelector", "shape `$states.result` in `Output`"),
+    ("ResultPath", "combine `$states.input` and `$states.result` in `Output`"),
+    ("OutputPath", "use `Output`"),
+    ("Result", "use `Output`"),
+    ("ItemsPath", "use `Items`"),
+    ("SecondsPath", "write `Seconds` as `{% … %}`"),
+    ("TimestampPath", "write `Timestamp` as `{% … %}`"),
+    ("ErrorPath", "write `Error` as `{% … %}`"),
+    ("CausePath", "write `Cause` as `{% … %}`"),
+    ("TimeoutSecondsPath", "write `TimeoutSeconds` as `{% … %}`"),
+    ("HeartbeatSecondsPath", "write `HeartbeatSeconds` as `{% … %}`"),
+    ("MaxConcurrencyPath", "write `MaxConcurrency` as `{% … %}`"),
+];
+
+/// Fields only a JSONata state has.
+const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items"];
 
 /// Fields the spec defines for some state type (used to say "not allowed here").
 const STATE_FIELDS: &[&str] = &[
@@ -106,6 +122,9 @@ const STATE_FIELDS: &[&str] = &[
     "ToleratedFailurePercentage",
     "ToleratedFailureCount",
     "Label",
+    "Arguments",
+    "Output",
+    "Items",
 ];
 
 pub(crate) fn load(
@@ -126,7 +145,7 @@ pub(crate) fn load(
     let start_at = top.required_string("StartAt")?.to_string();
     top.string("Comment")?;
     top.string("Version")?;
-    query_language(&mut top)?;
+    let jsonata = query_language(&mut top, false)?;
     let states_value = top.required("States")?;
     let Value::Object(states_map) = states_value else {
         return Err(top.invalid("States", "must be an object mapping state names to states"));
@@ -139,7 +158,7 @@ pub(crate) fn load(
         "execution timeouts are not implemented; use Task `TimeoutSeconds`",
     )])?;
 
-    let states = parse_states(states_map, "", invoker)?;
+    let states = parse_states(states_map, "", invoker, jsonata)?;
     if !states.contains_key(&start_at) {
         return Err(top.invalid("StartAt", &format!("no state named `{start_at}`")));
     }
@@ -152,10 +171,11 @@ fn parse_states(
     states_map: &Map<String, Value>,
     prefix: &str,
     invoker: &dyn TaskInvoker,
+    jsonata: bool,
 ) -> Result<BTreeMap<String, State>, LoadError> {
     let mut states = BTreeMap::new();
     for (name, value) in states_map {
-        states.insert(name.clone(), parse_state(name, value, prefix, invoker)?);
+        states.insert(name.clone(), parse_state(name, value, prefix, invoker, jsonata)?);
     }
     check_targets(&states, prefix)?;
     Ok(states)
@@ -204,7 +224,9 @@ fn sub_machine(
     }
     b.finish(&[])?;
     let prefix = format!("{}, {field} › ", f.at);
-    let states = parse_states(states_map, &prefix, invoker)?;
+    // As on AWS, the states of a branch or processor default to the definition's language,
+    // whatever the Parallel's or Map's own `QueryLanguage`.
+    let states = parse_states(states_map, &prefix, invoker, f.machine_jsonata)?;
     if !states.contains_key(&start_at) {
         return Err(b.invalid("StartAt", &format!("no state named `{start_at}` in this branch")));
     }
@@ -278,6 +300,10 @@ struct Fields<'a> {
     prefix: String,
     /// The state type, for "not allowed in a X state" messages.
     state_type: Option<String>,
+    /// The query language of the state these fields belong to is JSONata.
+    jsonata: bool,
+    /// The definition's query language is JSONata (the default inside branches).
+    machine_jsonata: bool,
     read: BTreeSet<String>,
 }
 
@@ -288,6 +314,8 @@ impl<'a> Fields<'a> {
             at,
             prefix: String::new(),
             state_type: None,
+            jsonata: false,
+            machine_jsonata: false,
             read: BTreeSet::new(),
         }
     }
@@ -298,6 +326,8 @@ impl<'a> Fields<'a> {
             at: at.to_string(),
             prefix,
             state_type: None,
+            jsonata: false,
+            machine_jsonata: false,
             read: BTreeSet::new(),
         }
     }
@@ -354,11 +384,53 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// Refuses every field not read, saying whether it is unsupported, misplaced or unknown.
+    /// Fields of the same object in the same query language (a Retry or Catch entry).
+    fn entry(&self, map: &'a Map<String, Value>, prefix: String) -> Self {
+        Fields {
+            jsonata: self.jsonata,
+            state_type: self.state_type.clone(),
+            ..Fields::nested(map, &self.at, prefix)
+        }
+    }
+
+    /// A value that is an integer within `range`, or in JSONata a `{% … %}` expression
+    /// that must give one at run time.
+    fn integer_or_expression(&mut self, key: &str, min: u64, max: u64) -> Result<Option<Amount>, LoadError> {
+        if self.jsonata
+            && let Some(Value::String(text)) = self.map.get(key)
+        {
+            self.read.insert(key.to_string());
+            return match expression_text(text) {
+                Some(_) => parsed_template(self, key, Template::parse_jsonata).map(|t| t.map(Amount::Dynamic)),
+                None => Err(self.invalid(
+                    key,
+                    &format!("must be an integer from {min} to {max} or a `{{% … %}}` expression"),
+                )),
+            };
+        }
+        Ok(self.integer(key, min, max)?.map(Amount::Fixed))
+    }
+
+    /// Refuses every field not read, saying whether it is unsupported, misplaced, of the
+    /// other query language, or unknown.
     fn finish(&self, unsupported_here: &[(&str, &str)]) -> Result<(), LoadError> {
         let Some(key) = self.map.keys().find(|k| !self.read.contains(k.as_str())) else {
             return Ok(());
         };
+        if self.jsonata
+            && let Some((_, instead)) = JSONPATH_ONLY.iter().find(|(name, _)| name == key)
+        {
+            return Err(self.invalid(
+                key,
+                &format!("is a JSONPath field and this state's QueryLanguage is JSONata: {instead}"),
+            ));
+        }
+        if !self.jsonata && JSONATA_ONLY.contains(&key.as_str()) {
+            return Err(self.invalid(
+                key,
+                "is a JSONata field: set `\"QueryLanguage\": \"JSONata\"` on the state or the definition",
+            ));
+        }
         let reason = unsupported_here
             .iter()
             .chain(UNSUPPORTED_FIELDS)
@@ -379,17 +451,31 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn query_language(f: &mut Fields<'_>) -> Result<(), LoadError> {
+/// `QueryLanguage`: whether these fields are JSONata, given the enclosing default. As on AWS,
+/// a state may switch a JSONPath definition to JSONata, not the other way round.
+fn query_language(f: &mut Fields<'_>, inherited: bool) -> Result<bool, LoadError> {
     match f.string("QueryLanguage")? {
-        None | Some("JSONPath") => Ok(()),
-        Some(other) => Err(f.unsupported(
+        None => Ok(inherited),
+        Some("JSONata") => Ok(true),
+        Some("JSONPath") if inherited => Err(f.invalid(
             "QueryLanguage",
-            &format!("only `JSONPath` is implemented, not `{other}`"),
+            "a state cannot be JSONPath where the definition is JSONata; set the definition's `QueryLanguage` to `JSONPath` and this one to nothing",
+        )),
+        Some("JSONPath") => Ok(false),
+        Some(other) => Err(f.invalid(
+            "QueryLanguage",
+            &format!("must be `JSONPath` or `JSONata`, not `{other}`"),
         )),
     }
 }
 
-fn parse_state(name: &str, value: &Value, prefix: &str, invoker: &dyn TaskInvoker) -> Result<State, LoadError> {
+fn parse_state(
+    name: &str,
+    value: &Value,
+    prefix: &str,
+    invoker: &dyn TaskInvoker,
+    jsonata: bool,
+) -> Result<State, LoadError> {
     let at = format!("{prefix}state `{name}`");
     let Value::Object(map) = value else {
         return Err(LoadError::Invalid {
@@ -401,7 +487,8 @@ fn parse_state(name: &str, value: &Value, prefix: &str, invoker: &dyn TaskInvoke
     let mut f = Fields::new(map, at);
     let ty = f.required_string("Type")?;
     f.string("Comment")?;
-    query_language(&mut f)?;
+    f.jsonata = query_language(&mut f, jsonata)?;
+    f.machine_jsonata = jsonata;
     let kind = match ty {
         "Task" | "Pass" | "Choice" | "Wait" | "Succeed" | "Fail" | "Map" | "Parallel" => ty,
         other => {
@@ -414,10 +501,16 @@ fn parse_state(name: &str, value: &Value, prefix: &str, invoker: &dyn TaskInvoke
         }
     };
     f.state_type = Some(kind.to_string());
-    let (input_path, output_path) = if kind == "Fail" {
+    let (input_path, output_path) = if kind == "Fail" || f.jsonata {
         (Path::parse("$").ok(), Path::parse("$").ok())
     } else {
         (data_path(&mut f, "InputPath")?, data_path(&mut f, "OutputPath")?)
+    };
+    // JSONata's `Output` replaces the JSONPath output steps; a Fail state has none.
+    let output = match kind {
+        "Fail" => None,
+        _ if f.jsonata => parsed_template(&mut f, "Output", Template::parse_jsonata)?,
+        _ => None,
     };
     // Succeed and Fail end the execution: there is no later state to read a variable.
     let assign = match kind {
@@ -428,7 +521,7 @@ fn parse_state(name: &str, value: &Value, prefix: &str, invoker: &dyn TaskInvoke
         "Task" => Kind::Task(parse_task(&mut f, invoker)?),
         "Pass" => Kind::Pass(Pass {
             parameters: template(&mut f, "Parameters")?,
-            result: f.get("Result").cloned(),
+            result: if f.jsonata { None } else { f.get("Result").cloned() },
             result_path: result_path(&mut f, "ResultPath")?,
             transition: transition(&mut f)?,
         }),
@@ -446,7 +539,9 @@ fn parse_state(name: &str, value: &Value, prefix: &str, invoker: &dyn TaskInvoke
     Ok(State {
         input_path,
         output_path,
+        output,
         assign,
+        jsonata: f.jsonata,
         kind,
     })
 }
@@ -461,8 +556,12 @@ fn data_path(f: &mut Fields<'_>, key: &str) -> Result<Option<Path>, LoadError> {
     }
 }
 
-/// `ResultPath`: default `$`, `null` to discard the result.
+/// `ResultPath`: default `$`, `null` to discard the result. A JSONata state has none: its
+/// result is its output unless `Output` says otherwise.
 fn result_path(f: &mut Fields<'_>, key: &str) -> Result<Option<ReferencePath>, LoadError> {
+    if f.jsonata {
+        return ReferencePath::parse("$").map(Some).map_err(|r| f.invalid(key, &r));
+    }
     match f.get(key) {
         None => ReferencePath::parse("$").map(Some).map_err(|r| f.invalid(key, &r)),
         Some(Value::Null) => Ok(None),
@@ -471,26 +570,72 @@ fn result_path(f: &mut Fields<'_>, key: &str) -> Result<Option<ReferencePath>, L
     }
 }
 
+/// A payload template at `key` (`Parameters`, `ResultSelector`, `ItemSelector`); in a JSONata
+/// state, `Parameters` is `Arguments` and `ResultSelector` does not exist.
 fn template(f: &mut Fields<'_>, key: &str) -> Result<Option<Template>, LoadError> {
-    parsed_template(f, key, Template::parse)
+    match (f.jsonata, key) {
+        (false, _) => parsed_template(f, key, Template::parse),
+        (true, "Parameters") => parsed_template(f, "Arguments", Template::parse_jsonata),
+        (true, "ResultSelector") => Ok(None),
+        (true, _) => parsed_template(f, key, Template::parse_jsonata),
+    }
 }
 
 fn assign(f: &mut Fields<'_>) -> Result<Option<Template>, LoadError> {
-    parsed_template(f, "Assign", parse_assign)
+    if f.jsonata {
+        parsed_template(f, "Assign", |v| parse_assign(v, true))
+    } else {
+        parsed_template(f, "Assign", |v| parse_assign(v, false))
+    }
 }
 
 /// The template at `key`, if present, with an error naming the field inside it.
 fn parsed_template(
     f: &mut Fields<'_>,
     key: &str,
-    parse: fn(&Value) -> Result<Template, (String, String)>,
+    parse: impl Fn(&Value) -> Result<Template, (String, String)>,
 ) -> Result<Option<Template>, LoadError> {
     let Some(value) = f.get(key) else {
         return Ok(None);
     };
-    parse(value)
-        .map(Some)
-        .map_err(|(inner, reason)| f.invalid(&field_in(key, &inner), &reason))
+    let template = parse(value).map_err(|(inner, reason)| f.invalid(&field_in(key, &inner), &reason))?;
+    if f.jsonata {
+        reachable_states(f, key, &template)?;
+    }
+    Ok(Some(template))
+}
+
+/// `$states.result` exists only in the `Output` and `Assign` of a Task, Parallel or Map, and
+/// `$states.errorOutput` only in a Catcher's; AWS refuses either elsewhere when the machine
+/// is created, and so do we.
+fn reachable_states(f: &Fields<'_>, key: &str, template: &Template) -> Result<(), LoadError> {
+    let output_or_assign = matches!(key, "Output" | "Assign");
+    let in_catcher = f.prefix.starts_with("Catch[");
+    let has_result =
+        output_or_assign && f.prefix.is_empty() && matches!(f.state_type.as_deref(), Some("Task" | "Parallel" | "Map"));
+    for (member, allowed, where_) in [
+        (
+            "result",
+            has_result,
+            "the `Output` and `Assign` of a Task, Parallel or Map state",
+        ),
+        (
+            "errorOutput",
+            output_or_assign && in_catcher,
+            "a Catcher's `Output` and `Assign`",
+        ),
+    ] {
+        if !allowed && let Some(expr) = template.mentioning_states(member) {
+            return Err(f.invalid(
+                key,
+                &format!(
+                    "`{{% {} %}}` reads `$states.{member}`, which exists only in {where_}",
+                    expr.source()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A required, non-empty array (`Branches`, `Choices`).
@@ -524,10 +669,11 @@ fn parse_task(f: &mut Fields<'_>, invoker: &dyn TaskInvoker) -> Result<Task, Loa
             resource,
         });
     }
-    if let Err(reason) = invoker.check(&resource, f.get("Parameters")) {
-        return Err(f.invalid("Parameters", &reason));
+    let arguments = if f.jsonata { "Arguments" } else { "Parameters" };
+    if let Err(reason) = invoker.check(&resource, f.get(arguments)) {
+        return Err(f.invalid(arguments, &reason));
     }
-    let timeout = f.integer("TimeoutSeconds", 1, 99_999_999)?.map(Duration::from_secs);
+    let timeout = f.integer_or_expression("TimeoutSeconds", 1, 99_999_999)?;
     Ok(Task {
         resource,
         parameters: template(f, "Parameters")?,
@@ -594,25 +740,40 @@ fn parse_map(f: &mut Fields<'_>, invoker: &dyn TaskInvoker) -> Result<MapState, 
             return Err(f.invalid("Iterator", "use `ItemProcessor` or the legacy `Iterator`, not both"));
         }
         (Some(p), None) => sub_machine(f, p, "ItemProcessor", true, invoker)?,
+        (None, Some(_)) if f.jsonata => {
+            return Err(f.invalid(
+                "Iterator",
+                "is the legacy JSONPath name; a JSONata Map has `ItemProcessor`",
+            ));
+        }
         (None, Some(p)) => sub_machine(f, p, "Iterator", false, invoker)?,
         (None, None) => return Err(f.invalid("ItemProcessor", "is required (or the legacy `Iterator`)")),
     };
-    let item_selector = match (template(f, "ItemSelector")?, template(f, "Parameters")?) {
+    let legacy = if f.jsonata { None } else { template(f, "Parameters")? };
+    let item_selector = match (template(f, "ItemSelector")?, legacy) {
         (Some(_), Some(_)) => {
             return Err(f.invalid("Parameters", "use `ItemSelector` or the legacy `Parameters`, not both"));
         }
         (selector, parameters) => selector.or(parameters),
     };
-    let items_path = match f.string("ItemsPath")? {
-        None => Path::parse("$").map_err(|r| f.invalid("ItemsPath", &r))?,
-        Some(text) => Path::parse(text).map_err(|r| f.invalid("ItemsPath", &r))?,
+    let items = if f.jsonata {
+        match f.get("Items") {
+            None => Template::Jsonata(Expr::parse("$states.input").map_err(|r| f.invalid("Items", &r))?),
+            Some(v @ (Value::Array(_) | Value::String(_))) => {
+                Template::parse_jsonata(v).map_err(|(inner, r)| f.invalid(&field_in("Items", &inner), &r))?
+            }
+            Some(_) => return Err(f.invalid("Items", "must be an array or a `{% … %}` expression")),
+        }
+    } else {
+        let text = f.string("ItemsPath")?.unwrap_or("$");
+        Template::Path(Path::parse(text).map_err(|r| f.invalid("ItemsPath", &r))?)
     };
-    let max_concurrency = match f.integer("MaxConcurrency", 0, 99_999_999)? {
-        None | Some(0) => MAP_POOL,
-        Some(n) => usize::try_from(n).unwrap_or(MAP_POOL).min(MAP_POOL),
+    let max_concurrency = match f.integer_or_expression("MaxConcurrency", 0, 99_999_999)? {
+        None => Amount::Fixed(0),
+        Some(n) => n,
     };
     Ok(MapState {
-        items_path,
+        items,
         item_selector,
         processor,
         max_concurrency,
@@ -632,7 +793,7 @@ fn array_of_objects<'a>(f: &mut Fields<'a>, key: &str) -> Result<Vec<Fields<'a>>
         .iter()
         .enumerate()
         .map(|(i, item)| match item {
-            Value::Object(map) => Ok(Fields::nested(map, &f.at, format!("{key}[{i}]."))),
+            Value::Object(map) => Ok(f.entry(map, format!("{key}[{i}]."))),
             _ => Err(f.invalid(&format!("{key}[{i}]"), "must be an object")),
         })
         .collect()
@@ -721,12 +882,18 @@ fn parse_catch(f: &mut Fields<'_>) -> Result<Vec<Catcher>, LoadError> {
         let next = c.required_string("Next")?.to_string();
         let result_path = result_path(&mut c, "ResultPath")?;
         let assign = assign(&mut c)?;
+        let output = if c.jsonata {
+            parsed_template(&mut c, "Output", Template::parse_jsonata)?
+        } else {
+            None
+        };
         c.finish(&[])?;
         catchers.push(Catcher {
             error_equals,
             result_path,
             next,
             assign,
+            output,
         });
     }
     Ok(catchers)
@@ -738,7 +905,8 @@ fn parse_choice(f: &mut Fields<'_>) -> Result<Choice, LoadError> {
         .iter()
         .enumerate()
         .map(|(i, rule)| {
-            ChoiceRule::parse(rule, &format!("Choices[{i}]")).map_err(|(field, reason)| f.invalid(&field, &reason))
+            ChoiceRule::parse(rule, &format!("Choices[{i}]"), f.jsonata)
+                .map_err(|(field, reason)| f.invalid(&field, &reason))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let default = f.string("Default")?.map(str::to_string);
@@ -747,15 +915,26 @@ fn parse_choice(f: &mut Fields<'_>) -> Result<Choice, LoadError> {
 
 fn parse_wait(f: &mut Fields<'_>) -> Result<Wait, LoadError> {
     let mut found = Vec::new();
-    if let Some(seconds) = f.integer("Seconds", 0, 31_622_400)? {
-        found.push(WaitFor::Seconds(seconds));
+    match f.integer_or_expression("Seconds", 0, 31_622_400)? {
+        Some(Amount::Fixed(seconds)) => found.push(WaitFor::Seconds(seconds)),
+        Some(Amount::Dynamic(t)) => found.push(WaitFor::SecondsQuery(t)),
+        None => {}
+    }
+    if f.jsonata
+        && let Some(Value::String(text)) = f.map.get("Timestamp")
+        && expression_text(text).is_some()
+        && let Some(t) = parsed_template(f, "Timestamp", Template::parse_jsonata)?
+    {
+        found.push(WaitFor::TimestampQuery(t));
     }
     if let Some(text) = f.string("SecondsPath")? {
         found.push(WaitFor::SecondsPath(
             Path::parse(text).map_err(|r| f.invalid("SecondsPath", &r))?,
         ));
     }
-    if let Some(text) = f.string("Timestamp")? {
+    if !found.iter().any(|w| matches!(w, WaitFor::TimestampQuery(_)))
+        && let Some(text) = f.string("Timestamp")?
+    {
         let ts = parse_timestamp(text).ok_or_else(|| {
             f.invalid(
                 "Timestamp",
@@ -780,6 +959,18 @@ fn parse_wait(f: &mut Fields<'_>) -> Result<Wait, LoadError> {
 }
 
 fn fail_text(f: &mut Fields<'_>, literal: &str, path: &str) -> Result<FailText, LoadError> {
+    if f.jsonata {
+        return Ok(match f.string(literal)? {
+            None => FailText::Absent,
+            Some(text) if expression_text(text).is_some() => {
+                match parsed_template(f, literal, Template::parse_jsonata)? {
+                    Some(t) => FailText::Dynamic(t),
+                    None => FailText::Absent,
+                }
+            }
+            Some(text) => FailText::Literal(text.to_string()),
+        });
+    }
     let text = f.string(literal)?;
     let dynamic = f.string(path)?;
     match (text, dynamic) {
@@ -890,9 +1081,10 @@ pub(crate) fn validate(
             errors.push(e);
         }
     }
-    if let Err(e) = query_language(&mut top) {
+    let jsonata = query_language(&mut top, false).unwrap_or_else(|e| {
         errors.push(e);
-    }
+        false
+    });
     let states_map = match top.required("States") {
         Ok(Value::Object(m)) if !m.is_empty() => Some(m),
         Ok(Value::Object(_)) => {
@@ -919,7 +1111,7 @@ pub(crate) fn validate(
     };
     let mut states = BTreeMap::new();
     for (name, value) in states_map {
-        match parse_state(name, value, "", invoker) {
+        match parse_state(name, value, "", invoker, jsonata) {
             Ok(state) => {
                 states.insert(name.clone(), state);
             }
@@ -1171,8 +1363,12 @@ mod tests {
             "must be a reference path starting with `$`",
         );
         assert_refused(
-            single(json!({"Type": "Pass", "End": true, "QueryLanguage": "JSONata"})),
-            "field `QueryLanguage`: not supported by this executor: only `JSONPath`",
+            single(json!({"Type": "Pass", "End": true, "QueryLanguage": "JSONata", "ResultPath": "$.x"})),
+            "field `ResultPath`: is a JSONPath field and this state's QueryLanguage is JSONata",
+        );
+        assert_refused(
+            single(json!({"Type": "Pass", "End": true, "QueryLanguage": "XPath"})),
+            "field `QueryLanguage`: must be `JSONPath` or `JSONata`, not `XPath`",
         );
         assert_refused(
             load_json(json!({"StartAt": "S", "TimeoutSeconds": 60, "States": {"S": {"Type": "Succeed"}}})),

@@ -2,8 +2,8 @@
 //!
 //! One state-machine file (`infra/statemachine/order_flow.asl.json`) runs on AWS Step
 //! Functions and on our embedded runtime; this module is the embedded side. It follows the
-//! [States Language spec](https://states-language.net/spec.html) (JSONPath flavour) and
-//! refuses at load time anything it does not implement, so a definition that loads here
+//! [States Language spec](https://states-language.net/spec.html), in both query languages
+//! (JSONPath and JSONata), and refuses at load time anything it does not implement, so a definition that loads here
 //! behaves here the way it does on AWS.
 //!
 //! Where you are:
@@ -13,6 +13,7 @@
 //!   (`ResultPath`).
 //! - `template`: payload templates (`Parameters`, `ResultSelector`).
 //! - `intrinsics`: `States.Format(...)` and friends.
+//! - `jsonata`: `{% … %}` expressions and AWS's added JSONata functions.
 //! - `choice`: Choice rules.
 //! - `retry`: Retriers, Catchers, error-name matching and backoff.
 //! - `executor`: the run loop, one function per data-flow step.
@@ -27,7 +28,11 @@
 //! Parallel and inline Map run their branches and iterations as sub-machines of the same
 //! executor; events inside them are [`HistoryEvent::Scoped`].
 //!
-//! Not here yet: JSONata, DISTRIBUTED Maps, activities and callback tasks. Those are refused
+//! A state's `QueryLanguage` (its own, else the definition's) decides which fields it has;
+//! both languages load into the same model, where a JSONata expression is one more kind of
+//! template leaf ([`template`]) and `Output` replaces the JSONPath output steps.
+//!
+//! Not here yet: DISTRIBUTED Maps, activities and callback tasks. Those are refused
 //! by [`StateMachine::load`].
 
 mod choice;
@@ -37,6 +42,7 @@ mod errors;
 mod executor;
 mod history;
 mod intrinsics;
+mod jsonata;
 mod load;
 mod path;
 mod ports;

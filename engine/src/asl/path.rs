@@ -27,6 +27,13 @@ pub(crate) enum Root {
 pub(crate) struct Scope<'a> {
     pub(crate) context: &'a Value,
     pub(crate) vars: &'a Map<String, Value>,
+    /// JSONata's `$states.input`, where it is not the value an expression is given (in
+    /// `Output` and `Assign`, which see the state's input beside its result).
+    pub(crate) input: Option<&'a Value>,
+    /// JSONata's `$states.result`: in `Output` and `Assign` after a Task, Parallel or Map.
+    pub(crate) result: Option<&'a Value>,
+    /// JSONata's `$states.errorOutput`: in a Catcher's `Output` and `Assign`.
+    pub(crate) error_output: Option<&'a Value>,
 }
 
 /// No variables: for evaluation that happens before any exist (and for tests).
@@ -35,15 +42,36 @@ pub(crate) static NO_VARS: std::sync::LazyLock<Map<String, Value>> = std::sync::
 
 impl<'a> Scope<'a> {
     pub(crate) fn new(context: &'a Value, vars: &'a Map<String, Value>) -> Self {
-        Scope { context, vars }
+        Scope {
+            context,
+            vars,
+            input: None,
+            result: None,
+            error_output: None,
+        }
+    }
+
+    /// The scope of `Output` and `Assign`: the state's input beside its result.
+    pub(crate) fn with_result(self, input: &'a Value, result: &'a Value) -> Self {
+        Scope {
+            input: Some(input),
+            result: Some(result),
+            ..self
+        }
+    }
+
+    /// The scope of a Catcher's `Output` and `Assign`: the state's input beside the error.
+    pub(crate) fn with_error(self, input: &'a Value, error_output: &'a Value) -> Self {
+        Scope {
+            input: Some(input),
+            error_output: Some(error_output),
+            ..self
+        }
     }
 
     #[cfg(test)]
     pub(crate) fn context_only(context: &'a Value) -> Self {
-        Scope {
-            context,
-            vars: &NO_VARS,
-        }
+        Scope::new(context, &NO_VARS)
     }
 }
 

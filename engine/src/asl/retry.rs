@@ -81,6 +81,9 @@ pub(crate) struct Catcher {
     pub(crate) next: String,
     /// `Assign`, evaluated on the error output (`{"Error", "Cause"}`).
     pub(crate) assign: Option<super::template::Template>,
+    /// JSONata's `Output`, from `$states.errorOutput` and `$states.input`; `None` outputs the
+    /// error output.
+    pub(crate) output: Option<super::template::Template>,
 }
 
 #[cfg(test)]

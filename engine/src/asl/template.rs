@@ -6,8 +6,9 @@
 
 use serde_json::{Map, Value};
 
-use super::errors::StateError;
+use super::errors::{StateError, error_names};
 use super::intrinsics::{Call, is_intrinsic};
+use super::jsonata::{Expr, expression_text};
 use super::path::{Path, Scope, is_variable_name};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +18,8 @@ pub(crate) enum Template {
     Array(Vec<Template>),
     Path(Path),
     Intrinsic(Call),
+    /// A `{% … %}` expression, in a JSONata state's fields.
+    Jsonata(Expr),
 }
 
 impl Template {
@@ -26,7 +29,7 @@ impl Template {
         if !value.is_object() {
             return Err((String::new(), "must be a JSON object (a payload template)".into()));
         }
-        parse_value(value, "")
+        walk(value, "", Dialect::JsonPath)
     }
 
     /// Builds the payload. Paths that match nothing are `States.Runtime`.
@@ -47,7 +50,33 @@ impl Template {
                 .read(input, context)
                 .map_err(|e| StateError::runtime(format!("{e} (payload template field using `{}`)", path.text())))?,
             Template::Intrinsic(call) => call.eval(input, context)?,
+            Template::Jsonata(expr) => expr.eval(input, context)?.ok_or_else(|| {
+                StateError::new(
+                    error_names::QUERY_EVALUATION_ERROR,
+                    format!(
+                        "the JSONata expression `{}` returned nothing (undefined)",
+                        expr.source()
+                    ),
+                )
+            })?,
         })
+    }
+
+    /// The first expression in the template that reads `$states.<member>`.
+    pub(crate) fn mentioning_states(&self, member: &str) -> Option<&Expr> {
+        match self {
+            Template::Jsonata(expr) => expr.mentions_states(member).then_some(expr),
+            Template::Object(fields) => fields.iter().find_map(|(_, t)| t.mentioning_states(member)),
+            Template::Array(items) => items.iter().find_map(|t| t.mentioning_states(member)),
+            Template::Literal(_) | Template::Path(_) | Template::Intrinsic(_) => None,
+        }
+    }
+
+    /// A JSONata state's value (`Arguments`, `Output`, `Items`, `ItemSelector`, and each
+    /// variable of `Assign`): any JSON, in which a string that is `{% … %}` is an expression
+    /// and every other string a literal.
+    pub(crate) fn parse_jsonata(value: &Value) -> Result<Template, (String, String)> {
+        walk(value, "", Dialect::Jsonata)
     }
 }
 
@@ -65,8 +94,23 @@ pub(crate) fn parse_dynamic(text: &str) -> Result<Template, String> {
     }
 }
 
-fn parse_value(value: &Value, at: &str) -> Result<Template, (String, String)> {
+/// The two dialects of a template differ only in what a key and a string mean.
+#[derive(Clone, Copy)]
+enum Dialect {
+    /// `key.$` fields are paths or intrinsics; every string is a literal.
+    JsonPath,
+    /// `{% … %}` strings are expressions; `.$` keys are refused.
+    Jsonata,
+}
+
+fn walk(value: &Value, at: &str, dialect: Dialect) -> Result<Template, (String, String)> {
     Ok(match value {
+        Value::String(text) => match (dialect, expression_text(text)) {
+            (Dialect::Jsonata, Some(inner)) => {
+                Template::Jsonata(Expr::parse(inner).map_err(|reason| (at.to_string(), reason))?)
+            }
+            _ => Template::Literal(value.clone()),
+        },
         Value::Object(map) => {
             let mut fields = Vec::with_capacity(map.len());
             for (key, v) in map {
@@ -75,21 +119,28 @@ fn parse_value(value: &Value, at: &str) -> Result<Template, (String, String)> {
                 } else {
                     format!("{at}.{key}")
                 };
-                if let Some(name) = key.strip_suffix(".$") {
-                    let Value::String(text) = v else {
-                        return Err((
-                            here,
-                            "a field ending in `.$` must have a string value (a path or intrinsic function)".into(),
-                        ));
-                    };
-                    if map.contains_key(name) {
-                        return Err((here, format!("both `{name}` and `{key}` are present")));
-                    }
-                    let dynamic = parse_dynamic(text).map_err(|reason| (here.clone(), reason))?;
-                    fields.push((name.to_string(), dynamic));
-                } else {
-                    fields.push((key.clone(), parse_value(v, &here)?));
+                let Some(name) = key.strip_suffix(".$") else {
+                    fields.push((key.clone(), walk(v, &here, dialect)?));
+                    continue;
+                };
+                let Dialect::JsonPath = dialect else {
+                    return Err((
+                        here,
+                        "a `.$` key is JSONPath; in a JSONata state write the value as `{% … %}` under the plain key"
+                            .into(),
+                    ));
+                };
+                let Value::String(text) = v else {
+                    return Err((
+                        here,
+                        "a field ending in `.$` must have a string value (a path or intrinsic function)".into(),
+                    ));
+                };
+                if map.contains_key(name) {
+                    return Err((here, format!("both `{name}` and `{key}` are present")));
                 }
+                let dynamic = parse_dynamic(text).map_err(|reason| (here.clone(), reason))?;
+                fields.push((name.to_string(), dynamic));
             }
             Template::Object(fields)
         }
@@ -97,7 +148,7 @@ fn parse_value(value: &Value, at: &str) -> Result<Template, (String, String)> {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| parse_value(v, &format!("{at}[{i}]")))
+                .map(|(i, v)| walk(v, &format!("{at}[{i}]"), dialect))
                 .collect::<Result<_, _>>()?,
         ),
         other => Template::Literal(other.clone()),
@@ -114,8 +165,9 @@ pub(crate) fn field_in(key: &str, inner: &str) -> String {
 }
 
 /// `Assign`: a payload template whose keys (without `.$`) name workflow variables. The error
-/// is (field inside `Assign`, reason), like [`Template::parse`]'s.
-pub(crate) fn parse_assign(value: &Value) -> Result<Template, (String, String)> {
+/// is (field inside `Assign`, reason), like [`Template::parse`]'s. In JSONata its values are
+/// JSONata values instead.
+pub(crate) fn parse_assign(value: &Value, jsonata: bool) -> Result<Template, (String, String)> {
     let Value::Object(map) = value else {
         return Err((
             String::new(),
@@ -131,11 +183,21 @@ pub(crate) fn parse_assign(value: &Value) -> Result<Template, (String, String)> 
                 format!("`{name}` is not a variable name: start with a letter or `_`, then letters, digits or `_`"),
             ));
         }
+        if name == "states" {
+            return Err((
+                key.clone(),
+                "`states` is reserved: JSONata reads `$states` as the state's data".into(),
+            ));
+        }
         if !names.insert(name) {
             return Err((key.clone(), format!("`{name}` is assigned twice")));
         }
     }
-    Template::parse(value)
+    if jsonata {
+        Template::parse_jsonata(value)
+    } else {
+        Template::parse(value)
+    }
 }
 
 #[cfg(test)]

@@ -9,20 +9,20 @@ use serde_json::{Value, json};
 use crate::asl::testing::{FakeClock, FakeInvoker, RecordingSink, Reply, execution};
 use crate::asl::{HistoryEvent, Outcome, Resume, RetryOf, RunError, StateMachine, StateType};
 
-const F: &str = "arn:aws:lambda:eu-west-1:123456789012:function:f";
+pub(super) const F: &str = "arn:aws:lambda:eu-west-1:123456789012:function:f";
 
-struct Ran {
-    outcome: Outcome,
-    events: Vec<HistoryEvent>,
-    sleeps: Vec<Duration>,
+pub(super) struct Ran {
+    pub(super) outcome: Outcome,
+    pub(super) events: Vec<HistoryEvent>,
+    pub(super) sleeps: Vec<Duration>,
 }
 
-fn load(definition: &Value, invoker: &FakeInvoker) -> StateMachine {
+pub(super) fn load(definition: &Value, invoker: &FakeInvoker) -> StateMachine {
     StateMachine::load(&definition.to_string(), &BTreeMap::new(), invoker)
         .unwrap_or_else(|e| panic!("load failed: {e}"))
 }
 
-async fn run(definition: Value, input: Value, invoker: &FakeInvoker) -> Ran {
+pub(super) async fn run(definition: Value, input: Value, invoker: &FakeInvoker) -> Ran {
     let machine = load(&definition, invoker);
     let clock = FakeClock::new();
     let sink = RecordingSink::new();
@@ -60,11 +60,11 @@ fn task_machine(extra: Value) -> Value {
     })
 }
 
-fn secs(list: &[u64]) -> Vec<Duration> {
+pub(super) fn secs(list: &[u64]) -> Vec<Duration> {
     list.iter().map(|s| Duration::from_secs(*s)).collect()
 }
 
-fn succeeded(output: Value) -> Outcome {
+pub(super) fn succeeded(output: Value) -> Outcome {
     Outcome::Succeeded { output }
 }
 
@@ -75,7 +75,7 @@ fn failed(error: &str, cause: &str) -> Outcome {
     }
 }
 
-fn error_of(outcome: &Outcome) -> (&str, &str) {
+pub(super) fn error_of(outcome: &Outcome) -> (&str, &str) {
     match outcome {
         Outcome::Failed { error, cause } => (error, cause),
         Outcome::Succeeded { output } => panic!("succeeded with {output}"),
