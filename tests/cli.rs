@@ -340,6 +340,61 @@ fn states_validate_lists_every_problem_and_touches_no_data_dir() {
 }
 
 #[test]
+fn states_validate_and_test_speak_jsonata() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("flow.asl.json");
+    let write = |text: &str| std::fs::write(&file, text).unwrap();
+    let path = file.to_str().unwrap();
+    write(
+        r#"{"QueryLanguage": "JSONata", "StartAt": "Price", "States": {
+  "Price": {"Type": "Task", "Resource": "arn:aws:lambda:eu-west-1:123456789012:function:price",
+    "Arguments": {"sku": "{% $states.input.sku %}"},
+    "Output": {"sku": "{% $states.input.sku %}", "total": "{% $states.result.cents / 100 %}"},
+    "End": true}}}"#,
+    );
+    let o = skipline(&data, &["states", "validate", path, "--language-only"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = skipline(
+        &data,
+        &[
+            "--json",
+            "states",
+            "test",
+            path,
+            "--state",
+            "Price",
+            "--input",
+            r#"{"sku": "latte"}"#,
+            "--mock-result",
+            r#"{"cents": 450}"#,
+            "--inspection-level",
+            "DEBUG",
+            "--language-only",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    assert_eq!(report["output"], json!({"sku": "latte", "total": 4.5}), "{}", text(&o));
+    assert_eq!(
+        report["inspectionData"]["attempts"][0]["afterArguments"],
+        json!({"sku": "latte"})
+    );
+    // A JSONPath field in a JSONata state is named with its line and column.
+    write(
+        "{\"QueryLanguage\": \"JSONata\", \"StartAt\": \"S\",\n \"States\": {\"S\": {\"Type\": \"Pass\",\n  \"ResultPath\": \"$.x\", \"End\": true}}}",
+    );
+    let o = skipline(&data, &["states", "validate", path, "--language-only"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("line 3"), "{}", text(&o));
+    assert!(
+        text(&o).contains("is a JSONPath field and this state's QueryLanguage is JSONata"),
+        "{}",
+        text(&o)
+    );
+    assert!(!data.exists(), "states commands never create a data dir");
+}
+
+#[test]
 fn states_test_runs_one_state_with_mocks_like_test_state() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

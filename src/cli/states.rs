@@ -205,7 +205,11 @@ async fn test(cli: &Cli, cmd: &StatesCommand) -> Result<(), CliError> {
         report.insert("assignedVariables".into(), Value::Object(test.assigned.clone()));
     }
     if *inspection_level != InspectionLevel::Info {
-        report.insert("inspectionData".into(), inspection(&input, &variables, &test.events));
+        let jsonata = machine.query_language(state) == Some("JSONata");
+        report.insert(
+            "inspectionData".into(),
+            inspection(&input, &variables, &test.events, jsonata),
+        );
     }
     if *inspection_level == InspectionLevel::Trace {
         report.insert("events".into(), serde_json::to_value(&test.events).unwrap_or_default());
@@ -244,16 +248,18 @@ async fn test(cli: &Cli, cmd: &StatesCommand) -> Result<(), CliError> {
 }
 
 /// TestState's inspection data, from what the state recorded: its input and variables, the
-/// effective input each attempt sent (`afterParameters`), the raw results and errors, and the
-/// output after ResultSelector, ResultPath and OutputPath.
-fn inspection(input: &Value, variables: &Map<String, Value>, events: &[HistoryEvent]) -> Value {
+/// effective input each attempt sent (`afterParameters`, or `afterArguments` in JSONata, as
+/// TestState names them), the raw results and errors, and the output after ResultSelector,
+/// ResultPath and OutputPath (after `Output` in JSONata).
+fn inspection(input: &Value, variables: &Map<String, Value>, events: &[HistoryEvent], jsonata: bool) -> Value {
+    let sent = if jsonata { "afterArguments" } else { "afterParameters" };
     let mut steps = Map::new();
     steps.insert("input".into(), input.clone());
     steps.insert("variables".into(), Value::Object(variables.clone()));
     let mut attempts = Vec::new();
     for e in events {
         match e {
-            HistoryEvent::TaskScheduled { parameters, .. } => attempts.push(json!({"afterParameters": parameters})),
+            HistoryEvent::TaskScheduled { parameters, .. } => attempts.push(json!({ sent: parameters })),
             HistoryEvent::TaskSucceeded { output, .. } => {
                 if let Some(Value::Object(last)) = attempts.last_mut() {
                     last.insert("result".into(), output.clone());
