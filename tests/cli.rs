@@ -1,6 +1,6 @@
 //! The CLI as a user runs it: real `skipline` processes on a temp data dir.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use skipline::local::runtime::{Overrides, Runtime, RuntimeConfig};
 use std::process::{Command, Output};
 
@@ -392,6 +392,74 @@ fn states_validate_and_test_speak_jsonata() {
         text(&o)
     );
     assert!(!data.exists(), "states commands never create a data dir");
+}
+
+/// The JSONata twin of the order flow builds the same events as the JSONPath file, state by
+/// state: what one reads from its input, the other reads from its variables.
+#[test]
+fn the_jsonata_twin_describes_orders_as_the_jsonpath_flow_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let flows = concat!(env!("CARGO_MANIFEST_DIR"), "/infra/statemachine/");
+    let (jsonpath, jsonata) = (
+        format!("{flows}order_flow.asl.json"),
+        format!("{flows}order_flow.jsonata.asl.json"),
+    );
+    let run = |file: &str, state: &str, input: &Value, variables: &Value, extra: &[&str]| {
+        let (input, variables) = (input.to_string(), variables.to_string());
+        let mut args = vec![
+            "--json",
+            "states",
+            "test",
+            file,
+            "--state",
+            state,
+            "--input",
+            &input,
+            "--variables",
+            &variables,
+        ];
+        args.extend_from_slice(extra);
+        let o = skipline(&data, &args);
+        assert_eq!(o.status.code(), Some(0), "{state} in {file}: {}", text(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let order = json!({"accountid": "a1", "vendorid": "v1", "city": "Sydney"});
+    let error = json!({"Error": "StoreUnavailable", "Cause": "the disk is full"});
+    let vars = json!({"orderid": "o-1", "order": order, "cart": order, "error": error});
+    let state = json!({"orderid": "o-1", "order": order, "error": error});
+    for (describe, publish, kind) in [
+        ("DescribeRejection", "PublishRejected", "OrderRejected"),
+        ("DescribeFailure", "PublishFailed", "OrderFailed"),
+    ] {
+        let path_event = run(&jsonpath, describe, &state, &json!({}), &[])["output"]["event"].clone();
+        let mut ata_event = run(&jsonata, describe, &json!({}), &vars, &[])["output"].clone();
+        assert_eq!(ata_event["eventid"], format!("o-1.{kind}"));
+        // The entered time is the test's own clock: equal in shape, not in value.
+        for event in [&path_event, &ata_event] {
+            assert!(
+                event["occurredAt"].as_str().is_some_and(|t| t.ends_with('Z')),
+                "{event}"
+            );
+        }
+        ata_event["occurredAt"] = path_event["occurredAt"].clone();
+        assert_eq!(ata_event, path_event, "{describe}");
+        // What each publishes: the same message and attributes.
+        let mut with_event = state.clone();
+        with_event["event"] = path_event.clone();
+        let sent = |report: Value| report["inspectionData"]["attempts"][0]["afterParameters"].clone();
+        let debug = ["--inspection-level", "DEBUG", "--mock-result", "{}"];
+        let path_sent = sent(run(&jsonpath, publish, &with_event, &json!({}), &debug));
+        let ata_report = run(&jsonata, publish, &path_event, &vars, &debug);
+        let ata_sent = ata_report["inspectionData"]["attempts"][0]["afterArguments"].clone();
+        assert_eq!(
+            ata_sent["MessageAttributes"], path_sent["MessageAttributes"],
+            "{publish}"
+        );
+        let message = |sent: &Value| serde_json::from_str::<Value>(sent["Message"].as_str().unwrap()).unwrap();
+        assert_eq!(message(&ata_sent), message(&path_sent), "{publish}");
+        assert_eq!(ata_report["nextState"], kind);
+    }
 }
 
 #[test]

@@ -46,9 +46,16 @@ impl skipline_handlers::ports::InvoiceStore for BreakableInvoices {
     }
 }
 
-async fn harness() -> LocalHarness {
+/// The embedded default runs order_flow.asl.json; `Some(file)` runs another definition from
+/// infra/statemachine, as `serve --state-machine` would.
+async fn harness(machine: Option<&str>) -> LocalHarness {
     let dir = tempfile::tempdir().unwrap();
     let mut config = RuntimeConfig::new(dir.path());
+    config.state_machine = machine.map(|file| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("infra/statemachine")
+            .join(file)
+    });
     config.allow_private_endpoints = true;
     config.visibility_timeout = Duration::from_millis(300);
     config.max_receive_count = 2;
@@ -64,6 +71,16 @@ async fn harness() -> LocalHarness {
         })),
     };
     let runtime = Runtime::open(config, overrides).await.unwrap();
+    let language = if machine.is_some_and(|f| f.contains("jsonata")) {
+        "JSONata"
+    } else {
+        "JSONPath"
+    };
+    assert_eq!(
+        runtime.machine.query_language("PutItem"),
+        Some(language),
+        "the flow under test"
+    );
     runtime.start_background();
     let receiver = WebhookReceiver::start().await.unwrap();
     LocalHarness {
@@ -108,43 +125,55 @@ impl Harness for LocalHarness {
     }
 }
 
-#[tokio::test]
-async fn happy_path() {
-    scenarios::happy_path(&harness().await).await;
+/// Every scenario, once per definition of the order flow: both must keep the same contract.
+macro_rules! scenarios_on {
+    ($module:ident, $machine:expr) => {
+        mod $module {
+            use super::*;
+
+            #[tokio::test]
+            async fn happy_path() {
+                scenarios::happy_path(&harness($machine).await).await;
+            }
+
+            #[tokio::test]
+            async fn duplicate_active_order_is_rejected() {
+                scenarios::duplicate_active_order_is_rejected(&harness($machine).await).await;
+            }
+
+            #[tokio::test]
+            async fn idempotent_place_order() {
+                scenarios::idempotent_place_order(&harness($machine).await).await;
+            }
+
+            #[tokio::test]
+            async fn invalid_input_writes_nothing() {
+                scenarios::invalid_input_writes_nothing(&harness($machine).await).await;
+            }
+
+            #[tokio::test]
+            async fn failing_endpoint_dead_letters_then_replays_once() {
+                scenarios::failing_endpoint_dead_letters_then_replays_once(&harness($machine).await).await;
+            }
+
+            #[tokio::test]
+            async fn invoice_failure_is_compensated() {
+                scenarios::invoice_failure_is_compensated(&harness($machine).await).await;
+            }
+
+            #[tokio::test]
+            async fn topic_subscription_filters() {
+                let h = harness($machine).await;
+                h.runtime
+                    .queues
+                    .create("rejections", &Default::default())
+                    .await
+                    .unwrap();
+                scenarios::topic_subscription_filters(&h, "rejections").await;
+            }
+        }
+    };
 }
 
-#[tokio::test]
-async fn duplicate_active_order_is_rejected() {
-    scenarios::duplicate_active_order_is_rejected(&harness().await).await;
-}
-
-#[tokio::test]
-async fn idempotent_place_order() {
-    scenarios::idempotent_place_order(&harness().await).await;
-}
-
-#[tokio::test]
-async fn invalid_input_writes_nothing() {
-    scenarios::invalid_input_writes_nothing(&harness().await).await;
-}
-
-#[tokio::test]
-async fn failing_endpoint_dead_letters_then_replays_once() {
-    scenarios::failing_endpoint_dead_letters_then_replays_once(&harness().await).await;
-}
-
-#[tokio::test]
-async fn invoice_failure_is_compensated() {
-    scenarios::invoice_failure_is_compensated(&harness().await).await;
-}
-
-#[tokio::test]
-async fn topic_subscription_filters() {
-    let h = harness().await;
-    h.runtime
-        .queues
-        .create("rejections", &Default::default())
-        .await
-        .unwrap();
-    scenarios::topic_subscription_filters(&h, "rejections").await;
-}
+scenarios_on!(jsonpath, None);
+scenarios_on!(jsonata, Some("order_flow.jsonata.asl.json"));

@@ -5,6 +5,8 @@
  * Context:
  *   -c stackName=NAME      stack name (default SkipTheLine)
  *   -c arch=x86_64         build and run the Lambdas on x86_64 (default arm64)
+ *   -c stateMachine=jsonata  deploy order_flow.jsonata.asl.json, the flow's JSONata twin
+ *                          (default jsonpath: order_flow.asl.json)
  *   -c skipBundling=true   do not run `cargo lambda` (offline synth, CI); the template is the same
  */
 import { App, Validations } from 'aws-cdk-lib';

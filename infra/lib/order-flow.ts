@@ -1,6 +1,7 @@
 /**
- * The order-flow state machine, loaded from the one ASL file shared with the embedded runtime
- * (infra/statemachine/order_flow.asl.json) and kept inline in the template.
+ * The order-flow state machine, loaded from an ASL file shared with the embedded runtime and
+ * kept inline in the template: order_flow.asl.json (JSONPath, the default) or its JSONata twin
+ * order_flow.jsonata.asl.json (`-c stateMachine=jsonata`).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -14,7 +15,19 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
-export const ASL_PATH = path.join(__dirname, '..', 'statemachine', 'order_flow.asl.json');
+/** The two definitions of the same flow; both pass the contract suite on the embedded backend. */
+export const ASL_PATHS = {
+  jsonpath: path.join(__dirname, '..', 'statemachine', 'order_flow.asl.json'),
+  jsonata: path.join(__dirname, '..', 'statemachine', 'order_flow.jsonata.asl.json'),
+} as const;
+export type OrderFlowDefinition = keyof typeof ASL_PATHS;
+
+/** The `stateMachine` context value: `jsonpath` (default) or `jsonata`. */
+export function orderFlowDefinition(value: unknown): OrderFlowDefinition {
+  if (value === undefined || value === 'jsonpath') return 'jsonpath';
+  if (value === 'jsonata') return 'jsonata';
+  throw new Error(`context stateMachine must be jsonpath or jsonata, got ${JSON.stringify(value)}`);
+}
 
 /** Every `${Name}` placeholder in an ASL document, sorted and de-duplicated. */
 export function aslPlaceholders(asl: string): string[] {
@@ -28,6 +41,8 @@ export interface OrderFlowProps {
   readonly topicKey: kms.IKey;
   readonly cartTable: dynamodb.ITable;
   readonly logRetention?: logs.RetentionDays;
+  /** Which ASL file to deploy. Default `jsonpath`. */
+  readonly definition?: OrderFlowDefinition;
 }
 
 export class OrderFlow extends Construct {
@@ -37,7 +52,8 @@ export class OrderFlow extends Construct {
 
   constructor(scope: Construct, id: string, props: OrderFlowProps) {
     super(scope, id);
-    const asl = fs.readFileSync(ASL_PATH, 'utf8');
+    const aslPath = ASL_PATHS[props.definition ?? 'jsonpath'];
+    const asl = fs.readFileSync(aslPath, 'utf8');
     const substitutions: Record<string, string> = {
       PutItemFunctionArn: props.putItem.functionArn,
       PutObjectFunctionArn: props.putObject.functionArn,
@@ -46,7 +62,7 @@ export class OrderFlow extends Construct {
     };
     const missing = aslPlaceholders(asl).filter((p) => !(p in substitutions));
     if (missing.length > 0) {
-      throw new Error(`${ASL_PATH} uses placeholders with no substitution: ${missing.join(', ')}`);
+      throw new Error(`${aslPath} uses placeholders with no substitution: ${missing.join(', ')}`);
     }
 
     this.role = new iam.Role(this, 'Role', {

@@ -12,7 +12,7 @@ import { Api } from './api';
 import { Functions, TIMEOUTS } from './functions';
 import { Json } from './json-schema-draft4';
 import { Messaging } from './messaging';
-import { OrderFlow } from './order-flow';
+import { OrderFlow, OrderFlowDefinition, orderFlowDefinition } from './order-flow';
 import { Storage } from './storage';
 
 export const PLACE_ORDER_SCHEMA_PATH = path.join(__dirname, '..', '..', 'events', 'schema', 'place-order.schema.json');
@@ -22,6 +22,8 @@ export interface SkipTheLineStackProps extends StackProps {
   readonly architecture?: lambda.Architecture;
   /** For data-bearing resources (tables, buckets, keys). Default RETAIN. */
   readonly removalPolicy?: RemovalPolicy;
+  /** The order-flow ASL file; else context `stateMachine` (`jsonpath` by default, or `jsonata`). */
+  readonly stateMachine?: OrderFlowDefinition;
   /** Overrides the schema file (tests). */
   readonly placeOrderSchema?: Json;
 }
@@ -74,6 +76,7 @@ export class SkipTheLineStack extends Stack {
       topic: this.messaging.topic,
       topicKey: this.messaging.topicKey,
       cartTable: this.storage.cartTable,
+      definition: props.stateMachine ?? orderFlowDefinition(this.node.tryGetContext('stateMachine')),
     });
     this.api = new Api(this, 'Api', {
       stateMachine: this.orderFlow.stateMachine,

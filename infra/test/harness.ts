@@ -14,8 +14,8 @@ export interface Built {
   template: Template;
 }
 
-export function build(props: SkipTheLineStackProps = {}): Built {
-  const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+export function build(props: SkipTheLineStackProps = {}, context: Record<string, string> = {}): Built {
+  const app = new App({ context: { ...cdkJson.context, ...context, 'aws:cdk:bundling-stacks': [] } });
   const stack = new SkipTheLineStack(app, 'SkipTheLine', props);
   return { app, stack, template: Template.fromStack(stack) };
 }

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { ASL_PATH, aslPlaceholders } from '../lib/order-flow';
+import { ASL_PATHS, aslPlaceholders, orderFlowDefinition } from '../lib/order-flow';
 import { build } from './harness';
 
 const SAMPLE: Record<string, string> = {
@@ -12,12 +12,15 @@ const SAMPLE: Record<string, string> = {
 /** Substitute `${Name}` in a string the way definitionSubstitutions does. */
 const substitute = (text: string, values: Record<string, string>) => text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (m, k) => values[k] ?? m);
 
-test('the ASL file uses exactly the four substitutions the stack provides', () => {
-  expect(aslPlaceholders(fs.readFileSync(ASL_PATH, 'utf8'))).toEqual(Object.keys(SAMPLE).sort());
+const DEFINITIONS = Object.keys(ASL_PATHS) as (keyof typeof ASL_PATHS)[];
+
+test.each(DEFINITIONS)('the %s ASL file uses exactly the four substitutions the stack provides', (definition) => {
+  expect(aslPlaceholders(fs.readFileSync(ASL_PATHS[definition], 'utf8'))).toEqual(Object.keys(SAMPLE).sort());
 });
 
-test('the template\'s DefinitionString is the ASL file, inline, with the same substitutions', () => {
-  const { stack, template } = build();
+/** The template's state machine definition with the sample values substituted, as JSON. */
+function deployedDefinition(context: Record<string, string>): unknown {
+  const { stack, template } = build({}, context);
   const sm = template.toJSON().Resources[stack.getLogicalId(stack.orderFlow.stateMachine.node.defaultChild as any)].Properties;
   const id = (c: any) => stack.getLogicalId(c.node.defaultChild);
   // Map each CloudFormation token to the sample value of the placeholder it stands for.
@@ -39,7 +42,25 @@ test('the template\'s DefinitionString is the ASL file, inline, with the same su
     ? sm.DefinitionString
     : (sm.DefinitionString['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : tokens.get(JSON.stringify(part)))).join('');
   const fromTemplate = JSON.parse(substitute(definition, values));
-  const fromFile = JSON.parse(substitute(fs.readFileSync(ASL_PATH, 'utf8'), SAMPLE));
-  expect(fromTemplate).toEqual(fromFile);
   expect(JSON.stringify(fromTemplate)).not.toMatch(/\$\{/);
+  return fromTemplate;
+}
+
+const fromFile = (definition: keyof typeof ASL_PATHS) => JSON.parse(substitute(fs.readFileSync(ASL_PATHS[definition], 'utf8'), SAMPLE));
+
+test('the template\'s DefinitionString is the JSONPath ASL file by default, inline, with the same substitutions', () => {
+  expect(deployedDefinition({})).toEqual(fromFile('jsonpath'));
+  expect(deployedDefinition({ stateMachine: 'jsonpath' })).toEqual(fromFile('jsonpath'));
+});
+
+test('-c stateMachine=jsonata deploys the JSONata twin', () => {
+  const deployed = deployedDefinition({ stateMachine: 'jsonata' }) as { QueryLanguage?: string };
+  expect(deployed).toEqual(fromFile('jsonata'));
+  expect(deployed.QueryLanguage).toBe('JSONata');
+  expect(fromFile('jsonpath')).not.toEqual(fromFile('jsonata'));
+});
+
+test('an unknown stateMachine context value is refused, naming the choices', () => {
+  expect(() => orderFlowDefinition('yaml')).toThrow('context stateMachine must be jsonpath or jsonata, got "yaml"');
+  expect(() => build({}, { stateMachine: 'JSONata ' })).toThrow(/must be jsonpath or jsonata/);
 });
