@@ -320,6 +320,48 @@ pub fn jsonpath_signature(data: &[u8]) -> Signature {
     load_and_run(&definition.to_string(), input)
 }
 
+/// A JSONata expression (text before the first NUL) used in one field of a small JSONata
+/// machine chosen by the first byte, run on the JSON document after the NUL. Every field that
+/// takes an expression is reached: Arguments, Output, Assign, Items, Condition, the numbers of
+/// TimeoutSeconds, Wait and MaxConcurrency, Fail's Error and Cause, and a Catcher's Output.
+pub fn jsonata(data: &[u8]) {
+    let _ = jsonata_signature(data);
+}
+
+pub fn jsonata_signature(data: &[u8]) -> Signature {
+    let Some((which, rest)) = data.split_first() else {
+        return "empty".into();
+    };
+    let (expr, doc) = split(rest);
+    let e = format!("{{% {} %}}", String::from_utf8_lossy(expr));
+    let input: Value = serde_json::from_slice(doc)
+        .unwrap_or_else(|_| json!({"a": {"b": [1, {"c": "x"}, 3]}, "list": [{"id": 1}, {"id": 2}], "s": "t", "n": 2}));
+    let f = "arn:aws:lambda:local:0:function:f";
+    let states = match which % 12 {
+        0 => json!({"S": {"Type": "Pass", "Output": e, "End": true}}),
+        1 => json!({"S": {"Type": "Task", "Resource": f, "Arguments": {"v": e, "k": [e]}, "End": true}}),
+        2 => json!({"S": {"Type": "Pass", "Assign": {"x": e}, "Next": "R"},
+                    "R": {"Type": "Pass", "Output": "{% $x %}", "End": true}}),
+        3 => json!({"S": {"Type": "Map", "Items": e, "ItemProcessor": {"StartAt": "I",
+                    "States": {"I": {"Type": "Pass", "Output": "{% $states.input %}", "End": true}}}, "End": true}}),
+        4 => json!({"S": {"Type": "Choice", "Choices": [{"Condition": e, "Next": "Y"}], "Default": "N"},
+                    "Y": {"Type": "Succeed"}, "N": {"Type": "Fail", "Error": "No"}}),
+        5 => json!({"S": {"Type": "Task", "Resource": f, "TimeoutSeconds": e, "End": true}}),
+        6 => json!({"S": {"Type": "Wait", "Seconds": e, "End": true}}),
+        7 => json!({"S": {"Type": "Wait", "Timestamp": e, "End": true}}),
+        8 => json!({"S": {"Type": "Fail", "Error": e, "Cause": e}}),
+        9 => json!({"S": {"Type": "Task", "Resource": f, "Arguments": {"fail": "E"},
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Output": e, "Assign": {"y": e}, "Next": "R"}], "End": true},
+                    "R": {"Type": "Pass", "End": true}}),
+        10 => json!({"S": {"Type": "Task", "Resource": f, "Output": e, "Assign": {"r": e}, "End": true}}),
+        _ => json!({"S": {"Type": "Map", "Items": "{% $states.input.list %}", "MaxConcurrency": e,
+                    "ItemSelector": {"i": "{% $states.context.Map.Item.Index %}", "v": e},
+                    "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}, "End": true}}),
+    };
+    let definition = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": states});
+    load_and_run(&definition.to_string(), input)
+}
+
 /// A fuzz target: the function, its outcome signature, seed inputs and dictionary tokens.
 pub struct Target {
     pub name: &'static str,
@@ -517,6 +559,62 @@ pub fn targets() -> Vec<Target> {
             ],
         },
         Target {
+            name: "jsonata",
+            run: jsonata_signature,
+            seeds: seeds::jsonata,
+            tokens: &[
+                "$states",
+                ".input",
+                ".result",
+                ".errorOutput",
+                ".context",
+                "$x",
+                " := ",
+                ";",
+                "(",
+                ")",
+                "[",
+                "]",
+                "{",
+                "}",
+                "'",
+                "\"",
+                ".",
+                "*",
+                "**",
+                "..",
+                "[1..1000000]",
+                " & ",
+                " ? ",
+                " : ",
+                " ~> ",
+                "function($v) { $v }",
+                "$eval('1')",
+                "$partition(",
+                "$range(",
+                "$hash(",
+                "$random(",
+                "$uuid()",
+                "$parse(",
+                "$string(",
+                "$number(",
+                "$sum(",
+                "$count(",
+                "$sort(",
+                "$reduce(",
+                "$match(",
+                "$replace(",
+                "/a+/",
+                "1e308",
+                "-1",
+                "0",
+                "null",
+                "true",
+                "%}",
+                "{%",
+            ],
+        },
+        Target {
             name: "jsonpath",
             run: jsonpath_signature,
             seeds: seeds::jsonpath,
@@ -642,12 +740,53 @@ mod seeds {
             r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":1,"y.$":"$.n","z.$":"States.Format('{}', $.n)"},"Next":"C"},"C":{"Type":"Choice","Choices":[{"Variable":"$x","NumericEquals":1,"Assign":{"x.$":"$y"},"Next":"B"}],"Default":"B","Assign":{"d":true}},"B":{"Type":"Pass","Parameters":{"x.$":"$x","h.$":"States.Hash($z, 'MD5')"},"End":true}}}"#,
             r#"{"StartAt":"W","States":{"W":{"Type":"Wait","TimestampPath":"$.when","Next":"P"},"P":{"Type":"Pass","Parameters":{"a.$":"States.Array($.n, 'x')","h.$":"States.Hash('x', 'SHA-256')","u.$":"States.JsonToString($)","r.$":"States.ArrayRange(1, 9, 2)","c.$":"States.ArrayContains(States.Array(1,2), 2)"},"End":true}}}"#,
         ];
-        let mut out = vec![flow.as_bytes().to_vec()];
-        out.extend(others.iter().map(|s| s.as_bytes().to_vec()));
+        let twin = include_str!("../../infra/statemachine/order_flow.jsonata.asl.json");
+        let jsonata = [
+            r#"{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":"{% $states.input.n %}","l":[1,"{% $x %}"]},"Output":{"s":"{% $string($states.input) %}"},"Next":"C"},"C":{"Type":"Choice","Choices":[{"Condition":"{% $x > 1 %}","Output":"{% $l %}","Next":"M"}],"Default":"F"},"M":{"Type":"Map","Items":"{% $range(0, $x, 1) %}","MaxConcurrency":"{% $x %}","ItemSelector":{"i":"{% $states.context.Map.Item.Index %}"},"ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:local:0:function:f","Arguments":"{% $states.input %}","Output":"{% $states.result.n %}","End":true}}},"End":true},"F":{"Type":"Fail","Error":"{% 'E' & $x %}","Cause":"{% $hash('x', 'SHA-256') %}"}}}"#,
+            r#"{"QueryLanguage":"JSONata","StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:local:0:function:f","Arguments":{"fail":"{% $states.input.fail %}"},"TimeoutSeconds":"{% 3 %}","Retry":[{"ErrorEquals":["States.QueryEvaluationError"],"MaxAttempts":1}],"Catch":[{"ErrorEquals":["States.ALL"],"Output":"{% $states.errorOutput %}","Assign":{"e":"{% $states.errorOutput.Error %}"},"Next":"P"}],"End":true},"P":{"Type":"Parallel","Branches":[{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":"{% 1 %}","End":true}}},{"StartAt":"U","States":{"U":{"Type":"Pass","Output":"{% [$uuid(), $random(1), $partition([1,2,3], 2), $parse('[1]')] %}","End":true}}}],"Output":"{% $states.result %}","End":true}}}"#,
+            r#"{"StartAt":"J","States":{"J":{"Type":"Pass","QueryLanguage":"JSONata","Output":"{% $states.input ~> $merge([$, {'z': 1}]) %}","Next":"P"},"P":{"Type":"Pass","Parameters":{"z.$":"$.z"},"End":true}}}"#,
+        ];
+        let mut out = vec![flow.as_bytes().to_vec(), twin.as_bytes().to_vec()];
+        out.extend(others.iter().chain(&jsonata).map(|s| s.as_bytes().to_vec()));
         let mut with_input = others[1].as_bytes().to_vec();
         with_input.push(0);
         with_input.extend_from_slice(br#"{"fail":"E","n":1,"orderid":"o"}"#);
         out.push(with_input);
+        out
+    }
+
+    pub fn jsonata() -> Vec<Vec<u8>> {
+        let exprs = [
+            "$states.input",
+            "$states.input.a.b[1].c",
+            "$sum($states.input.list.id)",
+            "$states.input.list[id > 1]",
+            "$states.input.n > 1",
+            "$x := 3; $x * $states.input.n",
+            "$states.input.n + 1",
+            "$now()",
+            "'E' & $states.input.s",
+            "$states.errorOutput",
+            "$states.result",
+            "$states.input.n",
+            "$range(0, 10, 2)",
+            "$partition($states.input.list, 1)",
+            "$hash($states.input.s, 'SHA-512')",
+            "$parse('{\"a\": 1}')",
+            "$random(3)",
+            "$states.context.Execution.Name",
+            "$map($states.input.list, function($v) { $v.id * 2 })",
+            "$states.input.missing",
+        ];
+        let mut out = Vec::new();
+        for (i, e) in exprs.iter().enumerate() {
+            let mut v = vec![i as u8];
+            v.extend_from_slice(e.as_bytes());
+            out.push(v);
+        }
+        let mut with_doc = vec![0u8];
+        with_doc.extend_from_slice(b"$states.input[0]\0[1,2]");
+        out.push(with_doc);
         out
     }
 

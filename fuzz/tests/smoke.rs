@@ -34,6 +34,10 @@ fn every_target_survives_a_bounded_mutational_run() {
             ));
         }
     }
+    // The fuzzer's panic hook stays installed, so the assertion's own message would be lost.
+    for f in &failures {
+        println!("crash: {f}");
+    }
     assert!(failures.is_empty(), "crashes:\n{}", failures.join("\n"));
 }
 

@@ -131,9 +131,10 @@ fn outside_strings(source: &str, name: &str) -> bool {
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if b == b'"' || b == b'\'' => quote = Some(b),
-            None if source[i..].starts_with(name) => {
+            // Bytes, not `&str` slices: `i` may sit inside a multi-byte character.
+            None if bytes[i..].starts_with(name.as_bytes()) => {
                 let after = bytes.get(i + name.len()).copied();
-                if !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                if !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || !c.is_ascii()) {
                     return true;
                 }
             }
@@ -289,6 +290,10 @@ mod tests {
         assert!(e.contains("`$eval` is not available"), "{e}");
         assert!(Expr::parse("'$eval is a word here'").is_ok());
         assert!(Expr::parse("$evaluate").is_ok());
+        // Found by the fuzzer: a name check inside a multi-byte character must not panic.
+        assert!(Expr::parse("$sum($states.input.list.éid)").is_ok());
+        assert!(Expr::parse("'é' & $eval('1')").is_err());
+        assert!(Expr::parse("$evalé").is_ok());
     }
 
     #[test]
