@@ -10,6 +10,7 @@
 
 pub mod baseline;
 pub mod lambda;
+pub mod map;
 pub mod orders;
 pub mod plot;
 pub mod replay;
@@ -18,6 +19,7 @@ pub mod tracker;
 
 use baseline::Baseline;
 use lambda::LambdaReport;
+use map::MapResult;
 use orders::{Mode, OrderRunSpec, RunResult};
 use replay::ReplayResult;
 use serde::Serialize;
@@ -58,6 +60,8 @@ pub struct Plan {
     /// How long each baseline measurement runs.
     pub baseline: Duration,
     pub replay_messages: Option<u64>,
+    /// Items of the inline-Map measurement, in JSONPath and JSONata; `None` skips it.
+    pub map_items: Option<usize>,
     pub lambda_dir: PathBuf,
     pub vendors: usize,
 }
@@ -121,6 +125,8 @@ pub struct Report {
     pub half_rate: Option<RunResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replay: Option<ReplayResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub map: Vec<MapResult>,
     pub lambda: LambdaReport,
     pub targets: Vec<TargetCheck>,
 }
@@ -184,6 +190,14 @@ pub async fn run(plan: &Plan, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         }
         None => None,
     };
+    let mut maps = Vec::new();
+    if let Some(items) = plan.map_items {
+        for language in [map::Language::JsonPath, map::Language::Jsonata] {
+            let r = map::run(&plan.root, language, items).await?;
+            progress(&map::row(&r));
+            maps.push(r);
+        }
+    }
     let lambda = lambda::scan(&plan.lambda_dir).await;
     let targets = targets(&runs, half_rate.as_ref(), replay.as_ref(), &lambda);
     Ok(Report {
@@ -193,6 +207,7 @@ pub async fn run(plan: &Plan, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         runs,
         half_rate,
         replay,
+        map: maps,
         lambda,
         targets,
     })
@@ -292,6 +307,16 @@ pub fn text(report: &Report) -> String {
             s,
             "\nreplay: {} messages DLQ → queue in {:.3} s = {:.0} msg/s, {} commits",
             r.messages, r.elapsed_s, r.messages_per_s, r.commits
+        );
+    }
+    if !report.map.is_empty() {
+        let _ = writeln!(s, "\n{}", map::HEADER);
+        for r in &report.map {
+            let _ = writeln!(s, "{}", map::row(r));
+        }
+        let _ = writeln!(
+            s,
+            "(durable = the runtime's history sink on SQLite; ×in-memory = durable items/s ÷ the same Map with a sink that keeps nothing, same run)"
         );
     }
     let _ = writeln!(s, "\nLambda artifacts ({}):", report.lambda.dir);

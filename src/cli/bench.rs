@@ -38,6 +38,10 @@ pub struct BenchArgs {
     /// Messages for the replay measurement (0 skips it).
     #[arg(long, default_value_t = 100_000)]
     pub replay_messages: u64,
+    /// Items of the inline-Map measurement (a Map of Pass states, in JSONPath and in JSONata,
+    /// durable and in memory); 0 skips it.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub map_items: u64,
     /// A short run for CI: few orders, small sweep, all parts exercised, no thresholds.
     #[arg(long)]
     pub smoke: bool,
@@ -107,6 +111,7 @@ fn plan(args: &BenchArgs, root: PathBuf) -> Plan {
         timeout: args.timeout,
         baseline: args.baseline,
         replay_messages: (args.replay_messages > 0).then_some(args.replay_messages),
+        map_items: (args.map_items > 0).then_some(as_usize(args.map_items)),
         lambda_dir: args.lambda_dir.clone(),
         vendors: as_usize(args.vendors),
     };
@@ -115,6 +120,7 @@ fn plan(args: &BenchArgs, root: PathBuf) -> Plan {
         plan.concurrency = vec![2, 16];
         plan.baseline = plan.baseline.min(Duration::from_millis(300));
         plan.replay_messages = plan.replay_messages.map(|n| n.min(2_000));
+        plan.map_items = plan.map_items.map(|n| n.min(500));
         plan.timeout = plan.timeout.min(Duration::from_secs(20));
     }
     plan
