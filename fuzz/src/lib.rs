@@ -755,6 +755,20 @@ mod seeds {
         out
     }
 
+    /// One seed per text, its first byte the text's position: that byte picks the field the
+    /// text is placed in, so the seeds reach every field.
+    fn indexed(texts: &[&str]) -> Vec<Vec<u8>> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let mut v = vec![i as u8];
+                v.extend_from_slice(text.as_bytes());
+                v
+            })
+            .collect()
+    }
+
     pub fn jsonata() -> Vec<Vec<u8>> {
         let exprs = [
             "$states.input",
@@ -778,12 +792,7 @@ mod seeds {
             "$map($states.input.list, function($v) { $v.id * 2 })",
             "$states.input.missing",
         ];
-        let mut out = Vec::new();
-        for (i, e) in exprs.iter().enumerate() {
-            let mut v = vec![i as u8];
-            v.extend_from_slice(e.as_bytes());
-            out.push(v);
-        }
+        let mut out = indexed(&exprs);
         let mut with_doc = vec![0u8];
         with_doc.extend_from_slice(b"$states.input[0]\0[1,2]");
         out.push(with_doc);
@@ -805,12 +814,7 @@ mod seeds {
             "$.a.b[::2]",
             "$.x.y.z",
         ];
-        let mut out = Vec::new();
-        for (i, p) in paths.iter().enumerate() {
-            let mut v = vec![i as u8];
-            v.extend_from_slice(p.as_bytes());
-            out.push(v);
-        }
+        let mut out = indexed(&paths);
         let mut with_doc = vec![2u8];
         with_doc.extend_from_slice(b"$.a.b\0{\"a\":[1,2]}");
         out.push(with_doc);

@@ -831,7 +831,18 @@ fn query_output(output: &Template, input: &Value, scope: &Scope<'_>) -> Result<V
 /// The output of a state without a result (Pass, Choice, Wait, Succeed): JSONata's `Output`
 /// if it has one, else `OutputPath` (which a JSONata state has as `$`).
 fn state_output(state: &State, value: Value, context: &Scope<'_>) -> Result<Value, StateError> {
-    match &state.output {
+    output_or_path(state.output.as_ref(), state, value, context)
+}
+
+/// `output` (a JSONata `Output`: the state's, or a Choice rule's) if there is one, else the
+/// state's `OutputPath`.
+fn output_or_path(
+    output: Option<&Template>,
+    state: &State,
+    value: Value,
+    context: &Scope<'_>,
+) -> Result<Value, StateError> {
+    match output {
         Some(output) => query_output(output, &value, context),
         None => output_path(state.output_path.as_ref(), value, context),
     }
@@ -920,10 +931,7 @@ fn choice_state(state: &State, choice: &Choice, raw_input: &Value, context: &Sco
         }
     };
     let assigned = assign(assigning, &effective, context)?;
-    let output = match output {
-        Some(output) => query_output(output, &effective, context)?,
-        None => output_path(state.output_path.as_ref(), effective, context)?,
-    };
+    let output = output_or_path(output, state, effective, context)?;
     Ok(Step::Next {
         next: next.clone(),
         output,
