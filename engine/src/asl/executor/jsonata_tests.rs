@@ -346,3 +346,59 @@ fn load_refuses_fields_of_the_other_language_and_unreachable_states_members() {
     );
     assert_eq!(machine.state_names().count(), 1);
 }
+
+/// AWS's documented examples, with their documented inputs and results.
+#[tokio::test]
+async fn the_documented_examples_give_the_documented_results() {
+    let invoker = FakeInvoker::new();
+    // https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html: an expression
+    // at any depth (`"Items": [1, "{% $two %}", 3]`), and a string without `{% %}` is a literal.
+    let definition = jsonata(
+        json!({
+            "Two": {"Type": "Pass", "Assign": {"two": 2}, "Next": "M"},
+            "M": {"Type": "Map", "Items": [1, "{% $two %}", 3],
+                  "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}},
+                  "Next": "L"},
+            "L": {"Type": "Pass", "Output": {"items": "{% $states.input %}", "not-evaluated": "$customerName"}, "End": true}
+        }),
+        "Two",
+    );
+    let ran = run(definition, json!({}), &invoker).await;
+    assert_eq!(
+        ran.outcome,
+        succeeded(json!({"items": [1, 2, 3], "not-evaluated": "$customerName"}))
+    );
+
+    // https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html: with x = 3
+    // and a = 6, `{"x": "{% $a %}", "nextX": "{% $x %}"}` gives x = 6 and nextX = 3, because
+    // every assignment sees the values from before the state.
+    let definition = jsonata(
+        json!({
+            "Init": {"Type": "Pass", "Assign": {"x": 3, "a": 6}, "Next": "Swap"},
+            "Swap": {"Type": "Pass", "Assign": {"x": "{% $a %}", "nextX": "{% $x %}"}, "Next": "Show"},
+            "Show": {"Type": "Pass", "Output": {"x": "{% $x %}", "nextX": "{% $nextX %}"}, "End": true}
+        }),
+        "Init",
+    );
+    let ran = run(definition, json!({}), &invoker).await;
+    assert_eq!(ran.outcome, succeeded(json!({"x": 6, "nextX": 3})));
+
+    // https://states-language.net/spec.html (Map, JSONata): `"Assign": {"shipped": "{% $states.result %}"}`
+    // assigns the array of iteration outputs, in item order.
+    let definition = jsonata(
+        json!({
+            "M": {"Type": "Map", "Items": "{% $states.input.parcels %}",
+                  "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "Output": "{% $states.input.prod %}", "End": true}}},
+                  "Assign": {"shipped": "{% $states.result %}"}, "Next": "Show"},
+            "Show": {"Type": "Pass", "Output": "{% $shipped %}", "End": true}
+        }),
+        "M",
+    );
+    let ran = run(
+        definition,
+        json!({"parcels": [{"prod": "R31"}, {"prod": "S39"}, {"prod": "R40"}]}),
+        &invoker,
+    )
+    .await;
+    assert_eq!(ran.outcome, succeeded(json!(["R31", "S39", "R40"])));
+}
