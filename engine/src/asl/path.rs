@@ -5,10 +5,18 @@
 //! path (only fields and indexes) yields one value or fails, while an indefinite one
 //! (wildcards, slices, unions, `..`) yields an array of matches; and writes through
 //! reference paths (`ResultPath`), which create intermediate objects. Paths are parsed once
-//! at load time, so syntax errors and unsupported features (filters, functions) are
+//! at load time, so syntax errors and unsupported features (functions, scripts) are
 //! refused there with a message.
+//!
+//! Filters (`[?(...)]`) follow Jayway JsonPath, which Step Functions runs, within the limits
+//! AWS documents for them (<https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-paths.html>):
+//! `@` matches only objects, and regular expressions, lexical operators (`in`, `subsetof`, ...)
+//! and references to other values (`$...`) are not supported, so they are refused at load
+//! rather than run differently.
 
-use serde_json::{Map, Value};
+use std::cmp::Ordering;
+
+use serde_json::{Map, Number, Value};
 
 /// Which document a path starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +108,135 @@ pub(crate) enum Selector {
         end: Option<i64>,
         step: i64,
     },
+    /// `[?(test)]`: on an array, its object elements that pass; on an object, the object
+    /// itself if it passes (as Jayway does). Scalars never match: AWS's `@` matches only objects.
+    Filter(Test),
+}
+
+/// A filter's test, parsed as Jayway does: `&&` binds tighter than `||`, and `!` negates a
+/// group or an existence test.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Test {
+    Or(Vec<Test>),
+    And(Vec<Test>),
+    Not(Box<Test>),
+    /// `@.field` alone: the field is present (even if null).
+    Exists(Vec<Selector>),
+    Compare(Operand, Comparison, Operand),
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Operand {
+    /// `@`, `@.a[0]['b']`: fields and indexes from the object being tested.
+    Current(Vec<Selector>),
+    /// A number, a quoted string, `true`, `false` or `null`.
+    Literal(Value),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Comparison {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// How deep parentheses and `!` may nest in one filter: parsing and evaluation recurse on them.
+const MAX_FILTER_DEPTH: usize = 32;
+
+/// Jayway's word operators, which AWS does not support ("lexical operators ... such as
+/// `subsetof`"): named in the refusal.
+const LEXICAL_OPERATORS: &[&str] = &[
+    "in", "nin", "subsetof", "anyof", "noneof", "size", "empty", "contains", "all", "matches", "type",
+];
+
+impl Test {
+    /// Whether `item` passes. A missing field or a comparison of different types is false,
+    /// never an error; `!=` is the negation of `==` (Jayway's rule), so it holds for them.
+    fn holds(&self, item: &Value) -> bool {
+        match self {
+            Test::Or(tests) => tests.iter().any(|t| t.holds(item)),
+            Test::And(tests) => tests.iter().all(|t| t.holds(item)),
+            Test::Not(test) => !test.holds(item),
+            Test::Exists(path) => follow(path, item).is_some(),
+            Test::Compare(left, op, right) => {
+                let pair = left.value(item).zip(right.value(item));
+                match op {
+                    Comparison::Eq => pair.is_some_and(|(a, b)| json_eq(a, b)),
+                    Comparison::Ne => !pair.is_some_and(|(a, b)| json_eq(a, b)),
+                    _ => pair.and_then(|(a, b)| order(a, b)).is_some_and(|o| match op {
+                        Comparison::Lt => o.is_lt(),
+                        Comparison::Le => o.is_le(),
+                        Comparison::Gt => o.is_gt(),
+                        _ => o.is_ge(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+impl Operand {
+    fn value<'a>(&'a self, item: &'a Value) -> Option<&'a Value> {
+        match self {
+            Operand::Current(path) => follow(path, item),
+            Operand::Literal(value) => Some(value),
+        }
+    }
+}
+
+/// Follows fields and indexes from `node`; `None` where one is missing.
+fn follow<'a>(path: &[Selector], node: &'a Value) -> Option<&'a Value> {
+    path.iter().try_fold(node, |node, selector| match (selector, node) {
+        (Selector::Name(name), Value::Object(map)) => map.get(name),
+        (Selector::Index(i), Value::Array(items)) => resolve_index(*i, items.len()).and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
+/// Equality with numbers by value (`1 == 1.0`); different types are unequal (`1 != '1'`).
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => cmp_numbers(x, y) == Some(Ordering::Equal),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// `<` and friends: numbers by value, strings by UTF-16 code units (Java's order); other pairs
+/// have no order, so the comparison is false.
+fn order(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => cmp_numbers(x, y),
+        (Value::String(x), Value::String(y)) => Some(x.encode_utf16().cmp(y.encode_utf16())),
+        _ => None,
+    }
+}
+
+/// Compares exactly where `f64` would not: integers as integers, and an integer with an
+/// integral float as integers.
+fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
+    let int = |n: &Number| n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
+    // Beyond 1e30 a float is larger than any i64/u64, so comparing as f64 keeps the order.
+    let int_float = |i: i128, f: f64| {
+        if f.fract() == 0.0 && f.abs() < 1e30 {
+            Some(i.cmp(&(f as i128)))
+        } else {
+            (i as f64).partial_cmp(&f)
+        }
+    };
+    match (int(a), int(b)) {
+        (Some(x), Some(y)) => Some(x.cmp(&y)),
+        (Some(x), None) => int_float(x, b.as_f64()?),
+        (None, Some(y)) => int_float(y, a.as_f64()?).map(Ordering::reverse),
+        (None, None) => a.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -158,8 +295,12 @@ impl Path {
                 if segment.recursive {
                     let mut all = Vec::new();
                     descendants_and_self(node, &mut all);
-                    for n in all {
-                        select(n, &segment.selector, &mut next);
+                    match &segment.selector {
+                        // As Jayway's scan: every object at any depth that passes, once.
+                        Selector::Filter(test) => {
+                            next.extend(all.into_iter().filter(|n| n.is_object() && test.holds(n)))
+                        }
+                        selector => all.into_iter().for_each(|n| select(n, selector, &mut next)),
                     }
                 } else {
                     select(node, &segment.selector, &mut next);
@@ -209,6 +350,10 @@ fn select<'a>(node: &'a Value, selector: &Selector, out: &mut Vec<&'a Value>) {
         ),
         (Selector::Wildcard, Value::Object(map)) => out.extend(map.values()),
         (Selector::Wildcard, Value::Array(items)) => out.extend(items.iter()),
+        (Selector::Filter(test), Value::Array(items)) => {
+            out.extend(items.iter().filter(|v| v.is_object() && test.holds(v)))
+        }
+        (Selector::Filter(test), Value::Object(_)) if test.holds(node) => out.push(node),
         (Selector::Slice { start, end, step }, Value::Array(items)) => {
             let len = i64::try_from(items.len()).unwrap_or(i64::MAX);
             let clamp = |v: i64| if v < 0 { (len + v).max(0) } else { v.min(len) };
@@ -237,6 +382,11 @@ impl ReferencePath {
         if path.root != Root::Input {
             return Err(format!(
                 "`{text}` must be a reference path starting with `$`, not the context object `$$` or a variable"
+            ));
+        }
+        if path.segments.iter().any(|s| matches!(s.selector, Selector::Filter(_))) {
+            return Err(format!(
+                "`{text}` must be a reference path naming one place (only `.field`, `['field']` and `[index]`); a filter `[?(...)]` can match many"
             ));
         }
         if !path.is_definite() {
@@ -307,6 +457,8 @@ struct Parser<'a> {
     text: &'a str,
     chars: Vec<char>,
     pos: usize,
+    /// Open parentheses and `!` in the filter being parsed (0 outside filters).
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -315,6 +467,7 @@ impl<'a> Parser<'a> {
             text,
             chars: text.chars().collect(),
             pos: 0,
+            depth: 0,
         }
     }
 
@@ -432,7 +585,8 @@ impl<'a> Parser<'a> {
         self.pos += 1; // '['
         self.skip_ws();
         let selector = match self.peek() {
-            Some('?') => return self.fail("filter expressions are not supported"),
+            Some('?') if self.depth > 0 => return self.fail("a filter's path cannot contain another filter"),
+            Some('?') => self.filter()?,
             Some('(') => return self.fail("script expressions are not supported"),
             Some('*') => {
                 self.pos += 1;
@@ -461,6 +615,346 @@ impl<'a> Parser<'a> {
         }
         self.pos += 1;
         Ok(selector)
+    }
+
+    /// Parses `?(test)` inside `[...]`, starting at `?`.
+    fn filter(&mut self) -> Result<Selector, String> {
+        self.pos += 1; // '?'
+        self.skip_ws();
+        if self.peek() != Some('(') {
+            return self.fail("a filter is written `[?(...)]`");
+        }
+        Ok(Selector::Filter(self.group()?))
+    }
+
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_FILTER_DEPTH {
+            return self.fail(&format!(
+                "a filter may nest parentheses and `!` at most {MAX_FILTER_DEPTH} deep"
+            ));
+        }
+        Ok(())
+    }
+
+    /// `(` test `)`, starting at `(`.
+    fn group(&mut self) -> Result<Test, String> {
+        self.enter()?;
+        self.pos += 1; // '('
+        let test = self.any()?;
+        self.skip_ws();
+        match self.peek() {
+            Some(')') => self.pos += 1,
+            None | Some(']') => return self.fail("unterminated filter: expected `)`"),
+            Some(c) => return self.fail(&format!("expected `&&`, `||` or `)`, not `{c}`")),
+        }
+        self.depth -= 1;
+        Ok(test)
+    }
+
+    /// Tests joined by `||`.
+    fn any(&mut self) -> Result<Test, String> {
+        let mut tests = vec![self.all()?];
+        while self.logical('|')? {
+            tests.push(self.all()?);
+        }
+        Ok(if tests.len() == 1 {
+            tests.remove(0)
+        } else {
+            Test::Or(tests)
+        })
+    }
+
+    /// Tests joined by `&&`.
+    fn all(&mut self) -> Result<Test, String> {
+        let mut tests = vec![self.unary()?];
+        while self.logical('&')? {
+            tests.push(self.unary()?);
+        }
+        Ok(if tests.len() == 1 {
+            tests.remove(0)
+        } else {
+            Test::And(tests)
+        })
+    }
+
+    /// Whether `&&` (or `||`) comes next, consuming it; a single `&` (`|`) is an error.
+    fn logical(&mut self, c: char) -> Result<bool, String> {
+        self.skip_ws();
+        if self.peek() != Some(c) {
+            return Ok(false);
+        }
+        if self.peek_at(1) != Some(c) {
+            return self.fail(&format!("expected `{c}{c}`"));
+        }
+        self.pos += 2;
+        Ok(true)
+    }
+
+    /// `!` test, `(` test `)`, or a comparison or existence test.
+    fn unary(&mut self) -> Result<Test, String> {
+        self.skip_ws();
+        match self.peek() {
+            Some('!') => {
+                let bang = self.pos;
+                self.enter()?;
+                self.pos += 1;
+                self.skip_ws();
+                let test = if matches!(self.peek(), Some('(' | '!')) {
+                    self.unary()?
+                } else {
+                    match self.relation()? {
+                        exists @ Test::Exists(_) => exists,
+                        _ => {
+                            // Jayway would drop the `!` here and run the comparison as written.
+                            self.pos = bang;
+                            return self
+                                .fail("`!` negates an existence test (`!@.field`) or a group: write `!(... == ...)`");
+                        }
+                    }
+                };
+                self.depth -= 1;
+                Ok(Test::Not(Box::new(test)))
+            }
+            Some('(') => self.group(),
+            _ => self.relation(),
+        }
+    }
+
+    /// `operand op operand`, or `@...` alone as an existence test.
+    fn relation(&mut self) -> Result<Test, String> {
+        let left = self.operand()?;
+        let Some(op) = self.comparison()? else {
+            return match left {
+                Operand::Current(path) => Ok(Test::Exists(path)),
+                Operand::Literal(_) => self.fail("a value alone is not a test: compare it, or test a field `@.field`"),
+            };
+        };
+        let right = self.operand()?;
+        Ok(Test::Compare(left, op, right))
+    }
+
+    /// The comparison operator next, if any (`None` before `)`, `&&`, `||` or the end).
+    fn comparison(&mut self) -> Result<Option<Comparison>, String> {
+        self.skip_ws();
+        let start = self.pos;
+        match self.peek() {
+            None | Some(')' | ']' | '&' | '|') => return Ok(None),
+            Some(c) if c.is_alphabetic() => {
+                let word = self.word();
+                let reason = if LEXICAL_OPERATORS.contains(&word.as_str()) {
+                    format!(
+                        "the operator `{word}` is not supported: Step Functions does not support lexical filter operators"
+                    )
+                } else {
+                    format!("expected a comparison (==, !=, <, <=, >, >=), `&&`, `||` or `)`, not `{word}`")
+                };
+                self.pos = start;
+                return self.fail(&reason);
+            }
+            _ => {}
+        }
+        while self.peek().is_some_and(|c| "=!<>~".contains(c)) {
+            self.pos += 1;
+        }
+        let op: String = self.chars[start..self.pos].iter().collect();
+        let op = match op.as_str() {
+            "==" => Comparison::Eq,
+            "!=" => Comparison::Ne,
+            "<" => Comparison::Lt,
+            "<=" => Comparison::Le,
+            ">" => Comparison::Gt,
+            ">=" => Comparison::Ge,
+            "=~" => {
+                self.pos = start;
+                return self
+                    .fail("`=~` is not supported: Step Functions does not support filtering by regular expression");
+            }
+            "" => {
+                let c = self.peek().unwrap_or(' ');
+                return self.fail(&format!(
+                    "expected a comparison (==, !=, <, <=, >, >=), `&&`, `||` or `)`, not `{c}`"
+                ));
+            }
+            other => {
+                let reason = format!("unknown operator `{other}`; a filter compares with ==, !=, <, <=, > or >=");
+                self.pos = start;
+                return self.fail(&reason);
+            }
+        };
+        Ok(Some(op))
+    }
+
+    fn word(&mut self) -> String {
+        let start = self.pos;
+        while self.peek().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            self.pos += 1;
+        }
+        self.chars[start..self.pos].iter().collect()
+    }
+
+    fn operand(&mut self) -> Result<Operand, String> {
+        self.skip_ws();
+        let start = self.pos;
+        match self.peek() {
+            Some('@') => {
+                self.pos += 1;
+                self.current_path().map(Operand::Current)
+            }
+            Some('$') => self.fail(
+                "a filter cannot read `$`, `$$` or a variable: Step Functions does not support filtering by another value in the JSON structure",
+            ),
+            Some(quote @ ('\'' | '"')) => self.string_literal(quote).map(|s| Operand::Literal(Value::String(s))),
+            Some(c) if c == '-' || c.is_ascii_digit() => self.number_literal(),
+            Some('/') => self.fail("regular expressions are not supported: Step Functions does not support filtering by regular expression"),
+            Some('[' | '{') => self.fail("array and object literals are not supported in a filter"),
+            Some(c) if c.is_alphabetic() => {
+                let word = self.word();
+                match word.as_str() {
+                    "true" => Ok(Operand::Literal(Value::Bool(true))),
+                    "false" => Ok(Operand::Literal(Value::Bool(false))),
+                    "null" => Ok(Operand::Literal(Value::Null)),
+                    _ => {
+                        self.pos = start;
+                        self.fail(&format!(
+                            "unexpected `{word}`; a filter compares `@` paths, numbers, quoted strings, true, false and null"
+                        ))
+                    }
+                }
+            }
+            _ => self.fail("expected `@`, a number, a quoted string, true, false or null"),
+        }
+    }
+
+    /// The fields and indexes after `@`: a filter's operand names one value.
+    fn current_path(&mut self) -> Result<Vec<Selector>, String> {
+        let mut path = Vec::new();
+        loop {
+            let start = self.pos;
+            match self.peek() {
+                Some('.') if self.peek_at(1) == Some('.') => {
+                    return self.fail("`..` is not supported in a filter's path; use fields and indexes");
+                }
+                Some('.') if self.peek_at(1) == Some('*') => {
+                    return self.fail("`*` is not supported in a filter's path; use fields and indexes");
+                }
+                Some('.') => {
+                    self.pos += 1;
+                    path.push(Selector::Name(self.filter_field()?));
+                }
+                Some('[') => {
+                    let selector = self.bracket()?;
+                    if !matches!(selector, Selector::Name(_) | Selector::Index(_)) {
+                        self.pos = start;
+                        return self.fail("a filter's path names one value: only `.field`, `['field']` and `[index]`");
+                    }
+                    path.push(selector);
+                }
+                _ => return Ok(path),
+            }
+        }
+    }
+
+    /// A dotted field name in a filter, which ends at blanks and operators too.
+    fn filter_field(&mut self) -> Result<String, String> {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if c.is_whitespace() || ".[])=!<>&|~".contains(c) {
+                break;
+            }
+            if c == '(' {
+                return self.fail("JSONPath functions such as `length()` are not supported");
+            }
+            if "*'\"?@,".contains(c) {
+                return self.fail(&format!("`{c}` is not allowed in a field name; use ['...']"));
+            }
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return self.fail("empty field name");
+        }
+        Ok(self.chars[start..self.pos].iter().collect())
+    }
+
+    /// A quoted string with JSON's escapes, starting at the quote.
+    fn string_literal(&mut self, quote: char) -> Result<String, String> {
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            match self.peek() {
+                None => return self.fail("unterminated string"),
+                Some('\\') => {
+                    let c = match self.peek_at(1) {
+                        None => return self.fail("unterminated escape"),
+                        Some(c @ ('\\' | '\'' | '"' | '/')) => c,
+                        Some('b') => '\u{8}',
+                        Some('f') => '\u{c}',
+                        Some('n') => '\n',
+                        Some('r') => '\r',
+                        Some('t') => '\t',
+                        Some('u') => {
+                            out.push(self.unicode_escape()?);
+                            continue;
+                        }
+                        Some(c) => return self.fail(&format!("unknown escape `\\{c}`")),
+                    };
+                    out.push(c);
+                    self.pos += 2;
+                }
+                Some(c) if c == quote => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(c) => {
+                    out.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// `\uXXXX` (a surrogate pair as two), starting at `\`.
+    fn unicode_escape(&mut self) -> Result<char, String> {
+        let unit = |p: &Self, at: usize| -> Option<u32> {
+            if p.peek_at(at) != Some('\\') || p.peek_at(at + 1) != Some('u') {
+                return None;
+            }
+            let hex: String = (at + 2..at + 6).filter_map(|i| p.peek_at(i)).collect();
+            (hex.len() == 4 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+                .then(|| u32::from_str_radix(&hex, 16).ok())
+                .flatten()
+        };
+        let Some(high) = unit(self, 0) else {
+            return self.fail("`\\u` must be followed by four hex digits");
+        };
+        let (code, len) = match high {
+            0xD800..=0xDBFF => match unit(self, 6) {
+                Some(low @ 0xDC00..=0xDFFF) => (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), 12),
+                _ => return self.fail("a `\\u` high surrogate must be followed by a low one"),
+            },
+            _ => (high, 6),
+        };
+        let Some(c) = char::from_u32(code) else {
+            return self.fail("a `\\u` low surrogate must follow a high one");
+        };
+        self.pos += len;
+        Ok(c)
+    }
+
+    /// A JSON number.
+    fn number_literal(&mut self) -> Result<Operand, String> {
+        let start = self.pos;
+        while self.peek().is_some_and(|c| c.is_ascii_digit() || "+-.eE".contains(c)) {
+            self.pos += 1;
+        }
+        let text: String = self.chars[start..self.pos].iter().collect();
+        match serde_json::from_str::<Number>(&text) {
+            Ok(n) => Ok(Operand::Literal(Value::Number(n))),
+            Err(_) => {
+                self.pos = start;
+                self.fail(&format!("`{text}` is not a number"))
+            }
+        }
     }
 
     fn quoted(&mut self) -> Result<String, String> {
@@ -631,7 +1125,7 @@ mod tests {
             ("$.a[", "expected an index"),
             ("$.a[0", "expected `]`"),
             ("$.a['x]", "unterminated"),
-            ("$.items[?(@.id > 1)]", "filter expressions are not supported"),
+            ("$.items[?@.id > 1]", "a filter is written `[?(...)]`"),
             ("$.items.length()", "functions are not supported"),
             ("$.a b", "not allowed in a field name"),
             ("$-x", "unexpected `-`"),
@@ -684,5 +1178,267 @@ mod tests {
         assert!(ReferencePath::parse("$.a[*]").unwrap_err().contains("reference path"));
         assert!(ReferencePath::parse("$..a").unwrap_err().contains("reference path"));
         assert!(ReferencePath::parse("$$.State").unwrap_err().contains("context object"));
+    }
+
+    /// Items for filters: numbers, strings, booleans, nulls, nesting, a missing field, scalars.
+    fn shop() -> Value {
+        json!({
+            "limit": 10,
+            "items": [
+                {"name": "a", "price": 5, "tags": ["hot", "new"], "done": true, "note": null},
+                {"name": "b", "price": 10.0, "tags": ["cold"], "done": false, "size": {"w": 2}},
+                {"name": "c", "price": 12.5, "tags": [], "done": false},
+                {"name": "d", "price": "12", "tags": ["hot"]},
+                "scalar",
+                7,
+                ["hot"]
+            ]
+        })
+    }
+
+    fn names(path: &str) -> Vec<String> {
+        let found = read(&format!("$.items[?({path})].name"), &shop()).unwrap_or_else(|e| panic!("`{path}`: {e}"));
+        let Value::Array(found) = found else {
+            panic!("`{path}` gave {found}")
+        };
+        found.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn filters_compare_numbers_by_value_and_strings_as_strings() {
+        assert_eq!(names("@.price == 10"), ["b"]); // 10 == 10.0
+        assert_eq!(names("@.price != 10"), ["a", "c", "d"]);
+        assert_eq!(names("@.price < 10"), ["a"]);
+        assert_eq!(names("@.price <= 10"), ["a", "b"]);
+        assert_eq!(names("@.price > 10"), ["c"]); // "12" is a string: no order with 10
+        assert_eq!(names("@.price >= 10"), ["b", "c"]);
+        assert_eq!(names("10 < @.price"), ["c"]);
+        assert_eq!(names("@.price == '12'"), ["d"]);
+        assert_eq!(names("@.name > 'b'"), ["c", "d"]);
+        assert_eq!(names("@.name == \"a\""), ["a"]);
+        assert_eq!(names("@.price == -1.5e3"), Vec::<String>::new());
+        assert_eq!(names("@.done == true"), ["a"]);
+        assert_eq!(names("@.done == false"), ["b", "c"]);
+        assert_eq!(names("@.note == null"), ["a"]);
+        assert_eq!(names("@.size == @.size"), ["b"]);
+        // Integers beyond f64's precision still compare exactly.
+        let big = json!({"l": [{"n": 9007199254740993u64}]});
+        assert_eq!(
+            read("$.l[?(@.n > 9007199254740992)].n", &big),
+            Ok(json!([9007199254740993u64]))
+        );
+        assert_eq!(read("$.l[?(@.n == 9007199254740992.0)]", &big), Ok(json!([])));
+    }
+
+    #[test]
+    fn mismatched_types_and_missing_fields_compare_false_and_unequal() {
+        assert_eq!(names("@.price == 'x'"), Vec::<String>::new());
+        assert_eq!(names("@.done < 1"), Vec::<String>::new());
+        assert_eq!(names("@.missing == 1"), Vec::<String>::new());
+        assert_eq!(names("@.missing < 1"), Vec::<String>::new());
+        assert_eq!(names("@.missing == null"), Vec::<String>::new());
+        // `!=` is the negation of `==` (Jayway's NotEqualsEvaluator), so it holds for them.
+        assert_eq!(names("@.done != true"), ["b", "c", "d"]);
+        assert_eq!(names("@.price != 'x'"), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn filters_test_existence_and_its_negation() {
+        assert_eq!(names("@.size"), ["b"]);
+        assert_eq!(names("@.note"), ["a"]); // present, though null
+        assert_eq!(names("!@.done"), ["d"]);
+        assert_eq!(names("@.size.w"), ["b"]);
+        assert_eq!(names("@['size']['w']"), ["b"]);
+        assert_eq!(names("@.tags[0]"), ["a", "b", "d"]);
+        assert_eq!(names("@"), ["a", "b", "c", "d"]); // `@` matches only objects
+    }
+
+    #[test]
+    fn filters_combine_with_precedence_groups_and_negation() {
+        assert_eq!(names("@.price > 5 && @.done == false"), ["b", "c"]);
+        assert_eq!(names("@.name == 'a' || @.name == 'd'"), ["a", "d"]);
+        // `&&` binds tighter than `||`.
+        assert_eq!(names("@.name == 'a' || @.name == 'b' && @.done == true"), ["a"]);
+        assert_eq!(names("@.done == true && @.name == 'x' || @.name == 'c'"), ["c"]);
+        assert_eq!(names("(@.name == 'a' || @.name == 'b') && @.done == false"), ["b"]);
+        assert_eq!(names("!(@.price < 11)"), ["c", "d"]);
+        assert_eq!(names("!!@.size"), ["b"]);
+        assert_eq!(names("!(@.done == true || !@.done)"), ["b", "c"]);
+        assert_eq!(names("  ( ( @.tags[0]=='hot' ) )&&@.tags[1]"), ["a"]);
+        assert_eq!(names("@.tags[-1] == 'hot'"), ["d"]);
+    }
+
+    #[test]
+    fn filters_apply_to_objects_after_other_segments_and_under_deep_scan() {
+        let doc = shop();
+        assert_eq!(read("$.items[?(@.price < 10)]", &doc), Ok(json!([shop()["items"][0]])));
+        assert_eq!(read("$.items[?(@.size)].size.w", &doc), Ok(json!([2])));
+        assert_eq!(read("$.items[?(@.price >= 10)].tags[0]", &doc), Ok(json!(["cold"])));
+        assert_eq!(read("$.items[?(@.name == 'zz')]", &doc), Ok(json!([])));
+        // On an object, the filter tests the object itself (as Jayway does); scalars never match.
+        assert_eq!(read("$.items[1].size[?(@.w == 2)]", &doc), Ok(json!([{"w": 2}])));
+        assert_eq!(read("$.items[1].size[?(@.w == 3)]", &doc), Ok(json!([])));
+        assert_eq!(read("$.limit[?(@.x)]", &doc), Ok(json!([])));
+        // `..[?(...)]`: every object at any depth that passes, once each.
+        assert_eq!(read("$..[?(@.w)]", &doc), Ok(json!([{"w": 2}])));
+        assert_eq!(read("$..[?(@.limit == 10)].limit", &doc), Ok(json!([10])));
+        let tagged = read("$..[?(@.tags[0] == 'hot')].name", &doc);
+        assert_eq!(tagged, Ok(json!(["a", "d"])));
+        assert!(!Path::parse("$.items[?(@.a)]").is_ok_and(|p| p.is_definite()));
+    }
+
+    /// The AWS "Paths" page's filter example,
+    /// https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-paths.html
+    #[test]
+    fn the_aws_paths_page_filter_example() {
+        let input = json!({"foo": 123, "bar": ["a", "b", "c"], "car": {"cdr": true},
+            "jar": [{"a": 1}, {"a": 5}, {"a": 2}, {"a": 7}, {"a": 3}]});
+        assert_eq!(read("$.jar[?(@.a >= 5)]", &input), Ok(json!([{"a": 5}, {"a": 7}])));
+    }
+
+    /// The Jayway JsonPath README's store document and filter examples,
+    /// https://github.com/json-path/JsonPath/blob/master/README.md ("Path Examples").
+    #[test]
+    fn the_jayway_readme_filter_examples() {
+        let store = json!({"store": {
+            "book": [
+                {"category": "reference", "author": "Nigel Rees", "title": "Sayings of the Century", "price": 8.95},
+                {"category": "fiction", "author": "Evelyn Waugh", "title": "Sword of Honour", "price": 12.99},
+                {"category": "fiction", "author": "Herman Melville", "title": "Moby Dick",
+                 "isbn": "0-553-21311-3", "price": 8.99},
+                {"category": "fiction", "author": "J. R. R. Tolkien", "title": "The Lord of the Rings",
+                 "isbn": "0-395-19395-8", "price": 22.99}
+            ],
+            "bicycle": {"color": "red", "price": 19.95}
+        }, "expensive": 10});
+        let books = &store["store"]["book"];
+        // "All books with an ISBN number".
+        assert_eq!(read("$..book[?(@.isbn)]", &store), Ok(json!([books[2], books[3]])));
+        // "All books in store cheaper than 10".
+        assert_eq!(
+            read("$.store.book[?(@.price < 10)]", &store),
+            Ok(json!([books[0], books[2]]))
+        );
+        assert_eq!(
+            read("$.store.book[?(@.price<10)]", &store),
+            Ok(json!([books[0], books[2]]))
+        );
+        assert_eq!(
+            read("$..book[?(@.price < 10)].title", &store),
+            Ok(json!(["Sayings of the Century", "Moby Dick"]))
+        );
+        // The README's other two filters are what AWS does not support: refused at load.
+        let refused = Path::parse("$..book[?(@.price <= $['expensive'])]").unwrap_err();
+        assert!(refused.contains("another value in the JSON structure"), "{refused}");
+        let refused = Path::parse("$..book[?(@.author =~ /.*REES/i)]").unwrap_err();
+        assert!(refused.contains("regular expression"), "{refused}");
+    }
+
+    #[test]
+    fn filter_strings_take_json_escapes() {
+        let doc = json!({"l": [{"s": "it's \"q\"\n\u{e9}\u{1F600}"}, {"s": "x"}]});
+        for path in [
+            r#"$.l[?(@.s == 'it\'s "q"\n\u00e9\ud83d\ude00')].s"#,
+            r#"$.l[?(@.s == "it's \"q\"\né😀")].s"#,
+        ] {
+            assert_eq!(read(path, &doc), Ok(json!([doc["l"][0]["s"]])), "{path}");
+        }
+    }
+
+    #[test]
+    fn unsupported_or_malformed_filters_are_refused_at_load() {
+        for (bad, why) in [
+            ("$.a[?(@.x == 1)", "expected `]`"),
+            ("$.a[?(@.x == 1", "unterminated filter"),
+            ("$.a[?(@.x == 1]", "unterminated filter"),
+            ("$.a[?(", "expected `@`"),
+            ("$.a[?()]", "expected `@`"),
+            ("$.a[?(@.x == 'y)]", "unterminated string"),
+            ("$.a[?(@.x ==)]", "expected `@`"),
+            ("$.a[?(@.x <> 1)]", "unknown operator `<>`"),
+            ("$.a[?(@.x === 1)]", "unknown operator `===`"),
+            ("$.a[?(@.x = 1)]", "unknown operator `=`"),
+            ("$.a[?(@.x & @.y)]", "expected `&&`"),
+            ("$.a[?(@.x | @.y)]", "expected `||`"),
+            ("$.a[?(@.x @.y)]", "expected a comparison"),
+            ("$.a[?(@.x foo 1)]", "not `foo`"),
+            ("$.a[?(@.x in ['a'])]", "operator `in` is not supported"),
+            ("$.a[?(@.x nin ['a'])]", "operator `nin` is not supported"),
+            ("$.a[?(@.x subsetof ['a'])]", "operator `subsetof` is not supported"),
+            ("$.a[?(@.x size 2)]", "operator `size` is not supported"),
+            ("$.a[?(@.x =~ /a/)]", "`=~` is not supported"),
+            ("$.a[?(@.x == /a/)]", "regular expressions are not supported"),
+            ("$.a[?(@.x == $.y)]", "cannot read `$`"),
+            ("$.a[?(@.x == $$.State.Name)]", "cannot read `$`"),
+            ("$.a[?(@.x == $v)]", "cannot read `$`"),
+            ("$.a[?($.y)]", "cannot read `$`"),
+            ("$.a[?(@.x == ['a'])]", "array and object literals"),
+            ("$.a[?(@.x == {})]", "array and object literals"),
+            (
+                "$.a[?(@.x.length() > 1)]",
+                "functions such as `length()` are not supported",
+            ),
+            ("$.a[?(@.length())]", "functions such as `length()` are not supported"),
+            ("$.a[?(@..x)]", "`..` is not supported in a filter's path"),
+            ("$.a[?(@.*)]", "`*` is not supported in a filter's path"),
+            ("$.a[?(@[*] == 1)]", "names one value"),
+            ("$.a[?(@[0:1])]", "names one value"),
+            ("$.a[?(@['x','y'])]", "names one value"),
+            ("$.a[?(@[?(@.x)])]", "cannot contain another filter"),
+            ("$.a[?(@.x == yes)]", "unexpected `yes`"),
+            ("$.a[?(1)]", "a value alone is not a test"),
+            ("$.a[?('x')]", "a value alone is not a test"),
+            ("$.a[?(@.x == 01)]", "`01` is not a number"),
+            ("$.a[?(@.x == 1e999)]", "is not a number"),
+            ("$.a[?(@.x == -)]", "`-` is not a number"),
+            ("$.a[?(!@.x == 1)]", "`!` negates an existence test"),
+            ("$.a[?(!1)]", "a value alone is not a test"),
+            ("$.a[?(@.x == 'a\\q')]", "unknown escape"),
+            ("$.a[?(@.x == '\\u12')]", "four hex digits"),
+            ("$.a[?(@.x == '\\ud800')]", "high surrogate"),
+            ("$.a[?(@.x == '\\udc00')]", "low surrogate"),
+            ("$.a[?(@.x) && (@.y)]", "expected `]`"),
+            ("$.a[?(@.é€ == 1) ", "expected `]`"),
+            ("$.a[?(@.x == 'é€", "unterminated string"),
+        ] {
+            match Path::parse(bad) {
+                Ok(p) => panic!("`{bad}` parsed as {p:?}"),
+                Err(e) => assert!(e.contains(why), "`{bad}`: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn filter_nesting_is_bounded() {
+        let ok = format!(
+            "$.a[?({}@.x{})]",
+            "(".repeat(MAX_FILTER_DEPTH - 1),
+            ")".repeat(MAX_FILTER_DEPTH - 1)
+        );
+        assert!(Path::parse(&ok).is_ok(), "{ok}");
+        for deep in [
+            format!(
+                "$.a[?({}@.x{})]",
+                "(".repeat(MAX_FILTER_DEPTH),
+                ")".repeat(MAX_FILTER_DEPTH)
+            ),
+            format!("$.a[?({}@.x)]", "!".repeat(MAX_FILTER_DEPTH)),
+            format!("$.a[?({}", "(".repeat(100_000)),
+            format!("$.a[?({}", "!(".repeat(100_000)),
+        ] {
+            let err = Path::parse(&deep).unwrap_err();
+            assert!(err.contains("at most 32 deep"), "{err}");
+        }
+    }
+
+    #[test]
+    fn reference_paths_refuse_filters() {
+        let err = ReferencePath::parse("$.items[?(@.id == 1)].x").unwrap_err();
+        assert!(
+            err.contains("must be a reference path") && err.contains("a filter"),
+            "{err}"
+        );
+        let err = ReferencePath::parse("$..[?(@.id)]").unwrap_err();
+        assert!(err.contains("a filter"), "{err}");
     }
 }

@@ -257,7 +257,7 @@ mod tests {
                 "l[0].b.$",
                 "unknown intrinsic",
             ),
-            (json!({"b.$": "$.x[?(@.y)]"}), "b.$", "filter expressions"),
+            (json!({"b.$": "$.x[?(@.y =~ /a/)]"}), "b.$", "regular expression"),
         ] {
             match Template::parse(&template) {
                 Ok(t) => panic!("{template} parsed as {t:?}"),
