@@ -347,6 +347,31 @@ async fn a_variant_state_machine_changes_the_flow() {
     );
 }
 
+/// The definition's top-level `TimeoutSeconds` ends an execution that outlasts it, as AWS
+/// does: `States.Timeout`, listed with the failed ones, and no later state runs.
+#[tokio::test]
+async fn an_execution_that_outlasts_the_definitions_timeout_seconds_times_out() {
+    let mut variant: Value = serde_json::from_str(skipline::local::runtime::EMBEDDED_STATE_MACHINE).unwrap();
+    variant["TimeoutSeconds"] = json!(1);
+    variant["States"]["PutItem"]["Next"] = json!("Linger");
+    variant["States"]["Linger"] = json!({"Type": "Wait", "Seconds": 30, "Next": "PutObject"});
+    let s = start_with(Some(&variant.to_string())).await;
+    let (_, placed, _) = s.post("/order", &seed("a-t", "v-t"), &[]).await;
+    let done = s.done(placed["orderid"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["error"], "States.Timeout", "{done}");
+    assert_eq!(done["cause"], "the execution did not finish within 1 seconds", "{done}");
+    let types: Vec<&str> = done["history"]
+        .as_array()
+        .map(|h| h.iter().filter_map(|e| e["type"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(types.last(), Some(&"ExecutionTimedOut"), "{types:?}");
+    assert!(!types.contains(&"WaitStateExited"), "{types:?}");
+    let (_, failed) = s.get("/executions?status=FAILED").await;
+    let listed = failed["executions"].as_array().map_or(0, |l| l.len());
+    assert_eq!(listed, 1, "{failed}");
+}
+
 #[tokio::test]
 async fn an_unsupported_state_machine_is_refused_at_load() {
     let dir = tempfile::tempdir().unwrap();

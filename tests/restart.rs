@@ -288,8 +288,8 @@ fn count(history: &Value, kind: &str, state: &str) -> usize {
         .count()
 }
 
-/// SIGKILL in the middle of a Map: the Map re-runs from its checkpoint (its entry) and the
-/// execution finishes with every iteration's output, in order.
+/// SIGKILL in the middle of a Map: the Map continues its interrupted attempt, keeping the
+/// iteration that had finished, and the execution ends with every iteration's output, in order.
 #[tokio::test]
 async fn an_execution_killed_in_the_middle_of_a_map_resumes_with_the_right_output() {
     let mut machine: Value = serde_json::from_str(skipline::local::runtime::EMBEDDED_STATE_MACHINE).unwrap();
@@ -313,6 +313,22 @@ async fn an_execution_killed_in_the_middle_of_a_map_resumes_with_the_right_outpu
         "re-entered at its checkpoint"
     );
     assert_eq!(
+        count(history, "MapStateStarted", "Ticks"),
+        1,
+        "the same attempt goes on"
+    );
+    assert_eq!(
+        count(history, "WaitStateEntered", "Ticks/0/Tick"),
+        1,
+        "the finished iteration is not run again"
+    );
+    assert_eq!(
+        count(history, "WaitStateEntered", "Ticks/1/Tick"),
+        2,
+        "the cut-off one resumes"
+    );
+    assert_eq!(count(history, "WaitStateEntered", "Ticks/2/Tick"), 1);
+    assert_eq!(
         count(history, "TaskStateEntered", "PutItem"),
         1,
         "the cart step is not re-run"
@@ -330,8 +346,8 @@ async fn an_execution_killed_in_the_middle_of_a_map_resumes_with_the_right_outpu
     );
 }
 
-/// SIGKILL in the middle of a Parallel whose first branch commits the cart: the Parallel
-/// re-runs, the cart commit re-runs idempotently (same order, same holder), and the order
+/// SIGKILL in the middle of a Parallel whose first branch has committed the cart: the Parallel
+/// continues its interrupted attempt, the finished branch is not run again, and the order
 /// completes once.
 #[tokio::test]
 async fn an_execution_killed_in_the_middle_of_a_parallel_resumes_and_its_effects_stay_single() {
@@ -349,8 +365,8 @@ async fn an_execution_killed_in_the_middle_of_a_parallel_resumes_and_its_effects
         // Branch 0's output is the input with the cart, as the flow's PutItem leaves it.
         "OutputPath": "$[0]"});
     let last = kill_when(machine, |h| {
-        h.iter()
-            .any(|e| e["type"] == "WaitStateEntered" && e["state"] == "PutItem/1/Pause")
+        let seen = |kind: &str, state: &str| h.iter().any(|e| e["type"] == kind && e["state"] == state);
+        seen("WaitStateEntered", "PutItem/1/Pause") && seen("TaskStateExited", "PutItem/0/PutItem")
     })
     .await
     .last;
@@ -362,5 +378,15 @@ async fn an_execution_killed_in_the_middle_of_a_parallel_resumes_and_its_effects
         "re-entered at its checkpoint"
     );
     assert_eq!(count(history, "ParallelStateSucceeded", "PutItem"), 1);
+    assert_eq!(
+        count(history, "LambdaFunctionScheduled", "PutItem/0/PutItem"),
+        1,
+        "the finished branch's cart commit is not run again"
+    );
+    assert_eq!(
+        count(history, "WaitStateEntered", "PutItem/1/Pause"),
+        2,
+        "the cut-off branch resumes"
+    );
     assert_eq!(count(history, "LambdaFunctionScheduled", "PutObject"), 1, "one invoice");
 }

@@ -260,6 +260,10 @@ pub fn neutral_history(events: &[HistoryEvent]) -> Vec<NeutralEvent> {
                 let d = e.execution_failed_event_details.as_ref();
                 failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
             }
+            T::ExecutionTimedOut => {
+                let d = e.execution_timed_out_event_details.as_ref();
+                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
+            }
             T::TaskScheduled => {
                 let d = e.task_scheduled_event_details.as_ref();
                 json!({"resource": d.map(|d| format!("arn:aws:states:::{}:{}", d.resource_type, d.resource)), "parameters": parse(d.map(|d| d.parameters.as_str()))})

@@ -259,6 +259,7 @@ fn load_and_run(definition: &str, input: Value) -> Signature {
         Err(_) => panic!("a fuzzed execution did not finish in 5 s"),
         Ok(Ok(Outcome::Succeeded { .. })) => "run ok".into(),
         Ok(Ok(Outcome::Failed { error, .. })) => format!("run failed {}", digits_out(&error)),
+        Ok(Ok(Outcome::TimedOut { .. })) => "run timed out".into(),
         Ok(Err(e)) => format!("run err {}", digits_out(&e.to_string())),
     }
 }
@@ -637,6 +638,16 @@ pub fn targets() -> Vec<Target> {
                 "['a','b']",
                 "[\"a\"]",
                 "[?(@.id)]",
+                "[?(@.id == 1)]",
+                "[?(!@.id)]",
+                " && ",
+                " || ",
+                "==",
+                "!=",
+                "<=",
+                "'x'",
+                "(",
+                ")",
                 "@",
                 "'",
                 "\\'",
@@ -813,6 +824,9 @@ mod seeds {
             "$$.Execution.Input",
             "$.a.b[::2]",
             "$.x.y.z",
+            "$.list[?(@.id > 1)].id",
+            "$..[?(@.c == 'x' || !@.id)]",
+            "$.list[?((@.id >= 1 && @.id != 2.0) || @['id'] == \"3\")]",
         ];
         let mut out = indexed(&paths);
         let mut with_doc = vec![2u8];

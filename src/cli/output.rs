@@ -30,7 +30,12 @@ fn detail_summary(entry: &HistoryEntry) -> String {
                 None => resource,
             }
         }
-        "TaskFailed" | "LambdaFunctionFailed" | "TaskTimedOut" | "LambdaFunctionTimedOut" | "ExecutionFailed" => {
+        "TaskFailed"
+        | "LambdaFunctionFailed"
+        | "TaskTimedOut"
+        | "LambdaFunctionTimedOut"
+        | "ExecutionFailed"
+        | "ExecutionTimedOut" => {
             let cause = pick("cause").unwrap_or_default();
             let cause = serde_json::from_str::<serde_json::Value>(&cause)
                 .ok()

@@ -158,6 +158,7 @@ impl Db {
         let writer = open(path)?;
         writer.execute_batch(super::schema::SCHEMA)?;
         super::invoices::migrate(&writer)?;
+        super::executions::migrate(&writer)?;
         // The writer checkpoints itself, between groups (see `writer_loop`), not inside COMMIT.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         let mut readers = Vec::with_capacity(READERS);

@@ -5,6 +5,43 @@
 //! event ids derived from the order id), so re-running the interrupted state is safe.
 
 use super::db::{Db, DbError};
+
+/// Lets a data dir written before `TIMED_OUT` existed record it. SQLite cannot change a CHECK
+/// constraint in place, so the table is rebuilt as SQLite's ALTER TABLE page describes (no
+/// foreign key refers to it); a table that already allows it is left alone.
+pub fn migrate(c: &rusqlite::Connection) -> Result<(), DbError> {
+    let sql: String = c.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'executions'",
+        [],
+        |r| r.get(0),
+    )?;
+    if sql.contains("'TIMED_OUT'") {
+        return Ok(());
+    }
+    let create = sql.replacen("'FAILED')", "'FAILED', 'TIMED_OUT')", 1).replacen(
+        "CREATE TABLE executions",
+        "CREATE TABLE executions_new",
+        1,
+    );
+    if !create.contains("'TIMED_OUT'") || !create.contains("executions_new") {
+        return Err(DbError::Sqlite(format!("cannot migrate the executions table: {sql}")));
+    }
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    let result = c.execute_batch(&format!(
+        "{create};
+         INSERT INTO executions_new SELECT * FROM executions;
+         DROP TABLE executions;
+         ALTER TABLE executions_new RENAME TO executions;
+         CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, started_ms);"
+    ));
+    match result {
+        Ok(()) => Ok(c.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK");
+            Err(e.into())
+        }
+    }
+}
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 use skipline_engine::asl::{HistoryEvent, HistorySink, StateType, StoredEvent};
@@ -171,12 +208,13 @@ impl Executions {
         Ok(upgraded.into_iter().map(|((seq, ts), e)| (seq, ts, e)).collect())
     }
 
+    /// `FAILED` also lists `TIMED_OUT` executions, as the AWS backend's listing does.
     pub async fn list(&self, status: Option<&str>, limit: usize) -> Result<Vec<ExecutionRecord>, DbError> {
         let status = status.map(str::to_string);
         self.db
             .read(move |c| {
                 let mut stmt = c.prepare_cached(&format!(
-                    "{SELECT} WHERE ?1 IS NULL OR status = ?1 ORDER BY started_ms DESC, name LIMIT ?2"
+                    "{SELECT} WHERE ?1 IS NULL OR status = ?1 OR (?1 = 'FAILED' AND status = 'TIMED_OUT') ORDER BY started_ms DESC, name LIMIT ?2"
                 ))?;
                 let rows: Vec<_> = stmt
                     .query_map(params![status, limit as i64], row_to_record)?
@@ -228,6 +266,9 @@ impl Executions {
             HistoryEvent::ExecutionFailed { error, cause } => {
                 Some(Ok(("FAILED", None, Some(error.clone()), Some(cause.clone()))))
             }
+            HistoryEvent::ExecutionTimedOut { error, cause } => {
+                Some(Ok(("TIMED_OUT", None, Some(error.clone()), Some(cause.clone()))))
+            }
             _ => None,
         });
         let closing = closing.transpose()?;
@@ -266,23 +307,20 @@ fn append_in(c: &rusqlite::Connection, name: &str, event: &HistoryEvent) -> Resu
             )?
             .execute(params![name, now, serde_json::to_string(output)?])?;
         }
-        HistoryEvent::ExecutionFailed { error, cause } => {
+        HistoryEvent::ExecutionFailed { error, cause } | HistoryEvent::ExecutionTimedOut { error, cause } => {
+            let status = if matches!(event, HistoryEvent::ExecutionFailed { .. }) {
+                "FAILED"
+            } else {
+                "TIMED_OUT"
+            };
             c.prepare_cached(
-                "UPDATE executions SET status = 'FAILED', stopped_at = ?2, error = ?3, cause = ?4 WHERE name = ?1",
+                "UPDATE executions SET status = ?5, stopped_at = ?2, error = ?3, cause = ?4 WHERE name = ?1",
             )?
-            .execute(params![name, now, error, cause])?;
+            .execute(params![name, now, error, cause, status])?;
         }
         _ => {}
     }
     Ok(())
-}
-
-/// Where to pick an unfinished execution up: the last state entered, with its input.
-pub fn resume_point(history: &[(u64, String, HistoryEvent)]) -> Option<(String, Value)> {
-    history.iter().rev().find_map(|(_, _, e)| match e {
-        HistoryEvent::StateEntered { state, input, .. } => Some((state.clone(), input.clone())),
-        _ => None,
-    })
 }
 
 /// The engine's history sink for one execution. It writes only at checkpoints, and buffers
@@ -299,7 +337,9 @@ pub fn resume_point(history: &[(u64, String, HistoryEvent)]) -> Option<(String, 
 /// - `…StateEntered` of pure states (Pass, Choice, Succeed, Fail) is buffered: they have no
 ///   effect, so losing it means re-running the preceding Task, which is idempotent (conditional
 ///   cart put, `If-None-Match` invoice, consumers dedupe events by event id).
-/// - Terminal events (`ExecutionSucceeded`, `ExecutionFailed`) flush the buffer and are durable
+/// - Inside a Parallel branch or Map iteration, the entry and the exit of each such state are
+///   durable at once, so a resumed Map or Parallel keeps the children that finished.
+/// - Terminal events (`ExecutionSucceeded`, `ExecutionFailed`, `ExecutionTimedOut`) flush the buffer and are durable
 ///   before the engine returns, so a finished execution is never reported running.
 /// - Buffered events lost in a crash are the ones the resumed run records again.
 pub struct ExecutionSink {
@@ -360,13 +400,18 @@ impl HistorySink for ExecutionSink {
                     needed
                 }
                 // Inside a Parallel branch or Map iteration: a state with effects must be
-                // durable before it runs, as at the top. Resuming re-runs the enclosing Map or
-                // Parallel from its own (top-level) checkpoint.
+                // durable before it runs, as at the top, and so must its exit. A branch or
+                // iteration that has finished its last such state may wait a long time for
+                // the next checkpoint (its siblings), and a resumed Map or Parallel keeps the
+                // children whose exits are durable instead of running them again.
                 HistoryEvent::Scoped { event, .. } => matches!(
                     event.unscoped(),
-                    HistoryEvent::StateEntered { state_type, .. } if state_type.is_checkpoint()
+                    HistoryEvent::StateEntered { state_type, .. } | HistoryEvent::StateExited { state_type, .. }
+                        if state_type.is_checkpoint()
                 ),
-                HistoryEvent::ExecutionSucceeded { .. } | HistoryEvent::ExecutionFailed { .. } => true,
+                HistoryEvent::ExecutionSucceeded { .. }
+                | HistoryEvent::ExecutionFailed { .. }
+                | HistoryEvent::ExecutionTimedOut { .. } => true,
                 _ => false,
             };
             if !flush {
@@ -387,6 +432,7 @@ impl HistorySink for ExecutionSink {
 mod tests {
     use super::*;
     use serde_json::json;
+    use skipline_engine::asl::Resume;
 
     fn entered(state: &str, input: Value) -> HistoryEvent {
         HistoryEvent::StateEntered {
@@ -394,6 +440,32 @@ mod tests {
             state: state.into(),
             input,
         }
+    }
+
+    #[test]
+    fn a_table_from_before_timed_out_is_rebuilt_with_its_rows_and_then_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = rusqlite::Connection::open(dir.path().join("old.db")).unwrap();
+        let old = crate::local::schema::SCHEMA.replace(", 'TIMED_OUT')", ")");
+        c.execute_batch(&old).unwrap();
+        c.execute(
+            "INSERT INTO executions (name, execution_id, input, status, started_at, started_ms) VALUES ('e', 'x', '{}', 'FAILED', 't', 1)",
+            [],
+        )
+        .unwrap();
+        let timed_out = "UPDATE executions SET status = 'TIMED_OUT'";
+        assert!(c.execute(timed_out, []).is_err(), "the old table refuses TIMED_OUT");
+        migrate(&c).unwrap();
+        assert_eq!(c.execute(timed_out, []).unwrap(), 1, "the row survived");
+        migrate(&c).unwrap();
+        let indexes: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'executions_by_status'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 1);
     }
 
     #[tokio::test]
@@ -427,7 +499,11 @@ mod tests {
         sink.record(&entered("B", json!({"n": 2}))).await.unwrap();
         assert_eq!(durable().await, 5);
         let history = executions.history("e1").await.unwrap();
-        assert_eq!(resume_point(&history), Some(("B".into(), json!({"n": 2}))));
+        let resume = Resume::from_history(history.into_iter().map(|(_, _, e)| e).collect());
+        assert!(
+            matches!(&resume, Some(Resume::At { state, input, .. }) if state == "B" && *input == json!({"n": 2})),
+            "{resume:?}"
+        );
         sink.record(&entered("W", json!({"n": 3}))).await.unwrap();
         assert_eq!(durable().await, 6, "a Wait is a checkpoint too");
         sink.record(&entered("Done", json!({"n": 3}))).await.unwrap();

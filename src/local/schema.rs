@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS executions (
     name         TEXT PRIMARY KEY,
     execution_id TEXT NOT NULL,
     input        TEXT NOT NULL,
-    status       TEXT NOT NULL CHECK (status IN ('RUNNING', 'SUCCEEDED', 'FAILED')),
+    status       TEXT NOT NULL CHECK (status IN ('RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT')),
     started_at   TEXT NOT NULL,
     started_ms   INTEGER NOT NULL,
     stopped_at   TEXT,

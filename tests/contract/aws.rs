@@ -203,7 +203,7 @@ impl MotoBackend {
                 status.status = ExecStatus::Succeeded;
                 status.invoice_key = output.get("invoiceKey").and_then(|k| k.as_str()).map(str::to_string);
             }
-            Outcome::Failed { error, cause } => {
+            Outcome::Failed { error, cause } | Outcome::TimedOut { error, cause } => {
                 status.status = ExecStatus::Failed;
                 status.error = Some(error.clone());
                 status.cause = Some(cause.clone());

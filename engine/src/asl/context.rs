@@ -52,20 +52,62 @@ pub(crate) fn format_timestamp(ts: jiff::Timestamp) -> String {
 pub enum Resume {
     /// A new execution: records `ExecutionStarted`, then enters `StartAt`.
     Start { input: Value },
-    /// Continue from a recorded `…StateEntered` checkpoint; records nothing extra first.
-    /// `variables` are those in scope there: see [`crate::asl::variables_at`].
+    /// Continue from a recorded `…StateEntered` checkpoint (the state is entered again).
+    /// `variables` are those in scope there: see [`crate::asl::variables_at`]. `history` is
+    /// the durable history so far: a Map or Parallel resumed at continues its interrupted
+    /// attempt from it, keeping the iterations and branches that had finished. Empty runs the
+    /// state whole again. [`Resume::from_history`] builds all of it.
     At {
         state: String,
         input: Value,
         variables: serde_json::Map<String, Value>,
+        history: Vec<crate::asl::HistoryEvent>,
     },
+}
+
+impl Resume {
+    /// A run of an execution whose `ExecutionStarted` the host recorded itself: it enters
+    /// `start_at` (the definition's `StartAt`) with the execution's input.
+    pub fn at_start(start_at: &str, input: Value) -> Resume {
+        Resume::At {
+            state: start_at.to_string(),
+            input,
+            variables: serde_json::Map::new(),
+            history: Vec::new(),
+        }
+    }
+
+    /// Where a run continues from the durable history of an unfinished execution: its last
+    /// top-level `…StateEntered`. `None` if it has none (it stopped before its first state).
+    pub fn from_history(history: Vec<crate::asl::HistoryEvent>) -> Option<Resume> {
+        let (state, input) = history.iter().rev().find_map(|e| match e {
+            crate::asl::HistoryEvent::StateEntered { state, input, .. } => Some((state.clone(), input.clone())),
+            _ => None,
+        })?;
+        Some(Resume::At {
+            state,
+            input,
+            variables: crate::asl::variables_at(&history),
+            history,
+        })
+    }
 }
 
 /// How an execution ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Succeeded { output: Value },
-    Failed { error: String, cause: String },
+    Succeeded {
+        output: Value,
+    },
+    Failed {
+        error: String,
+        cause: String,
+    },
+    /// The top-level `TimeoutSeconds` passed first; `error` is `States.Timeout`.
+    TimedOut {
+        error: String,
+        cause: String,
+    },
 }
 
 #[cfg(test)]

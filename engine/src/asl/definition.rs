@@ -4,6 +4,7 @@
 //! features the executor implements are present.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -37,6 +38,9 @@ pub struct StateTest {
 pub struct StateMachine {
     pub(crate) start_at: String,
     pub(crate) states: BTreeMap<String, State>,
+    /// The definition's top-level `TimeoutSeconds`, counted from the execution's start time
+    /// (so a resumed run keeps the original deadline). Always `None` in a branch or processor.
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// One state: its kind plus the `InputPath`/`OutputPath` every kind but Fail has.
@@ -262,6 +266,11 @@ impl StateMachine {
         &self.start_at
     }
 
+    /// The top-level `TimeoutSeconds`, if the definition sets one.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     /// The names of all states, in name order.
     pub fn state_names(&self) -> impl Iterator<Item = &str> {
         self.states.keys().map(String::as_str)
@@ -304,12 +313,31 @@ impl StateMachine {
         clock: &dyn Clock,
         sink: &dyn HistorySink,
     ) -> Result<Outcome, RunError> {
+        let (resume, past) = match resume {
+            Resume::At {
+                state,
+                input,
+                variables,
+                history,
+            } => {
+                let past = super::executor::Past::new(history, &state);
+                let resume = Resume::At {
+                    state,
+                    input,
+                    variables,
+                    history: Vec::new(),
+                };
+                (resume, past)
+            }
+            start => (start, super::executor::Past::default()),
+        };
         super::executor::Executor {
             machine: self,
             ctx,
             invoker,
             clock,
             sink,
+            past: &past,
             scope: String::new(),
         }
         .run(resume)

@@ -36,6 +36,8 @@ pub(crate) struct Executor<'a> {
     pub(crate) invoker: &'a dyn TaskInvoker,
     pub(crate) clock: &'a dyn Clock,
     pub(crate) sink: &'a dyn HistorySink,
+    /// What a resumed run continues; empty for a fresh one.
+    pub(crate) past: &'a Past,
     /// Empty at the top level; inside a Parallel branch or Map iteration, where (see
     /// [`HistoryEvent::Scoped`]). Events recorded here carry it.
     pub(crate) scope: String,
@@ -47,6 +49,14 @@ type MachineRun<'s> = Pin<Box<dyn Future<Output = Result<Result<Value, StateErro
 /// A Parallel branch's or Map iteration's run: its index and its machine's outcome. Boxed
 /// one by one (not mapped lazily into a stream) so the compiler checks `Send` on each.
 type ChildRun<'f> = Pin<Box<dyn Future<Output = Result<(usize, Result<Value, StateError>), RunError>> + Send + 'f>>;
+
+/// How a child of a Map or Parallel attempt runs: see [`Executor::resumed_child`].
+enum Resumed {
+    Fresh,
+    Done(Value),
+    /// From this state, with this input and these variables.
+    At(String, Value, Map<String, Value>),
+}
 
 /// Which kind of state an attempt (under Retry and Catch) runs.
 #[derive(Clone, Copy)]
@@ -116,9 +126,32 @@ impl Executor<'_> {
                 state,
                 input,
                 variables,
+                ..
             } => (state, input, variables),
         };
-        match self.run_machine(self.machine, name, input, vars).await? {
+        let run = self.run_machine(self.machine, name, input, vars);
+        let ended = match self.machine.timeout {
+            None => run.await?,
+            Some(limit) => {
+                // From the execution's start, not this run's: a resumed run keeps the deadline.
+                let left = self.until(self.ctx.start_time + jiff::SignedDuration::try_from(limit).unwrap_or_default());
+                // Past the deadline already (resumed late): end without starting another state.
+                let finished = if left.is_zero() {
+                    None
+                } else {
+                    tokio::select! {
+                        biased;
+                        ended = run => Some(ended?),
+                        () = self.clock.sleep(left) => None,
+                    }
+                };
+                match finished {
+                    Some(ended) => ended,
+                    None => return self.time_out(limit).await,
+                }
+            }
+        };
+        match ended {
             Ok(output) => {
                 self.record(HistoryEvent::ExecutionSucceeded { output: output.clone() })
                     .await?;
@@ -135,15 +168,33 @@ impl Executor<'_> {
         }
     }
 
+    /// Ends the execution as AWS does when its `TimeoutSeconds` passes: whatever state was
+    /// running is abandoned (a Task's call may still complete; its result is discarded).
+    async fn time_out(&self, limit: Duration) -> Result<Outcome, RunError> {
+        let error = error_names::TIMEOUT.to_string();
+        let cause = format!("the execution did not finish within {} seconds", limit.as_secs());
+        self.record(HistoryEvent::ExecutionTimedOut {
+            error: error.clone(),
+            cause: cause.clone(),
+        })
+        .await?;
+        Ok(Outcome::TimedOut { error, cause })
+    }
+
     /// The executor for branch or iteration `index` of the state `name`.
     fn child(&self, name: &str, index: usize) -> Executor<'_> {
         Executor {
-            scope: if self.scope.is_empty() {
-                format!("{name}/{index}")
-            } else {
-                format!("{}/{name}/{index}", self.scope)
-            },
+            scope: self.child_scope(name, index),
             ..*self
+        }
+    }
+
+    /// The scope of branch or iteration `index` of the state `name`.
+    fn child_scope(&self, name: &str, index: usize) -> String {
+        if self.scope.is_empty() {
+            format!("{name}/{index}")
+        } else {
+            format!("{}/{name}/{index}", self.scope)
         }
     }
 
@@ -436,12 +487,30 @@ impl Executor<'_> {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
-        self.record(HistoryEvent::ParallelStateStarted { state: name.into() })
-            .await?;
-        let children: Vec<Executor<'_>> = (0..par.branches.len()).map(|i| self.child(name, i)).collect();
-        let mut runs: Vec<ChildRun<'_>> = Vec::with_capacity(children.len());
+        let count = par.branches.len();
+        let interrupted = self.past.interrupted(
+            &self.scope,
+            name,
+            count,
+            |i| self.child_scope(name, i),
+            |i| &par.branches[i],
+        );
+        if interrupted.is_none() {
+            self.record(HistoryEvent::ParallelStateStarted { state: name.into() })
+                .await?;
+        }
+        let children: Vec<Executor<'_>> = (0..count).map(|i| self.child(name, i)).collect();
+        let mut runs: Vec<ChildRun<'_>> = Vec::with_capacity(count);
         for (i, (branch, child)) in par.branches.iter().zip(&children).enumerate() {
-            let run = child.run_machine(branch, branch.start_at.clone(), effective.clone(), context.vars.clone());
+            let (start, input, vars) = match self.resumed_child(interrupted.as_ref(), i, child, context) {
+                Resumed::Done(output) => {
+                    runs.push(Box::pin(async move { Ok((i, Ok(output))) }));
+                    continue;
+                }
+                Resumed::At(state, input, vars) => (state, input, vars),
+                Resumed::Fresh => (branch.start_at.clone(), effective.clone(), context.vars.clone()),
+            };
+            let run = child.run_machine(branch, start, input, vars);
             runs.push(Box::pin(async move { Ok((i, run.await?)) }));
         }
         match gather(runs, par.branches.len()).await? {
@@ -483,25 +552,41 @@ impl Executor<'_> {
             Err(e) => return Ok(Err(e)),
         };
         let length = inputs.len();
-        self.record(HistoryEvent::MapStateStarted {
-            state: name.into(),
-            length: length as u64,
-        })
-        .await?;
+        let interrupted = self.past.interrupted(
+            &self.scope,
+            name,
+            length,
+            |i| self.child_scope(name, i),
+            |_| &map.processor,
+        );
+        if interrupted.is_none() {
+            self.record(HistoryEvent::MapStateStarted {
+                state: name.into(),
+                length: length as u64,
+            })
+            .await?;
+        }
         let children: Vec<Executor<'_>> = (0..length).map(|i| self.child(name, i)).collect();
         let mut runs: Vec<ChildRun<'_>> = Vec::with_capacity(length);
         for (i, (input, child)) in inputs.into_iter().zip(&children).enumerate() {
-            let vars = context.vars.clone();
+            let (start, input, vars, started) = match self.resumed_child(interrupted.as_ref(), i, child, context) {
+                Resumed::Done(output) => {
+                    runs.push(Box::pin(async move { Ok((i, Ok(output))) }));
+                    continue;
+                }
+                Resumed::At(state, input, vars) => (state, input, vars, true),
+                Resumed::Fresh => (map.processor.start_at.clone(), input, context.vars.clone(), false),
+            };
             runs.push(Box::pin(async move {
                 let index = i as u64;
-                self.record(HistoryEvent::MapIterationStarted {
-                    state: name.into(),
-                    index,
-                })
-                .await?;
-                let run = child
-                    .run_machine(&map.processor, map.processor.start_at.clone(), input, vars)
+                if !started {
+                    self.record(HistoryEvent::MapIterationStarted {
+                        state: name.into(),
+                        index,
+                    })
                     .await?;
+                }
+                let run = child.run_machine(&map.processor, start, input, vars).await?;
                 self.record(match &run {
                     Ok(_) => HistoryEvent::MapIterationSucceeded {
                         state: name.into(),
@@ -532,6 +617,28 @@ impl Executor<'_> {
                 })
                 .await?;
                 Ok(Err(error))
+            }
+        }
+    }
+
+    /// How child `i` of a Map or Parallel attempt goes on: as the interrupted attempt left
+    /// it, or from its start. A child resumed inside a state lets that state continue its
+    /// own interrupted attempt, if it is a Map or Parallel.
+    fn resumed_child(
+        &self,
+        interrupted: Option<&resume::Interrupted>,
+        i: usize,
+        child: &Executor<'_>,
+        context: &Scope<'_>,
+    ) -> Resumed {
+        match interrupted.and_then(|it| it.children.get(i).map(|c| (it, c))) {
+            None | Some((_, Child::NotStarted)) => Resumed::Fresh,
+            Some((_, Child::Done(output))) => Resumed::Done(output.clone()),
+            Some((it, Child::At { state, input, assigned })) => {
+                self.past.resume_within(&child.scope, state, it);
+                let mut vars = context.vars.clone();
+                vars.extend(assigned.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Resumed::At(state.clone(), input.clone(), vars)
             }
         }
     }
@@ -656,6 +763,7 @@ pub(crate) async fn test_state(
         invoker,
         clock: &NoWait,
         sink: &recorder,
+        past: &Past::default(),
         scope: String::new(),
     };
     executor
@@ -1085,6 +1193,10 @@ pub(crate) fn json_size(v: &Value) -> usize {
 fn in_field(e: StateError, field: &str) -> StateError {
     StateError::new(e.error, format!("{field}: {}", e.cause))
 }
+
+mod resume;
+use resume::Child;
+pub(crate) use resume::Past;
 
 #[cfg(test)]
 mod jsonata_tests;

@@ -3,7 +3,8 @@
 //! history and one from `GetExecutionHistory` read the same.
 //!
 //! A `…StateEntered` event is the checkpoint: a durable runtime that crashes can call
-//! `StateMachine::run` with `Resume::At { state, input }` from the last one recorded.
+//! `StateMachine::run` with [`crate::asl::Resume::from_history`], which resumes at the last one
+//! recorded, and lets a Map or Parallel there keep its finished iterations and branches.
 //! (Retry counters restart from zero on resume.)
 //!
 //! Mapped as AWS records them:
@@ -187,6 +188,12 @@ pub enum HistoryEvent {
         error: String,
         cause: String,
     },
+    /// The definition's top-level `TimeoutSeconds` passed before the execution ended
+    /// (`error` is `States.Timeout`); AWS's status for it is `TIMED_OUT`.
+    ExecutionTimedOut {
+        error: String,
+        cause: String,
+    },
 }
 
 /// Step Functions records direct Lambda ARNs under their own event types.
@@ -220,6 +227,7 @@ impl HistoryEvent {
             HistoryEvent::Scoped { event, .. } => event.type_name(),
             HistoryEvent::ExecutionSucceeded { .. } => "ExecutionSucceeded".into(),
             HistoryEvent::ExecutionFailed { .. } => "ExecutionFailed".into(),
+            HistoryEvent::ExecutionTimedOut { .. } => "ExecutionTimedOut".into(),
         }
     }
 
@@ -261,7 +269,8 @@ impl HistoryEvent {
             HistoryEvent::Scoped { event, .. } => event.state(),
             HistoryEvent::ExecutionStarted { .. }
             | HistoryEvent::ExecutionSucceeded { .. }
-            | HistoryEvent::ExecutionFailed { .. } => None,
+            | HistoryEvent::ExecutionFailed { .. }
+            | HistoryEvent::ExecutionTimedOut { .. } => None,
         }
     }
 }
@@ -323,6 +332,7 @@ impl HistoryEvent {
                 m.serialize_entry("cause", cause)?;
             }
             HistoryEvent::ExecutionFailed { error, cause }
+            | HistoryEvent::ExecutionTimedOut { error, cause }
             | HistoryEvent::MapStateFailed { error, cause, .. }
             | HistoryEvent::ParallelStateFailed { error, cause, .. } => {
                 m.serialize_entry("error", error)?;
@@ -410,6 +420,10 @@ impl<'de> serde::Deserialize<'de> for StoredEvent {
             "ExecutionStarted" => HistoryEvent::ExecutionStarted { input: f.input },
             "ExecutionSucceeded" => HistoryEvent::ExecutionSucceeded { output: f.output },
             "ExecutionFailed" => HistoryEvent::ExecutionFailed {
+                error: f.error,
+                cause: f.cause,
+            },
+            "ExecutionTimedOut" => HistoryEvent::ExecutionTimedOut {
                 error: f.error,
                 cause: f.cause,
             },
@@ -701,6 +715,13 @@ mod tests {
             },
             json!({"type": "TaskTimedOut", "state": "Publish", "resource": "arn:aws:states:::sns:publish",
                 "error": "States.Timeout", "cause": "c"}),
+        );
+        round_trip(
+            HistoryEvent::ExecutionTimedOut {
+                error: "States.Timeout".into(),
+                cause: "c".into(),
+            },
+            json!({"type": "ExecutionTimedOut", "error": "States.Timeout", "cause": "c"}),
         );
         let e = serde_json::from_value::<HistoryEvent>(json!({"type": "Nope"})).unwrap_err();
         assert!(e.to_string().contains("unknown history event type `Nope`"), "{e}");

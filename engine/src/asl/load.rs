@@ -6,6 +6,7 @@
 //! state and field.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
@@ -153,16 +154,18 @@ pub(crate) fn load(
     if states_map.is_empty() {
         return Err(top.invalid("States", "must contain at least one state"));
     }
-    top.finish(&[(
-        "TimeoutSeconds",
-        "execution timeouts are not implemented; use Task `TimeoutSeconds`",
-    )])?;
+    let timeout = execution_timeout(&mut top)?;
+    top.finish(&[])?;
 
     let states = parse_states(states_map, "", invoker, jsonata)?;
     if !states.contains_key(&start_at) {
         return Err(top.invalid("StartAt", &format!("no state named `{start_at}`")));
     }
-    Ok(StateMachine { start_at, states })
+    Ok(StateMachine {
+        start_at,
+        states,
+        timeout,
+    })
 }
 
 /// The `States` of a machine, a Parallel branch or a Map's processor; `prefix` says where
@@ -230,7 +233,17 @@ fn sub_machine(
     if !states.contains_key(&start_at) {
         return Err(b.invalid("StartAt", &format!("no state named `{start_at}` in this branch")));
     }
-    Ok(StateMachine { start_at, states })
+    Ok(StateMachine {
+        start_at,
+        states,
+        timeout: None,
+    })
+}
+
+/// The top-level `TimeoutSeconds`: a plain integer, as AWS takes it in either query language
+/// (only a state's `TimeoutSeconds` may be an expression).
+fn execution_timeout(top: &mut Fields<'_>) -> Result<Option<Duration>, LoadError> {
+    Ok(top.integer("TimeoutSeconds", 1, 99_999_999)?.map(Duration::from_secs))
 }
 
 /// JSON syntax errors, with serde's line and column in the text as written (substitution
@@ -1100,10 +1113,10 @@ pub(crate) fn validate(
             None
         }
     };
-    if let Err(e) = top.finish(&[(
-        "TimeoutSeconds",
-        "execution timeouts are not implemented; use Task `TimeoutSeconds`",
-    )]) {
+    if let Err(e) = execution_timeout(&mut top) {
+        errors.push(e);
+    }
+    if let Err(e) = top.finish(&[]) {
         errors.push(e);
     }
     let Some(states_map) = states_map else {
@@ -1371,8 +1384,16 @@ mod tests {
             "field `QueryLanguage`: must be `JSONPath` or `JSONata`, not `XPath`",
         );
         assert_refused(
-            load_json(json!({"StartAt": "S", "TimeoutSeconds": 60, "States": {"S": {"Type": "Succeed"}}})),
-            "the definition, field `TimeoutSeconds`: not supported",
+            load_json(json!({"StartAt": "S", "TimeoutSeconds": 0, "States": {"S": {"Type": "Succeed"}}})),
+            "the definition, field `TimeoutSeconds`: must be an integer from 1 to 99999999, not 0",
+        );
+        // Only a state's TimeoutSeconds may be an expression, even in a JSONata definition.
+        assert_refused(
+            load_json(
+                json!({"StartAt": "S", "QueryLanguage": "JSONata", "TimeoutSeconds": "{% 5 %}",
+                "States": {"S": {"Type": "Succeed"}}}),
+            ),
+            "the definition, field `TimeoutSeconds`: must be an integer",
         );
         assert_refused(
             load_json(json!({"StartAt": "S", "Extra": 1, "States": {"S": {"Type": "Succeed"}}})),

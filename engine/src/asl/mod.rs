@@ -26,7 +26,8 @@
 //! so a resumed run gets them back through [`variables_at`].
 //!
 //! Parallel and inline Map run their branches and iterations as sub-machines of the same
-//! executor; events inside them are [`HistoryEvent::Scoped`].
+//! executor; events inside them are [`HistoryEvent::Scoped`]. A run resumed at one of them
+//! continues its interrupted attempt from the history (`executor::resume`).
 //!
 //! A state's `QueryLanguage` (its own, else the definition's) decides which fields it has;
 //! both languages load into the same model, where a JSONata expression is one more kind of

@@ -2,8 +2,8 @@
 //! others (unfinished at startup, created by another process, interrupted) by scanning.
 
 use super::Runtime;
-use crate::local::executions::{ExecutionRecord, ExecutionSink, resume_point, state_machine_arn};
-use skipline_engine::asl::{ExecutionContext, Resume, SystemClock, variables_at};
+use crate::local::executions::{ExecutionRecord, ExecutionSink, state_machine_arn};
+use skipline_engine::asl::{ExecutionContext, Resume, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -107,11 +107,11 @@ impl Runtime {
     }
 
     async fn execute(&self, work: Submitted) -> Result<(), String> {
-        let (record, state, input, variables) = match work {
+        let (record, resume) = match work {
             // Just created here: no history beyond ExecutionStarted, so it starts at StartAt.
             Submitted::Fresh(record) => {
                 let input = record.input.clone();
-                (*record, self.machine.start_at().to_string(), input, Default::default())
+                (*record, Resume::at_start(self.machine.start_at(), input))
             }
             Submitted::Named(name) => {
                 let record = self
@@ -124,12 +124,16 @@ impl Runtime {
                     return Ok(());
                 }
                 let history = self.executions.history(&name).await.map_err(|e| e.to_string())?;
-                let (state, input) = resume_point(&history)
-                    .unwrap_or_else(|| (self.machine.start_at().to_string(), record.input.clone()));
                 // The durable history ends at its last checkpoint (see `ExecutionSink`), so
-                // its assignments are exactly the variables that checkpoint saw.
-                let variables = variables_at(history.iter().map(|(_, _, e)| e));
-                (record, state, input, variables)
+                // its assignments are exactly the variables that checkpoint saw; a Map or
+                // Parallel resumed at keeps the iterations and branches that had finished.
+                match Resume::from_history(history.into_iter().map(|(_, _, e)| e).collect()) {
+                    Some(resume) => (record, resume),
+                    None => {
+                        let input = record.input.clone();
+                        (record, Resume::at_start(self.machine.start_at(), input))
+                    }
+                }
             }
         };
         let ctx = ExecutionContext {
@@ -140,6 +144,9 @@ impl Runtime {
             state_machine_name: self.executions.machine().to_string(),
             input: record.input.clone(),
         };
+        let Resume::At { state, input, .. } = &resume else {
+            return Err("a durable run always resumes at a state".into());
+        };
         let sink = ExecutionSink::new(
             self.executions.clone(),
             &record.name,
@@ -147,17 +154,7 @@ impl Runtime {
             (state.clone(), input.clone()),
         );
         self.machine
-            .run(
-                &ctx,
-                Resume::At {
-                    state,
-                    input,
-                    variables,
-                },
-                self.invoker.as_ref(),
-                &SystemClock,
-                &sink,
-            )
+            .run(&ctx, resume, self.invoker.as_ref(), &SystemClock, &sink)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::asl::ports::Clock;
 use crate::asl::testing::{FakeClock, FakeInvoker, RecordingSink, Reply, execution};
 use crate::asl::{HistoryEvent, Outcome, Resume, RetryOf, RunError, StateMachine, StateType};
 
@@ -79,6 +80,7 @@ pub(super) fn error_of(outcome: &Outcome) -> (&str, &str) {
     match outcome {
         Outcome::Failed { error, cause } => (error, cause),
         Outcome::Succeeded { output } => panic!("succeeded with {output}"),
+        Outcome::TimedOut { cause, .. } => panic!("timed out: {cause}"),
     }
 }
 
@@ -270,6 +272,79 @@ async fn a_timeout_skips_task_failed_and_is_caught_by_states_all() {
     assert_eq!(ran.sleeps, secs(&[5]));
     assert!(ran.events.iter().any(|e| matches!(e,
         HistoryEvent::TaskTimedOut { error, .. } if error == "States.Timeout")));
+}
+
+// The top-level TimeoutSeconds: "If it runs longer than the specified time, the execution
+// fails with a States.Timeout error" (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html);
+// the execution's status is TIMED_OUT, and no Catcher sees it.
+fn timed_machine() -> Value {
+    let mut machine = task_machine(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "A"}]}));
+    machine["TimeoutSeconds"] = json!(30);
+    machine
+}
+
+#[tokio::test]
+async fn the_execution_timeout_ends_a_run_that_outlasts_it_and_no_catcher_sees_it() {
+    let invoker = FakeInvoker::new().then(F, [Reply::Hang]);
+    let ran = run(timed_machine(), json!({}), &invoker).await;
+    let cause = "the execution did not finish within 30 seconds";
+    assert_eq!(
+        ran.outcome,
+        Outcome::TimedOut {
+            error: "States.Timeout".into(),
+            cause: cause.into()
+        }
+    );
+    assert_eq!(ran.sleeps, secs(&[30]));
+    assert_eq!(
+        ran.events.last(),
+        Some(&HistoryEvent::ExecutionTimedOut {
+            error: "States.Timeout".into(),
+            cause: cause.into()
+        })
+    );
+    assert!(!ran.events.iter().any(|e| e.state() == Some("A")), "{:?}", ran.events);
+
+    // Within the limit, the timeout changes nothing.
+    let invoker = FakeInvoker::new().then(F, [Reply::Ok(json!({"ok": 1}))]);
+    assert_eq!(
+        run(timed_machine(), json!({}), &invoker).await.outcome,
+        succeeded(json!({"ok": 1}))
+    );
+}
+
+#[tokio::test]
+async fn a_run_resumed_after_its_deadline_times_out_without_running_a_state() {
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!({})));
+    let machine = load(&timed_machine(), &invoker);
+    let clock = FakeClock::new();
+    let sink = RecordingSink::new();
+    // Started 31 s before the clock's now: the deadline has passed.
+    let mut ctx = execution(json!({}));
+    ctx.start_time = clock.now() - jiff::SignedDuration::from_secs(31);
+    let resume = Resume::At {
+        state: "T".into(),
+        input: json!({}),
+        variables: Default::default(),
+        history: Vec::new(),
+    };
+    let outcome = machine.run(&ctx, resume, &invoker, &clock, &sink).await;
+    assert!(matches!(outcome, Ok(Outcome::TimedOut { .. })), "{outcome:?}");
+    assert!(invoker.calls().is_empty());
+    assert_eq!(sink.events().len(), 1, "{:?}", sink.events());
+
+    // 10 s before the deadline, a resumed run gets the 10 s that are left, not 30.
+    ctx.start_time = clock.now() - jiff::SignedDuration::from_secs(20);
+    let invoker = FakeInvoker::new().then(F, [Reply::Hang]);
+    let resume = Resume::At {
+        state: "T".into(),
+        input: json!({}),
+        variables: Default::default(),
+        history: Vec::new(),
+    };
+    let outcome = machine.run(&ctx, resume, &invoker, &clock, &sink).await;
+    assert!(matches!(outcome, Ok(Outcome::TimedOut { .. })), "{outcome:?}");
+    assert_eq!(clock.sleeps(), secs(&[10]));
 }
 
 #[tokio::test]
@@ -716,6 +791,7 @@ async fn resuming_at_a_checkpoint_continues_from_that_state() {
                 state: "T".into(),
                 input: checkpoint.clone(),
                 variables: Default::default(),
+                history: Vec::new(),
             },
             &invoker,
             &clock,
@@ -740,6 +816,7 @@ async fn resuming_at_a_checkpoint_continues_from_that_state() {
                 state: "Nope".into(),
                 input: json!({}),
                 variables: Default::default(),
+                history: Vec::new(),
             },
             &invoker,
             &clock,
@@ -924,6 +1001,7 @@ async fn resuming_restores_the_variables_the_checkpoint_saw() {
                 state: "T".into(),
                 input: json!({}),
                 variables: crate::asl::variables_at(&history),
+                history: Vec::new(),
             },
             &invoker,
             &clock,
@@ -1185,4 +1263,182 @@ async fn nested_parallel_inside_map_scopes_its_events() {
     let types = types_of(&ran.events);
     assert!(types.contains(&"M/1/Fan/0:PassStateEntered".to_string()), "{types:?}");
     assert!(types.contains(&"M/0:ParallelStateSucceeded".to_string()), "{types:?}");
+}
+
+// ---- Resuming inside a Map or Parallel ------------------------------------------------
+
+/// Runs `machine` until it stops making progress (a task hangs, as if the process died),
+/// continuing from `history` if it is not empty; the events it recorded, and the calls.
+async fn run_until_stuck(machine: &StateMachine, history: &[HistoryEvent], invoker: &FakeInvoker) -> Vec<HistoryEvent> {
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let input = json!({"items": [1, 2, 3]});
+    let resume = match Resume::from_history(history.to_vec()) {
+        Some(resume) => resume,
+        None => Resume::Start { input: input.clone() },
+    };
+    let ctx = execution(input);
+    let run = machine.run(&ctx, resume, invoker, &clock, &sink);
+    let stuck = tokio::time::timeout(Duration::from_millis(100), run).await;
+    assert!(stuck.is_err(), "the run was meant to hang: {stuck:?}");
+    sink.events()
+}
+
+fn task_map(processor_extra: Value) -> Value {
+    let mut processor = json!({"StartAt": "Times", "States": {
+        "Times": {"Type": "Task", "Resource": F, "End": true}}});
+    if let (Value::Object(extra), Some(states)) = (processor_extra, processor["States"].as_object_mut()) {
+        states.extend(extra);
+    }
+    json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1,
+        "ItemProcessor": processor, "End": true}}})
+}
+
+#[tokio::test]
+async fn a_map_resumed_after_a_crash_keeps_the_iterations_that_finished_even_across_two_crashes() {
+    let definition = task_map(json!({}));
+    let stuck_at = |replies: Vec<Reply>| FakeInvoker::new().then(F, replies);
+    let machine = load(&definition, &FakeInvoker::new());
+
+    // Item 0 finishes; item 1's task never answers: the process "dies" there.
+    let invoker = stuck_at(vec![Reply::Ok(json!(10)), Reply::Hang]);
+    let mut history = run_until_stuck(&machine, &[], &invoker).await;
+    assert_eq!(invoker.calls_to(F), [json!(1), json!(2)]);
+
+    // Resumed: item 0 is not run again; item 1 is, and item 2 hangs this time.
+    let invoker = stuck_at(vec![Reply::Ok(json!(20)), Reply::Hang]);
+    history.extend(run_until_stuck(&machine, &history, &invoker).await);
+    assert_eq!(invoker.calls_to(F), [json!(2), json!(3)]);
+
+    // Resumed again: only item 2 runs, and the output has every item's result in order.
+    let invoker = stuck_at(vec![Reply::Ok(json!(30))]);
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let resume = Resume::from_history(history.clone()).unwrap_or_else(|| panic!("no resume point"));
+    let outcome = machine
+        .run(&execution(json!({})), resume, &invoker, &clock, &sink)
+        .await;
+    assert_eq!(outcome, Ok(succeeded(json!([10, 20, 30]))));
+    assert_eq!(invoker.calls_to(F), [json!(3)]);
+    // The interrupted attempt goes on: no second MapStateStarted, one start per iteration.
+    history.extend(sink.events());
+    let started = |f: &dyn Fn(&HistoryEvent) -> bool| history.iter().filter(|e| f(e)).count();
+    assert_eq!(started(&|e| matches!(e, HistoryEvent::MapStateStarted { .. })), 1);
+    for index in 0..3 {
+        let n = started(&|e| matches!(e, HistoryEvent::MapIterationStarted { index: i, .. } if *i == index));
+        assert_eq!(n, 1, "iteration {index}");
+    }
+}
+
+#[tokio::test]
+async fn an_iteration_resumes_at_its_own_state_with_the_variables_it_had_assigned() {
+    // Each iteration assigns `$doubled` in a Pass, then calls the task with it.
+    let mut definition = task_map(
+        json!({"Double": {"Type": "Pass", "Assign": {"doubled.$": "States.MathAdd($, $)"},
+        "Next": "Times"}}),
+    );
+    definition["States"]["Each"]["ItemProcessor"]["StartAt"] = json!("Double");
+    definition["States"]["Each"]["ItemProcessor"]["States"]["Times"]["Parameters"] = json!({"n.$": "$doubled"});
+    let machine = load(&definition, &FakeInvoker::new());
+    let invoker = FakeInvoker::new().then(F, [Reply::Ok(json!("a")), Reply::Hang]);
+    let history = run_until_stuck(&machine, &[], &invoker).await;
+
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!("b")));
+    let resume = Resume::from_history(history).unwrap_or_else(|| panic!("no resume point"));
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let outcome = machine
+        .run(&execution(json!({})), resume, &invoker, &clock, &sink)
+        .await;
+    assert_eq!(outcome, Ok(succeeded(json!(["a", "b", "b"]))));
+    // Item 1 resumed at `Times` (its Pass is not re-run) and still saw its `$doubled`.
+    assert_eq!(invoker.calls_to(F), [json!({"n": 4}), json!({"n": 6})]);
+    let passes = sink
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(e.unscoped(),
+        HistoryEvent::StateEntered { state, .. } if state == "Double")
+        })
+        .count();
+    assert_eq!(passes, 1, "only item 2's Pass runs after resuming");
+}
+
+#[tokio::test]
+async fn a_parallel_resumed_after_a_crash_keeps_the_branches_that_finished() {
+    const G: &str = "arn:aws:lambda:eu-west-1:123456789012:function:g";
+    let branch = |resource: &str| json!({"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": resource, "End": true}}});
+    let definition = json!({"StartAt": "Fan", "States": {"Fan": {"Type": "Parallel",
+        "Branches": [branch(F), branch(G)], "End": true}}});
+    let machine = load(&definition, &FakeInvoker::new());
+    let invoker = FakeInvoker::new()
+        .then(F, [Reply::Ok(json!("f"))])
+        .then(G, [Reply::Hang]);
+    let history = run_until_stuck(&machine, &[], &invoker).await;
+
+    let invoker = FakeInvoker::new().always(G, Reply::Ok(json!("g")));
+    let resume = Resume::from_history(history).unwrap_or_else(|| panic!("no resume point"));
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let outcome = machine
+        .run(&execution(json!({})), resume, &invoker, &clock, &sink)
+        .await;
+    assert_eq!(outcome, Ok(succeeded(json!(["f", "g"]))));
+    assert!(
+        invoker.calls_to(F).is_empty(),
+        "branch 0 had finished: {:?}",
+        invoker.calls()
+    );
+    assert_eq!(invoker.calls_to(G).len(), 1);
+    assert!(
+        !sink
+            .events()
+            .iter()
+            .any(|e| matches!(e, HistoryEvent::ParallelStateStarted { .. }))
+    );
+}
+
+#[tokio::test]
+async fn a_map_whose_attempt_had_failed_or_whose_last_state_has_a_catcher_runs_again() {
+    // The attempt failed before the crash (during the retry's wait): the retry starts afresh.
+    let mut definition = task_map(json!({}));
+    definition["States"]["Each"]["Retry"] = json!([{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 5}]);
+    let machine = load(&definition, &FakeInvoker::new());
+    let invoker = FakeInvoker::new().then(F, [Reply::Ok(json!(1)), Reply::Fail("Boom", "")]);
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let input = json!({"items": [1, 2, 3]});
+    let failed = machine
+        .run(
+            &execution(input.clone()),
+            Resume::Start { input },
+            &invoker,
+            &clock,
+            &sink,
+        )
+        .await;
+    assert!(matches!(failed, Ok(Outcome::Failed { .. })), "{failed:?}");
+    let mut history = sink.events();
+    // Cut the history where the retry was waiting: after the first attempt's MapStateFailed.
+    let cut = history
+        .iter()
+        .position(|e| matches!(e, HistoryEvent::MapStateFailed { .. }));
+    history.truncate(cut.map_or(0, |i| i + 1));
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!(0)));
+    let resume = Resume::from_history(history).unwrap_or_else(|| panic!("no resume point"));
+    let outcome = machine
+        .run(&execution(json!({})), resume, &invoker, &clock, &RecordingSink::new())
+        .await;
+    assert_eq!(outcome, Ok(succeeded(json!([0, 0, 0]))));
+    assert_eq!(invoker.calls_to(F).len(), 3, "every item runs again");
+
+    // A last state with a Catcher might have been caught, so it runs again on resume.
+    let mut definition = task_map(json!({"Caught": {"Type": "Pass", "End": true}}));
+    definition["States"]["Each"]["ItemProcessor"]["States"]["Times"]["Catch"] =
+        json!([{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]);
+    let machine = load(&definition, &FakeInvoker::new());
+    let invoker = FakeInvoker::new().then(F, [Reply::Ok(json!(1)), Reply::Hang]);
+    let history = run_until_stuck(&machine, &[], &invoker).await;
+    let invoker = FakeInvoker::new().always(F, Reply::Ok(json!(0)));
+    let resume = Resume::from_history(history).unwrap_or_else(|| panic!("no resume point"));
+    let outcome = machine
+        .run(&execution(json!({})), resume, &invoker, &clock, &RecordingSink::new())
+        .await;
+    assert_eq!(outcome, Ok(succeeded(json!([0, 0, 0]))));
+    assert_eq!(invoker.calls_to(F).len(), 3);
 }
