@@ -130,11 +130,16 @@ impl Executor<'_> {
             } => (state, input, variables),
         };
         let run = self.run_machine(self.machine, name, input, vars);
-        let ended = match self.machine.timeout {
+        // From the execution's start, not this run's: a resumed run keeps the deadline.
+        // Checked: `Timestamp + SignedDuration` panics past year 9999 (no deadline there).
+        let deadline = self.machine.timeout.and_then(|limit| {
+            let at = jiff::SignedDuration::try_from(limit).ok()?;
+            Some((limit, self.ctx.start_time.checked_add(at).ok()?))
+        });
+        let ended = match deadline {
             None => run.await?,
-            Some(limit) => {
-                // From the execution's start, not this run's: a resumed run keeps the deadline.
-                let left = self.until(self.ctx.start_time + jiff::SignedDuration::try_from(limit).unwrap_or_default());
+            Some((limit, at)) => {
+                let left = self.until(at);
                 // Past the deadline already (resumed late): end without starting another state.
                 let finished = if left.is_zero() {
                     None

@@ -1116,9 +1116,19 @@ mod tests {
         assert!(read("$.a.b.c.d", &doc()).is_err());
     }
 
+    /// Each path is refused at parse, with a message containing its reason.
+    fn assert_refused(cases: &[(&str, &str)]) {
+        for (bad, why) in cases {
+            match Path::parse(bad) {
+                Ok(p) => panic!("`{bad}` parsed as {p:?}"),
+                Err(e) => assert!(e.contains(why), "`{bad}`: {e}"),
+            }
+        }
+    }
+
     #[test]
     fn syntax_errors_and_unsupported_features_are_refused() {
-        for (bad, why) in [
+        assert_refused(&[
             ("a.b", "must begin with `$`"),
             ("", "must begin with `$`"),
             ("$.", "empty field name"),
@@ -1130,12 +1140,7 @@ mod tests {
             ("$.a b", "not allowed in a field name"),
             ("$-x", "unexpected `-`"),
             ("$.a[1:2:0]", "slice steps must be positive"),
-        ] {
-            match Path::parse(bad) {
-                Ok(p) => panic!("`{bad}` parsed as {p:?}"),
-                Err(e) => assert!(e.contains(why), "`{bad}`: {e}"),
-            }
-        }
+        ]);
     }
 
     #[test]
@@ -1347,7 +1352,7 @@ mod tests {
 
     #[test]
     fn unsupported_or_malformed_filters_are_refused_at_load() {
-        for (bad, why) in [
+        assert_refused(&[
             ("$.a[?(@.x == 1)", "expected `]`"),
             ("$.a[?(@.x == 1", "unterminated filter"),
             ("$.a[?(@.x == 1]", "unterminated filter"),
@@ -1400,12 +1405,7 @@ mod tests {
             ("$.a[?(@.x) && (@.y)]", "expected `]`"),
             ("$.a[?(@.é€ == 1) ", "expected `]`"),
             ("$.a[?(@.x == 'é€", "unterminated string"),
-        ] {
-            match Path::parse(bad) {
-                Ok(p) => panic!("`{bad}` parsed as {p:?}"),
-                Err(e) => assert!(e.contains(why), "`{bad}`: {e}"),
-            }
-        }
+        ]);
     }
 
     #[test]

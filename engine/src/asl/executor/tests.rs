@@ -322,13 +322,9 @@ async fn a_run_resumed_after_its_deadline_times_out_without_running_a_state() {
     // Started 31 s before the clock's now: the deadline has passed.
     let mut ctx = execution(json!({}));
     ctx.start_time = clock.now() - jiff::SignedDuration::from_secs(31);
-    let resume = Resume::At {
-        state: "T".into(),
-        input: json!({}),
-        variables: Default::default(),
-        history: Vec::new(),
-    };
-    let outcome = machine.run(&ctx, resume, &invoker, &clock, &sink).await;
+    let outcome = machine
+        .run(&ctx, Resume::at_start("T", json!({})), &invoker, &clock, &sink)
+        .await;
     assert!(matches!(outcome, Ok(Outcome::TimedOut { .. })), "{outcome:?}");
     assert!(invoker.calls().is_empty());
     assert_eq!(sink.events().len(), 1, "{:?}", sink.events());
@@ -336,13 +332,9 @@ async fn a_run_resumed_after_its_deadline_times_out_without_running_a_state() {
     // 10 s before the deadline, a resumed run gets the 10 s that are left, not 30.
     ctx.start_time = clock.now() - jiff::SignedDuration::from_secs(20);
     let invoker = FakeInvoker::new().then(F, [Reply::Hang]);
-    let resume = Resume::At {
-        state: "T".into(),
-        input: json!({}),
-        variables: Default::default(),
-        history: Vec::new(),
-    };
-    let outcome = machine.run(&ctx, resume, &invoker, &clock, &sink).await;
+    let outcome = machine
+        .run(&ctx, Resume::at_start("T", json!({})), &invoker, &clock, &sink)
+        .await;
     assert!(matches!(outcome, Ok(Outcome::TimedOut { .. })), "{outcome:?}");
     assert_eq!(clock.sleeps(), secs(&[10]));
 }
