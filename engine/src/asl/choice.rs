@@ -489,6 +489,7 @@ impl Test {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::asl::context::ContextObject;
     use serde_json::json;
 
     fn input() -> Value {
@@ -506,9 +507,10 @@ mod tests {
             m.insert("Next".into(), json!("X"));
         }
         let parsed = ChoiceRule::parse(&rule, "Choices[0]", false).map_err(|(f, r)| StateError::new(f, r))?;
-        parsed
-            .rule
-            .eval(&input(), &Scope::context_only(&json!({"State": {"Name": "C"}})))
+        parsed.rule.eval(
+            &input(),
+            &Scope::context_only(&ContextObject::of(&json!({"State": {"Name": "C"}}))),
+        )
     }
 
     fn yes(rule: Value) {

@@ -331,9 +331,11 @@ impl StateMachine {
             }
             start => (start, super::executor::Past::default()),
         };
+        let shared = ctx.shared_context();
         super::executor::Executor {
             machine: self,
             ctx,
+            shared: &shared,
             invoker,
             clock,
             sink,

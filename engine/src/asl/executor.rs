@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 
 use serde_json::{Map, Value, json};
 
-use super::context::{ExecutionContext, Outcome, Resume};
+use super::context::{ContextObject, ExecutionContext, Outcome, Resume};
 use super::definition::{
     Amount, Choice, Container, Fail, FailText, Kind, MAP_POOL, MapState, Parallel, Pass, State, StateMachine, Task,
     Transition, Wait, WaitFor,
@@ -33,6 +33,8 @@ use super::template::Template;
 pub(crate) struct Executor<'a> {
     pub(crate) machine: &'a StateMachine,
     pub(crate) ctx: &'a ExecutionContext,
+    /// `ctx`'s [`ExecutionContext::shared_context`], built once for the run.
+    pub(crate) shared: &'a Map<String, Value>,
     pub(crate) invoker: &'a dyn TaskInvoker,
     pub(crate) clock: &'a dyn Clock,
     pub(crate) sink: &'a dyn HistorySink,
@@ -280,7 +282,7 @@ impl Executor<'_> {
 
     async fn step(&self, name: &str, state: &State, input: Value, vars: &Map<String, Value>) -> Result<Step, RunError> {
         let entered = self.clock.now();
-        let object = self.ctx.context_object(name, entered, 0);
+        let object = ContextObject::new(self.shared, name, entered, 0);
         let context = Scope::new(&object, vars);
         Ok(match &state.kind {
             Kind::Task(task) => {
@@ -359,7 +361,7 @@ impl Executor<'_> {
         let mut retry_count = 0u32;
         let mut retry_of = None;
         loop {
-            let object = self.ctx.context_object(name, entered, retry_count);
+            let object = ContextObject::new(self.shared, name, entered, retry_count);
             let context = Scope::new(&object, vars);
             let retry = retry_of.take();
             let result = match attempt {
@@ -762,9 +764,11 @@ pub(crate) async fn test_state(
         return Err(RunError::UnknownState(name.to_string()));
     };
     let recorder = Recorder(std::sync::Mutex::new(Vec::new()));
+    let shared = ctx.shared_context();
     let executor = Executor {
         machine,
         ctx,
+        shared: &shared,
         invoker,
         clock: &NoWait,
         sink: &recorder,
@@ -871,10 +875,7 @@ fn map_inputs(map: &MapState, effective: &Value, context: &Scope<'_>) -> Result<
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            let mut object = context.context.clone();
-            if let Value::Object(o) = &mut object {
-                o.insert("Map".into(), json!({"Item": {"Index": index, "Value": item}}));
-            }
+            let object = context.context.with_map_item(index, item);
             selector
                 .eval(effective, &Scope::new(&object, context.vars))
                 .map_err(|e| in_field(e, "ItemSelector"))

@@ -626,11 +626,15 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::asl::context::ContextObject;
     use serde_json::json;
 
     fn eval(text: &str, input: Value) -> Result<Value, StateError> {
         let call = Call::parse(text).map_err(|e| StateError::new("ParseError", e))?;
-        call.eval(&input, &Scope::context_only(&json!({"State": {"Name": "S"}})))
+        call.eval(
+            &input,
+            &Scope::context_only(&ContextObject::of(&json!({"State": {"Name": "S"}}))),
+        )
     }
 
     fn ok(text: &str, input: Value) -> Value {

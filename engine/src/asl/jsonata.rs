@@ -13,6 +13,7 @@ use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError, EvaluatorOptio
 use jsonata_core::value::JValue;
 use serde_json::{Map, Number, Value};
 
+use super::context::ContextObject;
 use super::errors::{StateError, error_names};
 use super::intrinsics::apply_named;
 use super::path::Scope;
@@ -29,6 +30,47 @@ const MAX_SEQUENCE: usize = 1_000_000;
 pub(crate) struct Expr {
     source: String,
     ast: AstNode,
+    /// What the expression may read, so that evaluation binds only that: each binding is a
+    /// copy into jsonata-core's values, and `$states.input` of a Map's `ItemSelector` or
+    /// `$states.context` (which holds the execution input) are as large as all the items,
+    /// which made each of a Map's iterations cost O(items).
+    reads: Reads,
+}
+
+/// Found once, at parse, from the source outside string literals. Conservative: what is
+/// not provably unread is bound.
+#[derive(Debug, Clone, PartialEq)]
+struct Reads {
+    /// Every `$name` the source mentions: only these variables are bound.
+    names: Vec<String>,
+    input: bool,
+    result: bool,
+    error_output: bool,
+    context: ContextUse,
+}
+
+impl Reads {
+    fn of(source: &str) -> Reads {
+        let names = dollar_names(source);
+        let context = context_use(source);
+        let all = context == ContextUse::All;
+        let member = |m: &str| all || outside_strings(source, &format!("$states.{m}"));
+        Reads {
+            input: member("input"),
+            result: member("result"),
+            error_output: member("errorOutput"),
+            context,
+            names,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum ContextUse {
+    None,
+    /// Only these paths, one or two names deep (`Map.Item`, `Execution.Name`).
+    Paths(Vec<Vec<String>>),
+    All,
 }
 
 impl std::fmt::Debug for Expr {
@@ -64,6 +106,7 @@ impl Expr {
         Ok(Expr {
             source: source.to_string(),
             ast,
+            reads: Reads::of(source),
         })
     }
 
@@ -86,18 +129,31 @@ impl Expr {
                 format!("the JSONata expression `{}` failed: {why}", self.source),
             )
         };
+        let reads = &self.reads;
         let mut states = Map::new();
-        states.insert("input".into(), scope.input.unwrap_or(input).clone());
-        states.insert("context".into(), scope.context.clone());
-        if let Some(result) = scope.result {
+        if reads.input {
+            states.insert("input".into(), scope.input.unwrap_or(input).clone());
+        }
+        match &reads.context {
+            ContextUse::None => {}
+            ContextUse::All => {
+                states.insert("context".into(), scope.context.whole().clone());
+            }
+            ContextUse::Paths(paths) => {
+                states.insert("context".into(), pick(scope.context, paths));
+            }
+        }
+        if let Some(result) = scope.result.filter(|_| reads.result) {
             states.insert("result".into(), result.clone());
         }
-        if let Some(error) = scope.error_output {
+        if let Some(error) = scope.error_output.filter(|_| reads.error_output) {
             states.insert("errorOutput".into(), error.clone());
         }
         let mut context = Context::new();
-        for (name, value) in scope.vars {
-            context.bind(name.clone(), JValue::from(value.clone()));
+        for name in &reads.names {
+            if let Some(value) = scope.vars.get(name) {
+                context.bind(name.clone(), JValue::from(value.clone()));
+            }
         }
         context.bind("states".into(), JValue::from(Value::Object(states)));
         let options = EvaluatorOptions {
@@ -121,6 +177,13 @@ impl Expr {
 /// as a whole name? A textual check, so that a file is refused at load as AWS refuses it at
 /// creation; jsonata-core's AST has no visitor to do it on the tree.
 fn outside_strings(source: &str, name: &str) -> bool {
+    !ends_of(source, name).is_empty()
+}
+
+/// Calls `at(i)` for each byte index `i` of `source` outside string literals; `at` answers
+/// how many bytes after `i` to skip. Bytes, not `&str` slices: `i` may sit inside a multi-byte
+/// character.
+fn outside_literals(source: &str, mut at: impl FnMut(&[u8], usize) -> usize) {
     let bytes = source.as_bytes();
     let mut quote = None;
     let mut i = 0;
@@ -131,18 +194,120 @@ fn outside_strings(source: &str, name: &str) -> bool {
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if b == b'"' || b == b'\'' => quote = Some(b),
-            // Bytes, not `&str` slices: `i` may sit inside a multi-byte character.
-            None if bytes[i..].starts_with(name.as_bytes()) => {
-                let after = bytes.get(i + name.len()).copied();
-                if !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || !c.is_ascii()) {
-                    return true;
-                }
-            }
-            None => {}
+            None => i += at(bytes, i),
         }
         i += 1;
     }
-    false
+}
+
+/// A byte that continues a JSONata name.
+fn continues_name(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || !c.is_ascii()
+}
+
+/// The names of every `$name` outside string literals, sorted, once each. JSONata has no
+/// way to read a variable but by its name (`$eval`, which could, is refused).
+fn dollar_names(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    outside_literals(source, |bytes, i| {
+        if bytes[i] != b'$' {
+            return 0;
+        }
+        let len = bytes[i + 1..].iter().take_while(|c| continues_name(**c)).count();
+        if len > 0 {
+            names.push(String::from_utf8_lossy(&bytes[i + 1..i + 1 + len]).into_owned());
+        }
+        len
+    });
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Where each whole-name occurrence of `name` outside string literals ends (see
+/// [`outside_strings`]).
+fn ends_of(source: &str, name: &str) -> Vec<usize> {
+    let mut ends = Vec::new();
+    outside_literals(source, |bytes, i| {
+        if bytes[i..].starts_with(name.as_bytes()) && !bytes.get(i + name.len()).is_some_and(|c| continues_name(*c)) {
+            ends.push(i + name.len());
+        }
+        0
+    });
+    ends
+}
+
+/// Which parts of `$states.context` an expression may read. Conservative: a bare `$states`
+/// (`$keys($states)`, `$lookup($states, 'context')`), a bare `$states.context`, or anything
+/// but plain names after it (`$states.context . Map`, a backtick name) binds all of it.
+fn context_use(source: &str) -> ContextUse {
+    let members = ["input", "result", "errorOutput", "context"]
+        .iter()
+        .map(|m| ends_of(source, &format!("$states.{m}")).len())
+        .sum::<usize>();
+    if ends_of(source, "$states").len() > members {
+        return ContextUse::All;
+    }
+    let bytes = source.as_bytes();
+    let name_at = |at: usize| -> Option<(String, usize)> {
+        if bytes.get(at) != Some(&b'.') {
+            return None;
+        }
+        let len = bytes[at + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+            .count();
+        (len > 0).then(|| (source[at + 1..at + 1 + len].to_string(), at + 1 + len))
+    };
+    let mut paths = Vec::new();
+    for end in ends_of(source, "$states.context") {
+        let Some((first, after)) = name_at(end) else {
+            return ContextUse::All;
+        };
+        let path = match name_at(after) {
+            Some((second, _)) => vec![first, second],
+            None => vec![first],
+        };
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    // A whole first name (`Map`) covers every path under it (`Map.Item`).
+    let wholes: Vec<String> = paths.iter().filter(|p| p.len() == 1).map(|p| p[0].clone()).collect();
+    paths.retain(|p| p.len() == 1 || !wholes.contains(&p[0]));
+    if paths.is_empty() {
+        ContextUse::None
+    } else {
+        ContextUse::Paths(paths)
+    }
+}
+
+/// The parts of `context` named by `paths` (as [`context_use`] leaves them: no path under
+/// another), in the same shape, cloning nothing else.
+fn pick(context: &ContextObject<'_>, paths: &[Vec<String>]) -> Value {
+    let mut out = Map::new();
+    for path in paths {
+        let (Some(first), rest) = (path.first(), path.get(1)) else {
+            continue;
+        };
+        let Some(value) = context.get(first) else {
+            continue;
+        };
+        match rest {
+            None => {
+                out.insert(first.clone(), value.clone());
+            }
+            Some(second) => {
+                if let Some(inner) = value.get(second) {
+                    let slot = out.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(parent) = slot {
+                        parent.insert(second.clone(), inner.clone());
+                    }
+                }
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 fn register_aws_functions(ev: &mut Evaluator) -> Result<(), EvaluatorError> {
@@ -240,7 +405,88 @@ mod tests {
     fn eval(src: &str, input: Value) -> Result<Option<Value>, StateError> {
         let vars: Map<String, Value> = json!({"greeting": "hello", "n": 2}).as_object().cloned().unwrap();
         let context = json!({"Execution": {"Name": "e-1"}});
-        Expr::parse(src).unwrap().eval(&input, &Scope::new(&context, &vars))
+        Expr::parse(src)
+            .unwrap()
+            .eval(&input, &Scope::new(&ContextObject::of(&context), &vars))
+    }
+
+    #[test]
+    fn the_context_is_bound_only_where_an_expression_may_read_it() {
+        let uses = |src: &str| Expr::parse(src).unwrap().reads.context;
+        let paths =
+            |ps: &[&[&str]]| ContextUse::Paths(ps.iter().map(|p| p.iter().map(|n| n.to_string()).collect()).collect());
+        assert_eq!(uses("$states.input.a"), ContextUse::None);
+        assert_eq!(
+            uses("$states.result.b & $states.errorOutput.Cause & '$states.context'"),
+            ContextUse::None
+        );
+        assert_eq!(
+            uses("$states.input.a & $states.context.Map.Item.Index & $states.context.Execution.Name"),
+            paths(&[&["Map", "Item"], &["Execution", "Name"]])
+        );
+        assert_eq!(
+            uses("$states.context.Map.Item.Value & $states.context.Map"),
+            paths(&[&["Map"]])
+        );
+        assert_eq!(uses("$states.context.State . Name"), paths(&[&["State"]]));
+        for whole in [
+            "$states.context",
+            "$states.context.*",
+            "$lookup($states, 'context')",
+            "$keys($states)",
+            "$states.context.`Execution`",
+        ] {
+            assert_eq!(uses(whole), ContextUse::All, "{whole}");
+        }
+        // What is read is there, whichever way it is bound.
+        let vars = Map::new();
+        let context = json!({"Execution": {"Name": "e-1", "Input": {"big": [1, 2, 3]}},
+            "Map": {"Item": {"Index": 4, "Value": "v"}}});
+        let context = ContextObject::of(&context);
+        let run = |src: &str| {
+            Expr::parse(src)
+                .unwrap()
+                .eval(&json!({}), &Scope::new(&context, &vars))
+                .unwrap()
+        };
+        assert_eq!(run("$states.context.Execution.Name"), Some(json!("e-1")));
+        assert_eq!(run("$states.context.Map.Item.Index + 1"), Some(json!(5)));
+        assert_eq!(run("$count($states.context.Execution.Input.big)"), Some(json!(3)));
+        assert_eq!(run("$lookup($states, 'context').Map.Item.Value"), Some(json!("v")));
+        // A name the context does not have stays undefined, as it was when all of it was bound.
+        assert_eq!(run("$states.context.Nope.Name"), None);
+        assert_eq!(
+            run("$keys($states.context.Execution) ~> $join(',')"),
+            Some(json!("Name,Input"))
+        );
+        // Pruned to what was named: the execution input is not copied for `Execution.Name`.
+        let ContextUse::Paths(named) = uses("$states.context.Execution.Name & $states.context.Map") else {
+            panic!("expected paths");
+        };
+        assert_eq!(
+            pick(&context, &named),
+            json!({"Execution": {"Name": "e-1"}, "Map": {"Item": {"Index": 4, "Value": "v"}}})
+        );
+    }
+
+    #[test]
+    fn only_the_states_members_and_variables_an_expression_names_are_bound() {
+        let reads = |src: &str| Expr::parse(src).unwrap().reads;
+        let r = reads("$states.input.a + $n & '$states.result $greeting'");
+        assert_eq!((r.input, r.result, r.error_output), (true, false, false));
+        assert_eq!(r.names, vec!["n".to_string(), "states".to_string()]);
+        let r = reads("$keys($states)");
+        assert_eq!((r.input, r.result, r.error_output), (true, true, true));
+        let r = reads("$states.errorOutput.Cause & $ümlaut");
+        assert_eq!((r.input, r.result, r.error_output), (false, false, true));
+        assert_eq!(r.names, vec!["states".to_string(), "ümlaut".to_string()]);
+        // Unbound ones read as undefined, as an unread binding would have.
+        assert_eq!(
+            eval("$greeting & ' ' & $string($n)", json!({})).unwrap(),
+            Some(json!("hello 2"))
+        );
+        assert_eq!(eval("$exists($states.result)", json!({})).unwrap(), Some(json!(false)));
+        assert_eq!(eval("$states.input.a", json!({"a": 7})).unwrap(), Some(json!(7)));
     }
 
     #[test]

@@ -18,6 +18,8 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Number, Value};
 
+use super::context::ContextObject;
+
 /// Which document a path starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Root {
@@ -33,7 +35,7 @@ pub(crate) enum Root {
 /// variables in scope.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Scope<'a> {
-    pub(crate) context: &'a Value,
+    pub(crate) context: &'a ContextObject<'a>,
     pub(crate) vars: &'a Map<String, Value>,
     /// JSONata's `$states.input`, where it is not the value an expression is given (in
     /// `Output` and `Assign`, which see the state's input beside its result).
@@ -49,7 +51,7 @@ pub(crate) struct Scope<'a> {
 pub(crate) static NO_VARS: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
 
 impl<'a> Scope<'a> {
-    pub(crate) fn new(context: &'a Value, vars: &'a Map<String, Value>) -> Self {
+    pub(crate) fn new(context: &'a ContextObject<'a>, vars: &'a Map<String, Value>) -> Self {
         Scope {
             context,
             vars,
@@ -78,7 +80,7 @@ impl<'a> Scope<'a> {
     }
 
     #[cfg(test)]
-    pub(crate) fn context_only(context: &'a Value) -> Self {
+    pub(crate) fn context_only(context: &'a ContextObject<'a>) -> Self {
         Scope::new(context, &NO_VARS)
     }
 }
@@ -281,15 +283,29 @@ impl Path {
     /// Reads the path. A definite path yields the one value it names, or [`NoMatch`]; an
     /// indefinite one yields the array of everything it matched (possibly empty).
     pub(crate) fn read(&self, input: &Value, scope: &Scope<'_>) -> Result<Value, NoMatch> {
-        let root = match &self.root {
-            Root::Input => input,
-            Root::Context => scope.context,
-            Root::Variable(name) => scope.vars.get(name).ok_or_else(|| NoMatch {
+        let mut segments = &self.segments[..];
+        let nodes = match &self.root {
+            Root::Input => vec![input],
+            // `$$.Name…` starts at that part, so that the whole object need not be built.
+            Root::Context => match segments.split_first() {
+                Some((
+                    Segment {
+                        recursive: false,
+                        selector: Selector::Name(name),
+                    },
+                    rest,
+                )) => {
+                    segments = rest;
+                    scope.context.get(name).into_iter().collect()
+                }
+                _ => vec![scope.context.whole()],
+            },
+            Root::Variable(name) => vec![scope.vars.get(name).ok_or_else(|| NoMatch {
                 path: self.text.clone(),
-            })?,
+            })?],
         };
-        let mut nodes = vec![root];
-        for segment in &self.segments {
+        let mut nodes = nodes;
+        for segment in segments {
             let mut next = Vec::new();
             for node in nodes {
                 if segment.recursive {
@@ -1054,7 +1070,7 @@ mod tests {
         let vars = vars.as_object().cloned().unwrap_or_default();
         Path::parse(path)
             .map_err(|e| NoMatch { path: e })?
-            .read(input, &Scope::new(&ctx, &vars))
+            .read(input, &Scope::new(&ContextObject::of(&ctx), &vars))
     }
 
     fn doc() -> Value {
@@ -1094,6 +1110,11 @@ mod tests {
     fn reads_the_context_object() {
         assert_eq!(read("$$.State.Name", &json!({})), Ok(json!("S")));
         assert_eq!(read("$$", &json!({})), Ok(json!({"State": {"Name": "S"}})));
+        // A first name is looked up without building the whole object; the rest build it.
+        assert!(read("$$.Nope", &json!({})).is_err());
+        assert_eq!(read("$$['State'].Name", &json!({})), Ok(json!("S")));
+        assert_eq!(read("$$.*.Name", &json!({})), Ok(json!(["S"])));
+        assert_eq!(read("$$..Name", &json!({})), Ok(json!(["S"])));
     }
 
     #[test]

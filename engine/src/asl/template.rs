@@ -203,11 +203,15 @@ pub(crate) fn parse_assign(value: &Value, jsonata: bool) -> Result<Template, (St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::asl::context::ContextObject;
     use serde_json::json;
 
     fn build(template: Value, input: Value) -> Result<Value, StateError> {
         let t = Template::parse(&template).map_err(|(f, r)| StateError::new(f, r))?;
-        t.eval(&input, &Scope::context_only(&json!({"State": {"EnteredTime": "T"}})))
+        t.eval(
+            &input,
+            &Scope::context_only(&ContextObject::of(&json!({"State": {"EnteredTime": "T"}}))),
+        )
     }
 
     #[test]
