@@ -20,7 +20,7 @@ pub mod tracker;
 use baseline::Baseline;
 use lambda::LambdaReport;
 use map::MapResult;
-use orders::{Mode, OrderRunSpec, RunResult};
+use orders::{Flow, Mode, OrderRunSpec, RunResult};
 use replay::ReplayResult;
 use serde::Serialize;
 use std::fmt::Write;
@@ -50,6 +50,8 @@ pub struct Plan {
     /// Created if missing; each run uses a fresh subdirectory, removed afterwards.
     pub root: PathBuf,
     pub orders: usize,
+    /// Each flow runs the whole sweep; the first is the one the half-rate run and targets use.
+    pub flows: Vec<Flow>,
     pub concurrency: Vec<usize>,
     pub modes: Vec<Mode>,
     /// Open-loop rate for every sweep run; `None` = closed loop.
@@ -131,9 +133,9 @@ pub struct Report {
     pub targets: Vec<TargetCheck>,
 }
 
-fn best(runs: &[RunResult], mode: Mode) -> Option<&RunResult> {
+fn best(runs: &[RunResult], flow: Flow, mode: Mode) -> Option<&RunResult> {
     runs.iter()
-        .filter(|r| r.mode == mode && r.target_rate.is_none())
+        .filter(|r| r.flow == flow && r.mode == mode && r.target_rate.is_none())
         .max_by(|a, b| a.orders_per_s.total_cmp(&b.orders_per_s))
 }
 
@@ -146,27 +148,32 @@ pub async fn run(plan: &Plan, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         baseline.sqlite_commits_per_s, baseline.fsyncs_per_s
     ));
     let mut runs = Vec::new();
-    for mode in &plan.modes {
-        for c in &plan.concurrency {
-            let spec = OrderRunSpec {
-                mode: *mode,
-                orders: plan.orders,
-                concurrency: *c,
-                rate: plan.rate,
-                timeout: plan.timeout,
-                root: plan.root.clone(),
-                vendors: plan.vendors,
-            };
-            let r = orders::run(&spec).await?;
-            progress(&row(&r, &baseline));
-            runs.push(r);
+    for flow in &plan.flows {
+        for mode in &plan.modes {
+            for c in &plan.concurrency {
+                let spec = OrderRunSpec {
+                    flow: *flow,
+                    mode: *mode,
+                    orders: plan.orders,
+                    concurrency: *c,
+                    rate: plan.rate,
+                    timeout: plan.timeout,
+                    root: plan.root.clone(),
+                    vendors: plan.vendors,
+                };
+                let r = orders::run(&spec).await?;
+                progress(&row(&r, &baseline));
+                runs.push(r);
+            }
         }
     }
+    let primary = plan.flows.first().copied().unwrap_or(Flow::JsonPath);
     let mut half_rate = None;
     if plan.half_rate
-        && let Some(top) = best(&runs, Mode::Http).or_else(|| best(&runs, Mode::InProcess))
+        && let Some(top) = best(&runs, primary, Mode::Http).or_else(|| best(&runs, primary, Mode::InProcess))
     {
         let spec = OrderRunSpec {
+            flow: top.flow,
             mode: top.mode,
             orders: plan.orders,
             concurrency: plan.concurrency.iter().copied().max().unwrap_or(64).max(64),
@@ -199,7 +206,7 @@ pub async fn run(plan: &Plan, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         }
     }
     let lambda = lambda::scan(&plan.lambda_dir).await;
-    let targets = targets(&runs, half_rate.as_ref(), replay.as_ref(), &lambda);
+    let targets = targets(&runs, primary, half_rate.as_ref(), replay.as_ref(), &lambda);
     Ok(Report {
         machine: Machine::detect(),
         dir: plan.root.display().to_string(),
@@ -215,16 +222,18 @@ pub async fn run(plan: &Plan, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
 
 fn targets(
     runs: &[RunResult],
+    flow: Flow,
     half: Option<&RunResult>,
     replay: Option<&ReplayResult>,
     lambda: &LambdaReport,
 ) -> Vec<TargetCheck> {
-    let top = best(runs, Mode::Http).or_else(|| best(runs, Mode::InProcess));
+    let top = best(runs, flow, Mode::Http).or_else(|| best(runs, flow, Mode::InProcess));
     let largest = lambda.artifacts.iter().map(|a| a.zipped_bytes).max();
     vec![
         TargetCheck {
             name: format!(
-                "complete orders/s, durable ({})",
+                "complete orders/s, durable ({}, {})",
+                flow.label(),
                 top.map(|r| r.mode.label()).unwrap_or("none")
             ),
             target: format!(">= {TARGET_ORDERS_PER_S:.0}"),
@@ -253,13 +262,14 @@ fn targets(
 }
 
 /// The column heads of [`row`].
-pub const HEADER: &str = "mode        C  rate    orders  orders/s  ×commit  accept ms p50/p90/p99/max   end-to-end ms p50/p90/p99/max   commits/ord writes/ord writes/commit writer-busy(fsync) RSS MiB";
+pub const HEADER: &str = "flow      mode        C  rate    orders  orders/s  ×commit  accept ms p50/p90/p99/max   end-to-end ms p50/p90/p99/max   commits/ord writes/ord writes/commit writer-busy(fsync) RSS MiB";
 
 /// One run as a table row.
 pub fn row(r: &RunResult, b: &Baseline) -> String {
     let p = |x: &stats::Percentiles| format!("{:.1}/{:.1}/{:.1}/{:.1}", x.p50, x.p90, x.p99, x.max);
     format!(
-        "{:<10} {:>3} {:>6} {:>7} {:>9.0} {:>7.2}x  {:<28} {:<31} {:>11.2} {:>10.2} {:>13.1} {:>6.0}% ({:>3.0}%) {:>7}",
+        "{:<9} {:<10} {:>3} {:>6} {:>7} {:>9.0} {:>7.2}x  {:<28} {:<31} {:>11.2} {:>10.2} {:>13.1} {:>6.0}% ({:>3.0}%) {:>7}",
+        r.flow.label(),
         r.mode.label(),
         r.concurrency,
         r.target_rate.map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into()),
@@ -300,7 +310,7 @@ pub fn text(report: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "(×commit = completed orders/s ÷ baseline commits/s; rate = open-loop orders/s, latency counted from when each order was due)"
+        "(flow = the order-flow file run: order_flow.asl.json or its JSONata twin; ×commit = completed orders/s ÷ baseline commits/s; rate = open-loop orders/s, latency counted from when each order was due)"
     );
     if let Some(r) = &report.replay {
         let _ = writeln!(

@@ -35,8 +35,32 @@ impl Mode {
     }
 }
 
+/// Which of the two order-flow files the runtime executes: the same states, resources, retries
+/// and events, written once per query language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flow {
+    /// `infra/statemachine/order_flow.asl.json`, the runtime's embedded default.
+    JsonPath,
+    /// `infra/statemachine/order_flow.jsonata.asl.json`, its JSONata twin with workflow variables.
+    Jsonata,
+}
+
+/// Embedded so that `skipline bench` measures the twin from any working directory.
+const JSONATA_FLOW: &str = include_str!("../../infra/statemachine/order_flow.jsonata.asl.json");
+
+impl Flow {
+    pub fn label(self) -> &'static str {
+        match self {
+            Flow::JsonPath => "jsonpath",
+            Flow::Jsonata => "jsonata",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct OrderRunSpec {
+    pub flow: Flow,
     pub mode: Mode,
     pub orders: usize,
     pub concurrency: usize,
@@ -52,6 +76,7 @@ pub struct OrderRunSpec {
 /// What one run measured. Latencies are in milliseconds.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
+    pub flow: Flow,
     pub mode: Mode,
     pub concurrency: usize,
     pub orders: usize,
@@ -205,12 +230,24 @@ async fn verify(rt: &Runtime, orders: usize) -> Result<(), BenchError> {
 }
 
 pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
-    let data_dir = spec
-        .root
-        .join(format!("orders-{}-c{}", spec.mode.label(), spec.concurrency));
+    let data_dir = spec.root.join(format!(
+        "orders-{}-{}-c{}",
+        spec.flow.label(),
+        spec.mode.label(),
+        spec.concurrency
+    ));
     if data_dir.exists() {
         std::fs::remove_dir_all(&data_dir)?;
     }
+    // The runtime reads a non-default flow from a file, as `serve --state-machine` does.
+    let state_machine = match spec.flow {
+        Flow::JsonPath => None,
+        Flow::Jsonata => {
+            let path = spec.root.join("order_flow.jsonata.asl.json");
+            std::fs::write(&path, JSONATA_FLOW)?;
+            Some(path)
+        }
+    };
     let secret = "whsec_benchmark_secret_0123456789abcdef";
     let tracker = Tracker::new(spec.orders, secret);
     let (stop_hooks, stop_hooks_rx) = tokio::sync::oneshot::channel::<()>();
@@ -220,6 +257,7 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
     .await?;
 
     let mut config = RuntimeConfig::new(&data_dir);
+    config.state_machine = state_machine;
     config.allow_private_endpoints = true;
     config.apply_queue_settings = true;
     config.max_concurrent_executions = config.max_concurrent_executions.max(spec.concurrency);
@@ -323,6 +361,7 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
     let n = spec.orders as f64;
     let mut e2e = tracker.take_e2e_us();
     Ok(RunResult {
+        flow: spec.flow,
         mode: spec.mode,
         concurrency: spec.concurrency,
         orders: spec.orders,

@@ -2,7 +2,7 @@
 
 use super::Cli;
 use super::commands::CliError;
-use crate::bench::orders::Mode;
+use crate::bench::orders::{Flow, Mode};
 use crate::bench::{self, BenchError, Plan, Report};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -13,6 +13,14 @@ pub enum ModeArg {
     Http,
     InProcess,
     Both,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlowArg {
+    /// `infra/statemachine/order_flow.asl.json`, the default flow.
+    Jsonpath,
+    /// `infra/statemachine/order_flow.jsonata.asl.json`, its JSONata twin.
+    Jsonata,
 }
 
 #[derive(Debug, Args)]
@@ -26,6 +34,11 @@ pub struct BenchArgs {
     /// Concurrent clients; a comma-separated list runs a sweep, e.g. 1,8,32,128.
     #[arg(long, value_delimiter = ',', default_value = "1,8,32,128", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub concurrency: Vec<u64>,
+    /// Which order-flow files run the sweep, one after the other, so that JSONata's cost shows
+    /// beside JSONPath's in the same run. The first one is used for the half-rate run and the
+    /// targets.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "jsonpath,jsonata")]
+    pub flow: Vec<FlowArg>,
     /// Over HTTP (loopback, keep-alive), in-process (no HTTP), or both.
     #[arg(long, value_enum, default_value_t = ModeArg::Both)]
     pub mode: ModeArg,
@@ -39,8 +52,9 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 100_000)]
     pub replay_messages: u64,
     /// Items of the inline-Map measurement (a Map of Pass states, in JSONPath and in JSONata,
-    /// durable and in memory); 0 skips it.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    /// durable and in memory); 0 skips it. At most 40,000: the items and their results must fit
+    /// the 256 KiB quota on a state's input and output.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=crate::bench::map::MAX_ITEMS as u64))]
     pub map_items: u64,
     /// A short run for CI: few orders, small sweep, all parts exercised, no thresholds.
     #[arg(long)]
@@ -101,9 +115,20 @@ fn plan(args: &BenchArgs, root: PathBuf) -> Plan {
         ModeArg::Both => vec![Mode::Http, Mode::InProcess],
     };
     let as_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    let mut flows = Vec::new();
+    for f in &args.flow {
+        let flow = match f {
+            FlowArg::Jsonpath => Flow::JsonPath,
+            FlowArg::Jsonata => Flow::Jsonata,
+        };
+        if !flows.contains(&flow) {
+            flows.push(flow);
+        }
+    }
     let mut plan = Plan {
         root,
         orders: as_usize(args.orders),
+        flows,
         concurrency: args.concurrency.iter().map(|c| as_usize(*c)).collect(),
         modes,
         rate: args.rate,
@@ -165,8 +190,15 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CliError> {
     .await?;
     if let Some(path) = &args.plot {
         let b = &report.baseline;
+        // One flow per chart: the first, which the targets use; the table has the others.
+        let primary: Vec<_> = report
+            .runs
+            .iter()
+            .filter(|r| Some(&r.flow) == plan.flows.first())
+            .cloned()
+            .collect();
         let svg = bench::plot::svg(
-            &report.runs,
+            &primary,
             &[
                 (
                     format!("target {:.0} orders/s", bench::TARGET_ORDERS_PER_S),
@@ -183,8 +215,12 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> Result<(), CliError> {
                 ),
             ],
             &format!(
-                "{} orders per point, {} CPUs, {} build; baseline {:.0} fsync'd SQLite commits/s",
-                plan.orders, report.machine.cpus, report.machine.build, b.sqlite_commits_per_s
+                "{} flow, {} orders per point, {} CPUs, {} build; baseline {:.0} fsync'd SQLite commits/s",
+                plan.flows.first().map(|f| f.label()).unwrap_or("no"),
+                plan.orders,
+                report.machine.cpus,
+                report.machine.build,
+                b.sqlite_commits_per_s
             ),
         );
         std::fs::write(path, svg)
