@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use skipline_events::{HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use skipline_events::HEADER_WEBHOOK_ID;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -15,19 +15,25 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub path: String,
+    /// `webhook-id`: the event id.
     pub eventid: String,
-    pub timestamp: String,
-    pub signature: String,
+    /// Every header, names lower-cased.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl Delivery {
-    /// Checks the HMAC as a receiver must, with the secret it was given at subscription.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Checks the Standard Webhooks signature as a receiver must, with the secret it was given
+    /// at subscription.
     pub fn verify(&self, secret: &str) -> bool {
-        self.timestamp
-            .parse::<i64>()
-            .map(|ts| skipline_handlers::webhook::verify(secret, ts, &self.body, &self.signature))
-            .unwrap_or(false)
+        skipline_handlers::webhook::verify_headers(secret, |n| self.header(n), &self.body)
     }
 }
 
@@ -66,9 +72,11 @@ async fn receive(
     }
     inner.deliveries.push(Delivery {
         path,
-        eventid: header(HEADER_EVENT_ID),
-        timestamp: header(HEADER_TIMESTAMP),
-        signature: header(HEADER_SIGNATURE),
+        eventid: header(HEADER_WEBHOOK_ID),
+        headers: headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
         body: body.to_vec(),
     });
     StatusCode::OK

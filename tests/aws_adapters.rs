@@ -5,6 +5,8 @@
 
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/official.rs"]
+mod official;
 
 use moto::{Flow, Moto, Stack, StackOptions, cart_item, order_input};
 use serde_json::json;
@@ -127,6 +129,9 @@ async fn vendor_directory_and_delivery_log() {
         url: format!("https://{v}.example.com/{e}"),
         secret: format!("whsec_{e}"),
         created_at: "2026-11-25T08:00:00Z".into(),
+        signing: skipline_handlers::ports::Signing::Standard,
+        previous_secret: None,
+        previous_until: None,
     };
     for (v, e) in [("v1", "ep_b"), ("v0", "ep_z"), ("v0", "ep_a")] {
         dir.add(&endpoint(v, e)).await.unwrap();
@@ -158,6 +163,36 @@ async fn vendor_directory_and_delivery_log() {
     assert!(dir.remove("v0", "ep_a").await.unwrap());
     assert!(!dir.remove("v0", "ep_a").await.unwrap());
     assert_eq!(dir.list(Some("v0")).await.unwrap().len(), 1);
+
+    // A rotation writes over the stored endpoint, and never resurrects a removed one.
+    let until: jiff::Timestamp = "2026-12-05T08:00:00Z".parse().unwrap();
+    let rotated = VendorEndpoint {
+        secret: "whsec_new".into(),
+        previous_secret: Some("whsec_ep_z".into()),
+        previous_until: Some(until),
+        ..endpoint("v0", "ep_z")
+    };
+    assert!(dir.replace(&rotated).await.unwrap());
+    assert_eq!(dir.list(Some("v0")).await.unwrap(), vec![rotated]);
+    assert!(!dir.replace(&endpoint("v0", "ep_a")).await.unwrap());
+    assert_eq!(dir.list(Some("v0")).await.unwrap().len(), 1, "ep_a stays removed");
+    // An item written before Standard Webhooks (no `signing`) reads as legacy.
+    stack
+        .clients
+        .dynamodb
+        .put_item()
+        .table_name(&stack.vendor_table)
+        .item("vendorid", AttributeValue::S("v9".into()))
+        .item("endpointid", AttributeValue::S("ep_old".into()))
+        .item("url", AttributeValue::S("https://v9.example.com/".into()))
+        .item("secret", AttributeValue::S("whsec_old".into()))
+        .item("createdAt", AttributeValue::S("2026-11-01T00:00:00Z".into()))
+        .send()
+        .await
+        .unwrap();
+    let old = dir.list(Some("v9")).await.unwrap().remove(0);
+    assert_eq!(old.signing, skipline_handlers::ports::Signing::Legacy);
+    assert_eq!((old.previous_secret, old.previous_until), (None, None));
 
     let log = stack.deliveries();
     assert!(!log.was_delivered("o1.OrderCompleted", "ep_z").await.unwrap());
@@ -266,12 +301,13 @@ async fn the_flow_completes_and_notifies_the_vendor_once() {
     let tickets = receiver.deliveries("v0");
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[0].eventid, "o-1.OrderCompleted");
-    assert!(
-        tickets[0].verify(&sub.endpoint.secret),
-        "the HMAC verifies with the vendor's secret"
+    assert_eq!(
+        official::verify(&sub.endpoint.secret, &tickets[0].headers, &tickets[0].body),
+        Ok(()),
+        "the official Standard Webhooks library verifies it with the vendor's secret"
     );
     let ticket: serde_json::Value = serde_json::from_slice(&tickets[0].body).unwrap();
-    assert_eq!(ticket["items"][0]["quantity"], 2);
+    assert_eq!(ticket["data"]["items"][0]["quantity"], 2);
 
     assert_eq!(flow.clear_once().await.deleted.len(), 1);
     assert!(

@@ -19,6 +19,7 @@ use support::{Serve, cli, diff, http_client, order_body, snapshot};
 const SEED_KEY: &str = "seed-order-0";
 /// The route the webhook cases subscribe through, and a public URL it accepts.
 const V0_ENDPOINTS: &str = "/vendors/v0/endpoints";
+const ROTATE: &str = "/vendors/v-hooks/endpoints/no-such-endpoint/rotate-secret";
 const SHOP: &str = "https://shop.example.com/";
 
 struct Http {
@@ -358,6 +359,25 @@ fn http_cases() -> Vec<Http> {
         delete("/vendors/v-hooks/endpoints/e%00", 400, "endpointid"),
         delete("/vendors/v-hooks/endpoints/%FF", 400, "endpointid"),
         delete("/vendors/v-hooks/endpoints/x?force=1", 400, "unknown query parameter"),
+        // POST /vendors/{v}/endpoints/{e}/rotate-secret.
+        post(ROTATE, r#"{"secret":"short"}"#, 400, "whsec_"),
+        post(ROTATE, r#"{"secret":"whsec_c2hvcnQ="}"#, 400, "24- to 64-byte"),
+        post(ROTATE, r#"{"graceSeconds":604801}"#, 400, "at most 168 hours"),
+        post(ROTATE, r#"{"graceSeconds":-1}"#, 400, "body must be"),
+        post(ROTATE, r#"{"grace":"1h"}"#, 400, "unknown field"),
+        post(ROTATE, "[]", 400, "body must be"),
+        post(ROTATE, "{", 400, "body must be"),
+        post(
+            "/vendors/v-hooks/endpoints/no-such-endpoint/rotate-secret",
+            "{}",
+            404,
+            "no endpoint",
+        ),
+        post("/vendors/..%2Fx/endpoints/e1/rotate-secret", "{}", 400, "vendorid"),
+        post("/vendors/v-hooks/endpoints/e%00/rotate-secret", "{}", 400, "endpointid"),
+        post(format!("{ROTATE}?now=1"), "{}", 400, "unknown query parameter"),
+        case("POST", ROTATE, Some("{}"), 415, "content-type").header("content-type", b"text/plain"),
+        not_allowed("GET", ROTATE, None),
         // Unknown routes and methods.
         no_route("GET", "/nope", None),
         no_route("GET", "/order/", None),
@@ -723,6 +743,20 @@ fn replay(from: &str, extra: &[&str]) -> Vec<String> {
 }
 
 /// (arguments after `--data-dir D`, lower-case text stderr must contain).
+fn rotate(vendor: &str, endpoint: &str, extra: &[&str]) -> Vec<String> {
+    plus(
+        s(&[
+            "vendors",
+            "rotate-secret",
+            "--vendor-id",
+            vendor,
+            "--endpoint-id",
+            endpoint,
+        ]),
+        extra,
+    )
+}
+
 fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
     let bad_machine = tmp.join("bad.asl.json");
     std::fs::write(&bad_machine, r#"{"StartAt":"X","States":{"X":{"Type":"Map"}}}"#).unwrap();
@@ -753,7 +787,7 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
         (serve(&["--bind", "notanaddr"]), "invalid value"),
         (serve(&["--bind", "127.0.0.1:99999"]), "invalid value"),
         (serve(&["--bind", ""]), "invalid value"),
-        (serve(&["--visibility-timeout", "1h"]), "unknown unit"),
+        (serve(&["--visibility-timeout", "1w"]), "unknown unit"),
         (serve(&["--visibility-timeout", "-1s"]), "unexpected argument"),
         (serve(&["--visibility-timeout=-1s"]), "not a duration"),
         (serve(&["--visibility-timeout", "25h"]), "invalid value"),
@@ -837,6 +871,15 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
         (vendor_unsubscribe("v-hooks", "../e"), "endpointid"),
         (vendor_unsubscribe("v-hooks", "no-such-endpoint"), "no endpoint"),
         (s(&["vendors", "unsubscribe", "--vendor-id", "v-hooks"]), "required"),
+        // vendors rotate-secret.
+        (rotate("../x", "e1", &[]), "vendorid"),
+        (rotate("v-hooks", "../e", &[]), "endpointid"),
+        (rotate("v-hooks", "no-such-endpoint", &[]), "no endpoint"),
+        (rotate("v-hooks", "e1", &["--secret", "short"]), "whsec_"),
+        (rotate("v-hooks", "e1", &["--grace", "8d"]), "0 to 7d"),
+        (rotate("v-hooks", "e1", &["--grace", "1w"]), "unknown unit"),
+        (rotate("v-hooks", "e1", &["--grace=-1h"]), "not a duration"),
+        (s(&["vendors", "rotate-secret", "--vendor-id", "v-hooks"]), "required"),
         // topic test-filter: invalid policies and attributes.
         (test_filter("{", attrs), "failed to parse json"),
         (test_filter("[]", attrs), "must be a json object"),

@@ -25,7 +25,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_skipline");
 
 /// The secret tests give (16+ characters). It ends in letters that are not hex, so its redacted
 /// form `…ixed` can never be mistaken for the tail of a generated (hex) secret.
-const SECRET: &str = "whsec_snapshot_tests_fixed";
+const SECRET: &str = "whsec_c25hcHNob3QtdGVzdHMtZml4ZWQta2V5";
 
 /// Filters for values that differ from run to run. Each placeholder keeps the width of what it
 /// replaces where the output is column-aligned (endpoint ids, timeline offsets).
@@ -41,7 +41,8 @@ fn settings() -> insta::Settings {
         "[UUID]",
     );
     s.add_filter(r"\bep_[0-9a-f]{16}\b", "ep_XXXXXXXXXXXXXXXX");
-    s.add_filter(r"\bwhsec_[0-9a-f]{64}\b", "whsec_[GENERATED]");
+    // Generated secrets: 32 bytes in base64 (43 characters and one `=`).
+    s.add_filter(r"\bwhsec_[A-Za-z0-9+/]{43}=", "whsec_[GENERATED]");
     // The timeline's offsets from the execution start (`{:>+8.3}s`, after two spaces).
     s.add_filter(r"(?m)^ +\+\d+\.\d{3}s  ", "   +N.NNNs  ");
     s

@@ -7,6 +7,8 @@
 use crate::error::SdkFailure;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use skipline_handlers::ports::{Clock, DeliveryLog, StoreError, VendorDirectory, VendorEndpoint};
 use std::collections::HashMap;
@@ -110,6 +112,29 @@ impl VendorDirectory for DynamoVendorDirectory {
             .await
             .map_err(|e| SdkFailure::new("DynamoDB DeleteItem", &e))?;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    /// A PutItem on condition that the item exists, so a rotation never resurrects an endpoint
+    /// removed meanwhile.
+    async fn replace(&self, endpoint: &VendorEndpoint) -> Result<bool, StoreError> {
+        let item: Item = serde_dynamo::to_item(endpoint).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(endpointid)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(ctx))
+                if matches!(ctx.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(SdkFailure::new("DynamoDB PutItem", &e).into()),
+        }
     }
 }
 

@@ -22,4 +22,7 @@ pub use order::{
     InvalidOrder, MAX_BODY_BYTES, MAX_ID_LEN, Order, OrderDetails, OrderRequest, PlaceOrderRequest, Problem, SIZES,
     check_id, civil_orderdate, parse_order_value, parse_place_order, place_order_schema,
 };
-pub use ticket::{HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, TicketItem, VendorTicket};
+pub use ticket::{
+    HEADER_WEBHOOK_ID, HEADER_WEBHOOK_SIGNATURE, HEADER_WEBHOOK_TIMESTAMP, LEGACY_HEADER_EVENT_ID,
+    LEGACY_HEADER_SIGNATURE, LEGACY_HEADER_TIMESTAMP, TICKET_TYPE, TicketItem, TicketPayload, VendorTicket,
+};

@@ -4,12 +4,47 @@ use crate::event::OrderEvent;
 use crate::money::Money;
 use serde::{Deserialize, Serialize};
 
-/// Header carrying the event id: receivers dedupe on it.
-pub const HEADER_EVENT_ID: &str = "X-Skipline-Event-Id";
-/// Header carrying the Unix timestamp (seconds) that is part of the signed text.
-pub const HEADER_TIMESTAMP: &str = "X-Skipline-Timestamp";
-/// Header carrying `sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`.
-pub const HEADER_SIGNATURE: &str = "X-Skipline-Signature";
+/// Standard Webhooks 1.0 (<https://www.standardwebhooks.com/>): the event id, the same on every
+/// retry, redelivery and replay, so that receivers dedupe on it.
+pub const HEADER_WEBHOOK_ID: &str = "webhook-id";
+/// Unix seconds of this attempt; part of the signed text.
+pub const HEADER_WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+/// Space-separated `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, one per live secret.
+pub const HEADER_WEBHOOK_SIGNATURE: &str = "webhook-signature";
+
+/// The headers tickets were signed with before Standard Webhooks. Deliveries to endpoints
+/// created then still carry them (beside the standard ones) until the secret is rotated.
+pub const LEGACY_HEADER_EVENT_ID: &str = "X-Skipline-Event-Id";
+pub const LEGACY_HEADER_TIMESTAMP: &str = "X-Skipline-Timestamp";
+/// `sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`, keyed by the whole secret string.
+pub const LEGACY_HEADER_SIGNATURE: &str = "X-Skipline-Signature";
+
+/// The `type` of a ticket delivery.
+pub const TICKET_TYPE: &str = "order.completed";
+
+/// What a vendor endpoint receives: the payload shape Standard Webhooks recommends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketPayload {
+    /// [`TICKET_TYPE`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the order completed (RFC 3339): the same on every attempt, unlike the signed
+    /// `webhook-timestamp`.
+    pub timestamp: String,
+    pub data: VendorTicket,
+}
+
+impl TicketPayload {
+    /// Only completed orders make tickets.
+    pub fn from_event(event: &OrderEvent) -> Option<TicketPayload> {
+        let ticket = VendorTicket::from_event(event)?;
+        Some(TicketPayload {
+            kind: TICKET_TYPE.to_string(),
+            timestamp: event.meta().occurred_at.clone(),
+            data: ticket,
+        })
+    }
+}
 
 /// What the barista needs to have the cup ready.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,10 +1,11 @@
 //! Consumer: send each completed order's ticket to every endpoint the vendor subscribed.
 
-use crate::ports::{Clock, DeliveryLog, VendorDirectory, VendorEndpoint, WebhookClient, WebhookRequest};
+use crate::ports::{Clock, DeliveryLog, Signing, VendorDirectory, VendorEndpoint, WebhookClient, WebhookRequest};
 use crate::sqs::{RecordError, decode_event, process_batch};
-use crate::webhook::{check_endpoint_url, sign};
+use crate::webhook::{check_endpoint_url, signed_headers};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use skipline_events::{HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, VendorTicket};
+use skipline_events::TicketPayload;
+use skipline_events::VendorTicket;
 
 /// What the consumer needs; built once per process.
 pub struct NotifyVendor<'a> {
@@ -24,11 +25,14 @@ impl NotifyVendor<'_> {
 
     async fn handle_record(&self, record: SqsMessage) -> Result<(), RecordError> {
         let event = decode_event(record.body.as_deref().unwrap_or_default())?;
-        let Some(ticket) = VendorTicket::from_event(&event) else {
+        let Some(payload) = TicketPayload::from_event(&event) else {
             // Only completions make tickets; anything else the filter let through is done with.
             return Ok(());
         };
-        let body = serde_json::to_vec(&ticket).map_err(|e| RecordError(e.to_string()))?;
+        let body = serde_json::to_vec(&payload).map_err(|e| RecordError(e.to_string()))?;
+        let ticket = &payload.data;
+        // Legacy endpoints keep the body their receivers parse: the bare ticket.
+        let legacy_body = serde_json::to_vec(ticket).map_err(|e| RecordError(e.to_string()))?;
         let endpoints = self
             .directory
             .list(Some(&ticket.vendorid))
@@ -39,7 +43,11 @@ impl NotifyVendor<'_> {
         }
         let mut failures = Vec::new();
         for endpoint in &endpoints {
-            if let Err(e) = self.deliver(endpoint, &ticket, &body).await {
+            let body = match endpoint.signing {
+                Signing::Standard => &body,
+                Signing::Legacy => &legacy_body,
+            };
+            if let Err(e) = self.deliver(endpoint, ticket, body).await {
                 failures.push(format!("{}: {e}", endpoint.endpointid));
             }
         }
@@ -61,15 +69,9 @@ impl NotifyVendor<'_> {
             return Ok(());
         }
         check_endpoint_url(&endpoint.url, self.allow_private_endpoints).map_err(|e| e.to_string())?;
-        let timestamp = self.clock.now().as_second();
         let request = WebhookRequest {
             url: endpoint.url.clone(),
-            headers: vec![
-                ("Content-Type".into(), "application/json".into()),
-                (HEADER_EVENT_ID.into(), ticket.eventid.clone()),
-                (HEADER_TIMESTAMP.into(), timestamp.to_string()),
-                (HEADER_SIGNATURE.into(), sign(&endpoint.secret, timestamp, body)),
-            ],
+            headers: signed_headers(endpoint, &ticket.eventid, self.clock.now(), body),
             body: body.to_vec(),
         };
         let status = self.webhooks.post(&request).await.map_err(|e| e.to_string())?;
@@ -89,9 +91,10 @@ mod tests {
     use super::*;
     use crate::sqs::{event, failed_ids, record};
     use crate::testing::{
-        FixedClock, MemoryDeliveries, MemoryDirectory, RecordingWebhooks, completed_event_json, endpoint,
+        FixedClock, MemoryDeliveries, MemoryDirectory, RecordingWebhooks, completed_event_json, endpoint, secret_for,
     };
     use crate::webhook::verify;
+    use skipline_events::{HEADER_WEBHOOK_ID, HEADER_WEBHOOK_SIGNATURE, HEADER_WEBHOOK_TIMESTAMP, TICKET_TYPE};
 
     fn consumer<'a>(
         dir: &'a MemoryDirectory,
@@ -127,12 +130,20 @@ mod tests {
                 .map(|(_, v)| v.clone())
                 .unwrap()
         };
-        assert_eq!(header(HEADER_EVENT_ID), "o1.OrderCompleted");
-        let ts: i64 = header(HEADER_TIMESTAMP).parse().unwrap();
-        assert!(verify("secret-e1", ts, &sent[0].body, &header(HEADER_SIGNATURE)));
-        let ticket: VendorTicket = serde_json::from_slice(&sent[0].body).unwrap();
-        assert_eq!(ticket.items[0].quantity, 2);
-        assert_eq!(ticket.total.cents(), 700);
+        assert_eq!(header(HEADER_WEBHOOK_ID), "o1.OrderCompleted");
+        let ts: i64 = header(HEADER_WEBHOOK_TIMESTAMP).parse().unwrap();
+        assert!(verify(
+            &secret_for("e1"),
+            "o1.OrderCompleted",
+            ts,
+            &sent[0].body,
+            &header(HEADER_WEBHOOK_SIGNATURE)
+        ));
+        let payload: TicketPayload = serde_json::from_slice(&sent[0].body).unwrap();
+        assert_eq!(payload.kind, TICKET_TYPE);
+        assert_eq!(payload.timestamp, "2026-11-25T08:15:01Z", "when the order completed");
+        assert_eq!(payload.data.items[0].quantity, 2);
+        assert_eq!(payload.data.total.cents(), 700);
 
         let r = c.handle(event(vec![record("m1-again", &body)])).await;
         assert!(failed_ids(&r).is_empty());

@@ -105,6 +105,54 @@ pub struct VendorEndpoint {
     pub secret: String,
     #[serde(rename = "createdAt")]
     pub created_at: String,
+    /// A record without it was written before Standard Webhooks: see [`Signing::Legacy`].
+    #[serde(default)]
+    pub signing: Signing,
+    /// The secret before the last rotation: it signs too until `previous_until`, so that a
+    /// receiver can switch over without losing a ticket.
+    #[serde(rename = "previousSecret", default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<String>,
+    #[serde(rename = "previousUntil", default, skip_serializing_if = "Option::is_none")]
+    pub previous_until: Option<jiff::Timestamp>,
+}
+
+impl VendorEndpoint {
+    /// The previous secret, if it still signs at `now`.
+    pub fn previous_at(&self, now: jiff::Timestamp) -> Option<&str> {
+        match (&self.previous_secret, self.previous_until) {
+            (Some(secret), Some(until)) if now < until => Some(secret),
+            _ => None,
+        }
+    }
+}
+
+/// How an endpoint's deliveries are signed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Signing {
+    /// Standard Webhooks 1.0 headers only.
+    #[serde(rename = "standard-webhooks")]
+    Standard,
+    /// Created before Standard Webhooks, when tickets were signed with `X-Skipline-*` headers
+    /// keyed by the whole secret string. Its deliveries carry those headers as well as the
+    /// standard ones, so that its receiver keeps working, until its secret is rotated.
+    #[default]
+    #[serde(rename = "legacy")]
+    Legacy,
+}
+
+impl Signing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signing::Standard => "standard-webhooks",
+            Signing::Legacy => "legacy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Signing> {
+        [Signing::Standard, Signing::Legacy]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
 }
 
 /// Where vendors' endpoints are registered.
@@ -115,6 +163,9 @@ pub trait VendorDirectory: Send + Sync {
     async fn list(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, StoreError>;
     /// Returns whether anything was removed.
     async fn remove(&self, vendorid: &str, endpointid: &str) -> Result<bool, StoreError>;
+    /// Writes `endpoint` over the stored one with its ids, if there is one (a rotation).
+    /// Returns whether there was.
+    async fn replace(&self, endpoint: &VendorEndpoint) -> Result<bool, StoreError>;
 }
 
 /// Which endpoints acknowledged which events, so redelivery and replay never notify twice.

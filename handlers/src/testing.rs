@@ -66,9 +66,19 @@ pub fn endpoint(vendorid: &str, endpointid: &str, url: &str) -> VendorEndpoint {
         vendorid: vendorid.into(),
         endpointid: endpointid.into(),
         url: url.into(),
-        secret: format!("secret-{endpointid}"),
+        secret: secret_for(endpointid),
         created_at: "2026-11-25T08:00:00Z".into(),
+        signing: crate::ports::Signing::Standard,
+        previous_secret: None,
+        previous_until: None,
     }
+}
+
+/// A fixed Standard Webhooks secret per endpoint id: the key is the id, padded to 32 bytes.
+pub fn secret_for(endpointid: &str) -> String {
+    use base64::Engine as _;
+    let key = format!("{endpointid:-<32}");
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -244,6 +254,13 @@ impl VendorDirectory for MemoryDirectory {
         let before = all.len();
         all.retain(|e| !(e.vendorid == vendorid && e.endpointid == endpointid));
         Ok(all.len() != before)
+    }
+    async fn replace(&self, endpoint: &VendorEndpoint) -> Result<bool, StoreError> {
+        let mut all = lock(&self.0);
+        let found = all
+            .iter_mut()
+            .find(|e| e.vendorid == endpoint.vendorid && e.endpointid == endpoint.endpointid);
+        Ok(found.map(|e| *e = endpoint.clone()).is_some())
     }
 }
 

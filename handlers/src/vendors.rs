@@ -1,7 +1,7 @@
 //! Vendor endpoint subscriptions: validation and the signing secret.
 
-use crate::ports::{Clock, StoreError, VendorDirectory, VendorEndpoint};
-use crate::webhook::{EndpointError, check_endpoint_url, generate_secret};
+use crate::ports::{Clock, Signing, StoreError, VendorDirectory, VendorEndpoint};
+use crate::webhook::{EndpointError, check_endpoint_url, generate_secret, secret_key};
 use skipline_events::check_id;
 
 /// More endpoints than this per vendor is almost certainly a mistake or abuse.
@@ -28,13 +28,19 @@ pub struct Subscribed {
     pub secret_generated: bool,
 }
 
-/// What is wrong with a caller-supplied signing secret, if anything. Short secrets make the
-/// HMAC guessable; whitespace is usually a copy-paste accident that would break verification.
-pub fn check_secret(secret: &str) -> Option<&'static str> {
-    let bad_char = secret.chars().any(|c| c.is_whitespace() || c.is_control());
-    (secret.len() < 16 || secret.len() > 256 || bad_char)
-        .then_some("secret must be 16 to 256 characters with no whitespace")
+/// What is wrong with a caller-supplied signing secret, if anything: it must be a Standard
+/// Webhooks secret (`whsec_` + base64 of a 24- to 64-byte key), as the receivers' libraries
+/// read it.
+pub fn check_secret(secret: &str) -> Option<String> {
+    secret_key(secret)
+        .err()
+        .map(|e| format!("secret must be a Standard Webhooks secret, `whsec_` + base64 of a 24- to 64-byte key: {e}"))
 }
+
+/// How long the previous secret keeps signing after a rotation unless the caller says otherwise.
+pub const DEFAULT_ROTATION_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// The longest grace period accepted: a week, past which two secrets are a liability.
+pub const MAX_ROTATION_GRACE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// A subscription request, validated: nothing is looked up or written to build one, so a
 /// front door can refuse bad input before it opens anything.
@@ -52,7 +58,7 @@ impl NewEndpoint {
         }
         let url = check_endpoint_url(url, allow_private)?;
         if let Some(problem) = secret.and_then(check_secret) {
-            return Err(SubscribeError::Invalid(problem.into()));
+            return Err(SubscribeError::Invalid(problem));
         }
         Ok(NewEndpoint {
             vendorid: vendorid.to_string(),
@@ -86,6 +92,9 @@ pub async fn subscribe_vendor(
         url: url.to_string(),
         secret: new.secret.clone().unwrap_or_else(generate_secret),
         created_at: clock.now().to_string(),
+        signing: Signing::Standard,
+        previous_secret: None,
+        previous_until: None,
     };
     directory.add(&endpoint).await?;
     Ok(Subscribed {
@@ -111,6 +120,94 @@ pub async fn unsubscribe_vendor(
             "vendor {vendorid} has no endpoint {endpointid}"
         )))
     }
+}
+
+/// A rotation request, validated like [`NewEndpoint`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    pub vendorid: String,
+    pub endpointid: String,
+    /// The new secret; generated when `None`.
+    pub secret: Option<String>,
+    /// How long the old secret keeps signing beside the new one.
+    pub grace: std::time::Duration,
+}
+
+impl Rotation {
+    pub fn parse(
+        vendorid: &str,
+        endpointid: &str,
+        secret: Option<&str>,
+        grace: Option<std::time::Duration>,
+    ) -> Result<Self, SubscribeError> {
+        for (field, value) in [("vendorid", vendorid), ("endpointid", endpointid)] {
+            if let Some(p) = check_id(field, value) {
+                return Err(SubscribeError::Invalid(p.to_string()));
+            }
+        }
+        if let Some(problem) = secret.and_then(check_secret) {
+            return Err(SubscribeError::Invalid(problem));
+        }
+        let grace = grace.unwrap_or(DEFAULT_ROTATION_GRACE);
+        if grace > MAX_ROTATION_GRACE {
+            return Err(SubscribeError::Invalid(format!(
+                "the grace period must be at most {} hours",
+                MAX_ROTATION_GRACE.as_secs() / 3600
+            )));
+        }
+        Ok(Rotation {
+            vendorid: vendorid.to_string(),
+            endpointid: endpointid.to_string(),
+            secret: secret.map(str::to_string),
+            grace,
+        })
+    }
+}
+
+/// Gives the endpoint a new secret. The old one keeps signing beside it for the grace period
+/// (a grace of zero drops it at once), and a legacy endpoint moves to Standard Webhooks only:
+/// rotating is how its receiver opts in. A secret still in its grace period from an earlier
+/// rotation is dropped: at most two secrets sign.
+pub async fn rotate_secret(
+    directory: &dyn VendorDirectory,
+    clock: &dyn Clock,
+    rotation: &Rotation,
+) -> Result<Subscribed, SubscribeError> {
+    let (vendorid, endpointid) = (&rotation.vendorid, &rotation.endpointid);
+    let not_found = || SubscribeError::NotFound(format!("vendor {vendorid} has no endpoint {endpointid}"));
+    let current = directory
+        .list(Some(vendorid))
+        .await?
+        .into_iter()
+        .find(|e| &e.endpointid == endpointid)
+        .ok_or_else(not_found)?;
+    let secret = rotation.secret.clone().unwrap_or_else(generate_secret);
+    if secret == current.secret {
+        return Err(SubscribeError::Invalid(
+            "the new secret is the current one; give another or let one be generated".into(),
+        ));
+    }
+    let grace = jiff::SignedDuration::try_from(rotation.grace)
+        .map_err(|e| SubscribeError::Invalid(format!("grace period: {e}")))?;
+    let until = clock
+        .now()
+        .checked_add(grace)
+        .map_err(|e| SubscribeError::Invalid(format!("grace period: {e}")))?;
+    let keep_old = !rotation.grace.is_zero();
+    let endpoint = VendorEndpoint {
+        previous_secret: keep_old.then(|| current.secret.clone()),
+        previous_until: keep_old.then_some(until),
+        secret,
+        signing: Signing::Standard,
+        ..current
+    };
+    if !directory.replace(&endpoint).await? {
+        return Err(not_found());
+    }
+    Ok(Subscribed {
+        endpoint,
+        secret_generated: rotation.secret.is_none(),
+    })
 }
 
 #[cfg(test)]
@@ -149,14 +246,80 @@ mod tests {
         ));
         let bad_vendor = subscribe(&dir, &clock, "v/0", "https://shop.example.com/x", None, false).await;
         assert!(matches!(bad_vendor, Err(SubscribeError::Invalid(_))));
-        let short = subscribe(&dir, &clock, "v0", "https://shop.example.com/y", Some("short"), false).await;
-        assert!(matches!(short, Err(SubscribeError::Invalid(m)) if m.contains("16 to 256")));
+        let short = subscribe(
+            &dir,
+            &clock,
+            "v0",
+            "https://shop.example.com/y",
+            Some("whsec_c2hvcnQ="),
+            false,
+        )
+        .await;
+        assert!(matches!(short, Err(SubscribeError::Invalid(m)) if m.contains("24- to 64-byte")));
+        let raw = subscribe(
+            &dir,
+            &clock,
+            "v0",
+            "https://shop.example.com/y",
+            Some("not-a-whsec-secret-x"),
+            false,
+        )
+        .await;
+        assert!(matches!(raw, Err(SubscribeError::Invalid(m)) if m.contains("whsec_")));
         assert_eq!(dir.list(None).await.unwrap().len(), 1, "refusals write nothing");
+
+        assert_eq!(s.endpoint.signing, Signing::Standard);
 
         unsubscribe_vendor(&dir, "v0", &s.endpoint.endpointid).await.unwrap();
         assert!(matches!(
             unsubscribe_vendor(&dir, "v0", &s.endpoint.endpointid).await,
             Err(SubscribeError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn rotation_keeps_the_old_secret_for_the_grace_period_and_ends_legacy_signing() {
+        let dir = MemoryDirectory::default();
+        let clock = FixedClock::default();
+        let legacy = VendorEndpoint {
+            signing: Signing::Legacy,
+            ..crate::testing::endpoint("v0", "e1", "https://shop.example.com/hook")
+        };
+        dir.insert(legacy.clone());
+        let r = Rotation::parse("v0", "e1", None, None).unwrap();
+        let rotated = rotate_secret(&dir, &clock, &r).await.unwrap();
+        assert!(rotated.secret_generated);
+        let stored = dir.list(Some("v0")).await.unwrap().remove(0);
+        assert_eq!(stored, rotated.endpoint);
+        assert_ne!(stored.secret, legacy.secret);
+        assert_eq!(stored.signing, Signing::Standard);
+        assert_eq!(stored.previous_secret.as_deref(), Some(legacy.secret.as_str()));
+        let now = clock.now();
+        assert_eq!(stored.previous_until, Some(now + jiff::SignedDuration::from_hours(24)));
+        assert_eq!(stored.previous_at(now), Some(legacy.secret.as_str()));
+        assert_eq!(stored.previous_at(now + jiff::SignedDuration::from_hours(24)), None);
+
+        // Rotating again drops the first secret: at most two sign.
+        let again = Rotation::parse("v0", "e1", None, Some(std::time::Duration::ZERO)).unwrap();
+        let twice = rotate_secret(&dir, &clock, &again).await.unwrap().endpoint;
+        assert_eq!((twice.previous_secret, twice.previous_until), (None, None));
+
+        for bad in [
+            Rotation::parse("v/0", "e1", None, None),
+            Rotation::parse("v0", "e1", Some("short"), None),
+            Rotation::parse("v0", "e1", None, Some(std::time::Duration::from_secs(8 * 24 * 3600))),
+        ] {
+            assert!(matches!(bad, Err(SubscribeError::Invalid(_))), "{bad:?}");
+        }
+        let missing = Rotation::parse("v0", "nope", None, None).unwrap();
+        assert!(matches!(
+            rotate_secret(&dir, &clock, &missing).await,
+            Err(SubscribeError::NotFound(_))
+        ));
+        let same = Rotation::parse("v0", "e1", Some(&twice.secret), None).unwrap();
+        assert!(matches!(
+            rotate_secret(&dir, &clock, &same).await,
+            Err(SubscribeError::Invalid(_))
         ));
     }
 }

@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use error::AppError;
 use serde_json::{Value, json};
 use skipline_events::MAX_BODY_BYTES;
+use skipline_handlers::ports::VendorEndpoint;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -53,6 +54,10 @@ fn routes() -> Router<ApiState> {
             post(subscribe_vendor).get(list_vendor_endpoints),
         )
         .route("/vendors/{vendorid}/endpoints/{endpointid}", delete(unsubscribe_vendor))
+        .route(
+            "/vendors/{vendorid}/endpoints/{endpointid}/rotate-secret",
+            post(rotate_vendor_secret),
+        )
         .route(
             "/schema/place-order",
             get(|| async { Json(skipline_events::place_order_schema()) }),
@@ -267,6 +272,73 @@ pub fn redact(secret: &str) -> String {
     format!("…{tail}")
 }
 
+/// An endpoint as the API and `vendors list --json` show it: the secret redacted, how the
+/// endpoint is signed, and until when a rotated-out secret still signs.
+pub fn endpoint_summary(e: &VendorEndpoint) -> Value {
+    let mut v = json!({
+        "vendorid": e.vendorid,
+        "endpointid": e.endpointid,
+        "url": e.url,
+        "secret": redact(&e.secret),
+        "createdAt": e.created_at,
+        "signing": e.signing.as_str(),
+    });
+    if let Some(until) = e
+        .previous_until
+        .filter(|_| e.previous_at(jiff::Timestamp::now()).is_some())
+    {
+        v["previousSecretUntil"] = json!(until.to_string());
+    }
+    v
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    #[serde(default)]
+    secret: Option<String>,
+    /// How long the old secret keeps signing; the default is 24 hours.
+    #[serde(default, rename = "graceSeconds")]
+    grace_seconds: Option<u64>,
+}
+
+async fn rotate_vendor_secret(
+    State(s): State<ApiState>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    payload: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AppError> {
+    let (vendorid, endpointid) = path(ids)?;
+    query(raw, &[])?;
+    json_content_type(&headers)?;
+    let bytes = body(payload)?;
+    // No body: a generated secret and the default grace period.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let req: RotateBody = if first.is_none() {
+        RotateBody::default()
+    } else if first != Some(&b'{') {
+        // serde would read `[]` as a struct of defaults.
+        return Err(AppError::BadRequest(
+            "body must be a JSON object {\"secret\"?, \"graceSeconds\"?}".into(),
+        ));
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| AppError::BadRequest(format!("body must be {{\"secret\"?, \"graceSeconds\"?}}: {e}")))?
+    };
+    let grace = req.grace_seconds.map(std::time::Duration::from_secs);
+    let (endpoint, generated) = s
+        .backend
+        .rotate_vendor_secret(&vendorid, &endpointid, req.secret.as_deref(), grace)
+        .await?;
+    let mut out = endpoint_summary(&endpoint);
+    if generated {
+        // Shown once: it is never returned again.
+        out["secret"] = json!(endpoint.secret);
+    }
+    Ok(Json(out))
+}
+
 async fn list_vendor_endpoints(
     State(s): State<ApiState>,
     vendorid: Result<Path<String>, PathRejection>,
@@ -275,10 +347,7 @@ async fn list_vendor_endpoints(
     let vendorid = path(vendorid)?;
     query(raw, &[])?;
     let list = s.backend.list_vendor_endpoints(Some(&vendorid)).await?;
-    let items: Vec<Value> = list
-        .into_iter()
-        .map(|e| json!({"vendorid": e.vendorid, "endpointid": e.endpointid, "url": e.url, "secret": redact(&e.secret), "createdAt": e.created_at}))
-        .collect();
+    let items: Vec<Value> = list.into_iter().map(|e| endpoint_summary(&e)).collect();
     Ok(Json(json!({"endpoints": items})))
 }
 

@@ -301,6 +301,18 @@ impl Backend for AwsBackend {
         Ok(skipline_handlers::vendors::unsubscribe_vendor(&self.directory()?, vendorid, endpointid).await?)
     }
 
+    async fn rotate_vendor_secret(
+        &self,
+        vendorid: &str,
+        endpointid: &str,
+        secret: Option<&str>,
+        grace: Option<std::time::Duration>,
+    ) -> Result<(VendorEndpoint, bool), BackendError> {
+        let rotation = requests::rotation(vendorid, endpointid, secret, grace)?;
+        let r = skipline_handlers::vendors::rotate_secret(&self.directory()?, &SystemClock, &rotation).await?;
+        Ok((r.endpoint, r.secret_generated))
+    }
+
     /// For `sqs`, the queue (name, URL or ARN) must exist; a queue without a policy gets one that
     /// lets only this topic send, as CDK's `SqsSubscription` does.
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError> {

@@ -13,7 +13,7 @@ use skipline_handlers::QueryError;
 use skipline_handlers::get_item::get_item;
 use skipline_handlers::get_object::{get_object, get_order_invoice};
 use skipline_handlers::ports::VendorDirectory;
-use skipline_handlers::vendors::{subscribe_vendor, unsubscribe_vendor};
+use skipline_handlers::vendors::{rotate_secret, subscribe_vendor, unsubscribe_vendor};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -302,6 +302,19 @@ impl Backend for LocalBackend {
         requests::ids(&[("vendorid", vendorid), ("endpointid", endpointid)])?;
         let rt = self.reader().await?;
         Ok(unsubscribe_vendor(rt.vendors.as_ref(), vendorid, endpointid).await?)
+    }
+
+    async fn rotate_vendor_secret(
+        &self,
+        vendorid: &str,
+        endpointid: &str,
+        secret: Option<&str>,
+        grace: Option<std::time::Duration>,
+    ) -> Result<(VendorEndpoint, bool), BackendError> {
+        let rotation = requests::rotation(vendorid, endpointid, secret, grace)?;
+        let rt = self.reader().await?;
+        let r = rotate_secret(rt.vendors.as_ref(), rt.clock.as_ref(), &rotation).await?;
+        Ok((r.endpoint, r.secret_generated))
     }
 
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError> {

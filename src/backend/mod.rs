@@ -272,6 +272,16 @@ pub trait Backend: Send + Sync {
     ) -> Result<(VendorEndpoint, bool), BackendError>;
     async fn list_vendor_endpoints(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, BackendError>;
     async fn unsubscribe_vendor(&self, vendorid: &str, endpointid: &str) -> Result<(), BackendError>;
+    /// A new signing secret for the endpoint (see [`skipline_handlers::vendors::rotate_secret`]);
+    /// the flag says whether it was generated (and is to be shown, once). `grace` defaults to
+    /// [`skipline_handlers::vendors::DEFAULT_ROTATION_GRACE`].
+    async fn rotate_vendor_secret(
+        &self,
+        vendorid: &str,
+        endpointid: &str,
+        secret: Option<&str>,
+        grace: Option<std::time::Duration>,
+    ) -> Result<(VendorEndpoint, bool), BackendError>;
 
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError>;
     async fn topic_subscriptions(&self) -> Result<Vec<SubscriptionInfo>, BackendError>;

@@ -4,7 +4,7 @@
 
 use super::{BackendError, NewSubscription, Protocol};
 use skipline_events::{OrderRequest, check_id, parse_place_order};
-use skipline_handlers::vendors::{NewEndpoint, SubscribeError};
+use skipline_handlers::vendors::{NewEndpoint, Rotation, SubscribeError};
 
 /// Most messages `peek` returns.
 pub const MAX_PEEK: usize = 1000;
@@ -62,6 +62,15 @@ pub fn vendor_endpoint(
     allow_private: bool,
 ) -> Result<NewEndpoint, BackendError> {
     NewEndpoint::parse(vendorid, url, secret, allow_private).map_err(BackendError::from)
+}
+
+pub fn rotation(
+    vendorid: &str,
+    endpointid: &str,
+    secret: Option<&str>,
+    grace: Option<std::time::Duration>,
+) -> Result<Rotation, BackendError> {
+    Rotation::parse(vendorid, endpointid, secret, grace).map_err(BackendError::from)
 }
 
 pub fn peek_max(max: usize) -> Result<(), BackendError> {

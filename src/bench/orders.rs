@@ -248,7 +248,7 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
             Some(path)
         }
     };
-    let secret = "whsec_benchmark_secret_0123456789abcdef";
+    let secret = "whsec_YmVuY2htYXJrLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGU=";
     let tracker = Tracker::new(spec.orders, secret);
     let (stop_hooks, stop_hooks_rx) = tokio::sync::oneshot::channel::<()>();
     let (hook_addr, hook_task) = serve_webhooks(tracker.clone(), async move {

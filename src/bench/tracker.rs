@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use skipline_events::{HEADER_EVENT_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use skipline_events::HEADER_WEBHOOK_ID;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -147,14 +147,12 @@ impl Tracker {
 async fn receive(State(t): State<Arc<Tracker>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
     t.webhooks.fetch_add(1, Ordering::SeqCst);
-    let valid = header(HEADER_TIMESTAMP)
-        .parse::<i64>()
-        .is_ok_and(|ts| skipline_handlers::webhook::verify(&t.secret, ts, &body, header(HEADER_SIGNATURE)));
+    let valid = skipline_handlers::webhook::verify_headers(&t.secret, |n| headers.get(n)?.to_str().ok(), &body);
     if !valid {
         t.bad_signatures.fetch_add(1, Ordering::SeqCst);
         return StatusCode::UNAUTHORIZED;
     }
-    if let Some(orderid) = header(HEADER_EVENT_ID).strip_suffix(".OrderCompleted") {
+    if let Some(orderid) = header(HEADER_WEBHOOK_ID).strip_suffix(".OrderCompleted") {
         t.mark(orderid, true);
     }
     StatusCode::OK

@@ -270,14 +270,35 @@ pub enum VendorsCommand {
         /// An https:// URL that accepts POSTed tickets.
         #[arg(long, value_name = "URL")]
         endpoint: String,
-        /// Use this signing secret (16–256 characters) instead of generating one.
+        /// Use this signing secret instead of generating one: a Standard Webhooks secret,
+        /// `whsec_` + base64 of a 24- to 64-byte key.
         #[arg(long, value_name = "SECRET")]
         secret: Option<String>,
         /// Permit loopback/private addresses and http:// (local use and tests only).
         #[arg(long)]
         allow_private_endpoints: bool,
     },
-    /// List endpoints (secrets redacted).
+    /// Give an endpoint a new signing secret, shown once. For the grace period every ticket
+    /// carries a signature with each secret (Standard Webhooks allows several), so the
+    /// receiver can switch over without missing one; then the old secret stops signing.
+    /// An endpoint from before Standard Webhooks also stops getting the legacy X-Skipline-*
+    /// headers: rotating is how its receiver moves to an off-the-shelf verifier.
+    RotateSecret {
+        #[arg(long, value_name = "VENDORID")]
+        vendor_id: String,
+        #[arg(long, value_name = "ENDPOINTID")]
+        endpoint_id: String,
+        /// Use this secret (`whsec_` + base64 of a 24- to 64-byte key) instead of generating one.
+        #[arg(long, value_name = "SECRET")]
+        secret: Option<String>,
+        /// How long the old secret keeps signing beside the new one: e.g. 30m, 24h, 3d; 0 drops
+        /// it at once. At most 7 days.
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_grace)]
+        grace: Duration,
+    },
+    /// List endpoints (secrets redacted), with how each is signed: `standard-webhooks`, or
+    /// `legacy` for one created before Standard Webhooks (it gets the old headers too until
+    /// its secret is rotated).
     List {
         #[arg(long, value_name = "VENDORID")]
         vendor_id: Option<String>,
@@ -371,8 +392,18 @@ pub enum QueuesCommand {
     },
 }
 
-/// Accepts `500ms`, `2s`, `1m`, or a bare number of seconds.
+/// Accepts `500ms`, `2s`, `1m`, `1h`, or a bare number of seconds, up to 24 hours.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_duration_up_to(text, 24 * 3600)
+}
+
+/// A rotation's grace period: as [`parse_duration`], with days (`2d`), up to
+/// [`skipline_handlers::vendors::MAX_ROTATION_GRACE`].
+pub fn parse_grace(text: &str) -> Result<Duration, String> {
+    parse_duration_up_to(text, skipline_handlers::vendors::MAX_ROTATION_GRACE.as_secs())
+}
+
+fn parse_duration_up_to(text: &str, max_secs: u64) -> Result<Duration, String> {
     let t = text.trim();
     let (number, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => t.split_at(i),
@@ -380,15 +411,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 500ms, 2s or 1m"))?;
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 2s, 1m or 1h"))?;
     let secs = match unit {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
-        _ => return Err(format!("unknown unit {unit:?} in {text:?}; use ms, s or m")),
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}; use ms, s, m, h or d")),
     };
-    if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) {
-        return Err(format!("{text:?} is out of range (0 to 24h)"));
+    if !secs.is_finite() || !(0.0..=max_secs as f64).contains(&secs) {
+        let max = if max_secs.is_multiple_of(86_400) && max_secs > 86_400 {
+            format!("{}d", max_secs / 86_400)
+        } else {
+            format!("{}h", max_secs / 3600)
+        };
+        return Err(format!("{text:?} is out of range (0 to {max})"));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -408,7 +446,11 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
-        assert!(parse_duration("1h").is_err());
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("25h").unwrap_err().contains("0 to 24h"));
+        assert_eq!(parse_grace("2d").unwrap(), Duration::from_secs(2 * 86_400));
+        assert!(parse_grace("8d").unwrap_err().contains("0 to 7d"));
+        assert!(parse_grace("1w").unwrap_err().contains("unknown unit"));
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("abc").is_err());
     }

@@ -159,6 +159,7 @@ impl Db {
         writer.execute_batch(super::schema::SCHEMA)?;
         super::invoices::migrate(&writer)?;
         super::executions::migrate(&writer)?;
+        super::vendors::migrate(&writer)?;
         // The writer checkpoints itself, between groups (see `writer_loop`), not inside COMMIT.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         let mut readers = Vec::with_capacity(READERS);

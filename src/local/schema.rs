@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS vendor_endpoints (
     url        TEXT NOT NULL,
     secret     TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    -- See `Signing`: rows from before Standard Webhooks read as 'legacy' (`vendors::migrate`).
+    signing         TEXT NOT NULL DEFAULT 'legacy',
+    previous_secret TEXT,
+    previous_until  TEXT,
     PRIMARY KEY (vendorid, endpointid)
 ) WITHOUT ROWID;
 

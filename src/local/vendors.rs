@@ -1,9 +1,58 @@
 //! Vendor endpoints and the delivery log on SQLite.
 
-use super::db::Db;
+use super::db::{Db, DbError};
 use async_trait::async_trait;
 use rusqlite::params;
-use skipline_handlers::ports::{DeliveryLog, StoreError, VendorDirectory, VendorEndpoint};
+use skipline_handlers::ports::{DeliveryLog, Signing, StoreError, VendorDirectory, VendorEndpoint};
+
+/// Adds the signing columns to a data dir written before Standard Webhooks. Its endpoints take
+/// the column's default, `legacy`: their receivers check the old `X-Skipline-*` signature, which
+/// they keep getting until their secret is rotated.
+pub fn migrate(c: &rusqlite::Connection) -> Result<(), DbError> {
+    let has_signing: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('vendor_endpoints') WHERE name = 'signing')",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_signing {
+        return Ok(());
+    }
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    let result = c.execute_batch(
+        "ALTER TABLE vendor_endpoints ADD COLUMN signing TEXT NOT NULL DEFAULT 'legacy';
+         ALTER TABLE vendor_endpoints ADD COLUMN previous_secret TEXT;
+         ALTER TABLE vendor_endpoints ADD COLUMN previous_until TEXT;",
+    );
+    match result {
+        Ok(()) => Ok(c.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK");
+            Err(e.into())
+        }
+    }
+}
+
+const COLUMNS: &str = "vendorid, endpointid, url, secret, created_at, signing, previous_secret, previous_until";
+
+fn endpoint_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<VendorEndpoint> {
+    let signing: String = r.get(5)?;
+    let until: Option<String> = r.get(7)?;
+    let corrupt =
+        |i: usize, what: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into());
+    Ok(VendorEndpoint {
+        vendorid: r.get(0)?,
+        endpointid: r.get(1)?,
+        url: r.get(2)?,
+        secret: r.get(3)?,
+        created_at: r.get(4)?,
+        signing: Signing::parse(&signing).ok_or_else(|| corrupt(5, format!("unknown signing {signing:?}")))?,
+        previous_secret: r.get(6)?,
+        previous_until: until
+            .map(|t| t.parse::<jiff::Timestamp>())
+            .transpose()
+            .map_err(|e| corrupt(7, e.to_string()))?,
+    })
+}
 
 #[derive(Clone)]
 pub struct SqliteVendors {
@@ -23,8 +72,19 @@ impl VendorDirectory for SqliteVendors {
         Ok(self
             .db
             .write(move |c| {
-                c.prepare_cached("INSERT INTO vendor_endpoints (vendorid, endpointid, url, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![e.vendorid, e.endpointid, e.url, e.secret, e.created_at],
-                )?;
+                c.prepare_cached(&format!(
+                    "INSERT INTO vendor_endpoints ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ))?
+                .execute(params![
+                    e.vendorid,
+                    e.endpointid,
+                    e.url,
+                    e.secret,
+                    e.created_at,
+                    e.signing.as_str(),
+                    e.previous_secret,
+                    e.previous_until.map(|t| t.to_string())
+                ])?;
                 Ok(())
             })
             .await?)
@@ -35,20 +95,36 @@ impl VendorDirectory for SqliteVendors {
         Ok(self
             .db
             .read(move |c| {
-                let mut stmt = c.prepare_cached(
-                    "SELECT vendorid, endpointid, url, secret, created_at FROM vendor_endpoints
-                     WHERE ?1 IS NULL OR vendorid = ?1 ORDER BY vendorid, endpointid",
-                )?;
-                let rows = stmt.query_map(params![vendorid], |r| {
-                    Ok(VendorEndpoint {
-                        vendorid: r.get(0)?,
-                        endpointid: r.get(1)?,
-                        url: r.get(2)?,
-                        secret: r.get(3)?,
-                        created_at: r.get(4)?,
-                    })
-                })?;
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM vendor_endpoints
+                     WHERE ?1 IS NULL OR vendorid = ?1 ORDER BY vendorid, endpointid"
+                ))?;
+                let rows = stmt.query_map(params![vendorid], endpoint_from)?;
                 Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?)
+    }
+
+    async fn replace(&self, e: &VendorEndpoint) -> Result<bool, StoreError> {
+        let e = e.clone();
+        Ok(self
+            .db
+            .write(move |c| {
+                Ok(c.prepare_cached(
+                    "UPDATE vendor_endpoints SET url = ?3, secret = ?4, created_at = ?5, signing = ?6,
+                         previous_secret = ?7, previous_until = ?8
+                     WHERE vendorid = ?1 AND endpointid = ?2",
+                )?
+                .execute(params![
+                    e.vendorid,
+                    e.endpointid,
+                    e.url,
+                    e.secret,
+                    e.created_at,
+                    e.signing.as_str(),
+                    e.previous_secret,
+                    e.previous_until.map(|t| t.to_string())
+                ])? > 0)
             })
             .await?)
     }

@@ -285,6 +285,17 @@ impl Backend for MotoBackend {
     async fn unsubscribe_vendor(&self, vendorid: &str, endpointid: &str) -> Result<(), BackendError> {
         self.inner.unsubscribe_vendor(vendorid, endpointid).await
     }
+    async fn rotate_vendor_secret(
+        &self,
+        vendorid: &str,
+        endpointid: &str,
+        secret: Option<&str>,
+        grace: Option<Duration>,
+    ) -> Result<(VendorEndpoint, bool), BackendError> {
+        self.inner
+            .rotate_vendor_secret(vendorid, endpointid, secret, grace)
+            .await
+    }
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError> {
         self.inner.topic_subscribe(sub).await
     }

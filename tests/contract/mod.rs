@@ -7,6 +7,9 @@
 
 pub mod scenarios;
 
+#[path = "../support/official.rs"]
+pub mod official;
+
 use async_trait::async_trait;
 use skipline::backend::{Backend, OrderStatus};
 use skipline::receiver::WebhookReceiver;

@@ -65,9 +65,18 @@ pub async fn happy_path(h: &dyn Harness) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let tickets = h.receiver().deliveries(&path);
     assert_eq!(tickets.len(), 1, "[{}] exactly one ticket", h.name());
-    assert!(tickets[0].verify(&endpoint.secret), "[{}] signature verifies", h.name());
+    let official = super::official::verify(&endpoint.secret, &tickets[0].headers, &tickets[0].body);
+    assert_eq!(
+        official,
+        Ok(()),
+        "[{}] the official Standard Webhooks library verifies it",
+        h.name()
+    );
+    assert!(tickets[0].verify(&endpoint.secret), "[{}] and so does ours", h.name());
     assert_eq!(tickets[0].eventid, format!("{}.OrderCompleted", placed.orderid));
-    let ticket: serde_json::Value = serde_json::from_slice(&tickets[0].body).unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(&tickets[0].body).unwrap();
+    assert_eq!(payload["type"], "order.completed");
+    let ticket = &payload["data"];
     assert_eq!(ticket["total"], "9.00");
     assert_eq!(ticket["items"][0]["quantity"], 2);
 }
@@ -223,7 +232,10 @@ pub async fn failing_endpoint_dead_letters_then_replays_once(h: &dyn Harness) {
         h.name(),
         again.moved
     );
-    assert!(tickets[0].verify(&endpoint.secret));
+    assert_eq!(
+        super::official::verify(&endpoint.secret, &tickets[0].headers, &tickets[0].body),
+        Ok(())
+    );
 }
 
 /// An invoice failure after the cart item was written is retried, then compensated.
