@@ -152,6 +152,18 @@ fn open(path: &Path) -> Result<Connection, DbError> {
     Ok(conn)
 }
 
+/// Runs a migration's SQL in one `BEGIN IMMEDIATE` transaction, rolled back if any of it fails.
+pub(super) fn migrate_batch(c: &Connection, sql: &str) -> Result<(), DbError> {
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    match c.execute_batch(sql) {
+        Ok(()) => Ok(c.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK");
+            Err(e.into())
+        }
+    }
+}
+
 impl Db {
     /// Opens (creating if needed) `path` and applies the schema.
     pub fn open(path: &Path) -> Result<Db, DbError> {

@@ -26,21 +26,16 @@ pub fn migrate(c: &rusqlite::Connection) -> Result<(), DbError> {
     if !create.contains("'TIMED_OUT'") || !create.contains("executions_new") {
         return Err(DbError::Sqlite(format!("cannot migrate the executions table: {sql}")));
     }
-    c.execute_batch("BEGIN IMMEDIATE")?;
-    let result = c.execute_batch(&format!(
-        "{create};
-         INSERT INTO executions_new SELECT * FROM executions;
-         DROP TABLE executions;
-         ALTER TABLE executions_new RENAME TO executions;
-         CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, started_ms);"
-    ));
-    match result {
-        Ok(()) => Ok(c.execute_batch("COMMIT")?),
-        Err(e) => {
-            let _ = c.execute_batch("ROLLBACK");
-            Err(e.into())
-        }
-    }
+    super::db::migrate_batch(
+        c,
+        &format!(
+            "{create};
+             INSERT INTO executions_new SELECT * FROM executions;
+             DROP TABLE executions;
+             ALTER TABLE executions_new RENAME TO executions;
+             CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, started_ms);"
+        ),
+    )
 }
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;

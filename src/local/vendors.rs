@@ -17,19 +17,12 @@ pub fn migrate(c: &rusqlite::Connection) -> Result<(), DbError> {
     if has_signing {
         return Ok(());
     }
-    c.execute_batch("BEGIN IMMEDIATE")?;
-    let result = c.execute_batch(
+    super::db::migrate_batch(
+        c,
         "ALTER TABLE vendor_endpoints ADD COLUMN signing TEXT NOT NULL DEFAULT 'legacy';
          ALTER TABLE vendor_endpoints ADD COLUMN previous_secret TEXT;
          ALTER TABLE vendor_endpoints ADD COLUMN previous_until TEXT;",
-    );
-    match result {
-        Ok(()) => Ok(c.execute_batch("COMMIT")?),
-        Err(e) => {
-            let _ = c.execute_batch("ROLLBACK");
-            Err(e.into())
-        }
-    }
+    )
 }
 
 const COLUMNS: &str = "vendorid, endpointid, url, secret, created_at, signing, previous_secret, previous_until";
@@ -54,6 +47,20 @@ fn endpoint_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<VendorEndpoint> {
     })
 }
 
+/// Runs `sql` with the endpoint's fields bound in [`COLUMNS`] order (`?1`…`?8`); the rows changed.
+fn write_endpoint(c: &rusqlite::Connection, sql: &str, e: &VendorEndpoint) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(params![
+        e.vendorid,
+        e.endpointid,
+        e.url,
+        e.secret,
+        e.created_at,
+        e.signing.as_str(),
+        e.previous_secret,
+        e.previous_until.map(|t| t.to_string())
+    ])
+}
+
 #[derive(Clone)]
 pub struct SqliteVendors {
     db: Db,
@@ -72,19 +79,11 @@ impl VendorDirectory for SqliteVendors {
         Ok(self
             .db
             .write(move |c| {
-                c.prepare_cached(&format!(
-                    "INSERT INTO vendor_endpoints ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                ))?
-                .execute(params![
-                    e.vendorid,
-                    e.endpointid,
-                    e.url,
-                    e.secret,
-                    e.created_at,
-                    e.signing.as_str(),
-                    e.previous_secret,
-                    e.previous_until.map(|t| t.to_string())
-                ])?;
+                write_endpoint(
+                    c,
+                    &format!("INSERT INTO vendor_endpoints ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                    &e,
+                )?;
                 Ok(())
             })
             .await?)
@@ -110,21 +109,13 @@ impl VendorDirectory for SqliteVendors {
         Ok(self
             .db
             .write(move |c| {
-                Ok(c.prepare_cached(
+                Ok(write_endpoint(
+                    c,
                     "UPDATE vendor_endpoints SET url = ?3, secret = ?4, created_at = ?5, signing = ?6,
                          previous_secret = ?7, previous_until = ?8
                      WHERE vendorid = ?1 AND endpointid = ?2",
-                )?
-                .execute(params![
-                    e.vendorid,
-                    e.endpointid,
-                    e.url,
-                    e.secret,
-                    e.created_at,
-                    e.signing.as_str(),
-                    e.previous_secret,
-                    e.previous_until.map(|t| t.to_string())
-                ])? > 0)
+                    &e,
+                )? > 0)
             })
             .await?)
     }
