@@ -15,8 +15,8 @@ use skipline_aws::S3Invoices;
 use skipline_aws::aws_sdk_dynamodb::types::AttributeValue;
 use skipline_engine::asl::{HistoryEvent, Outcome, TaskInvoker};
 use skipline_handlers::ports::{
-    CartStore, DeliveryLog, InvoiceStore, PutBlobOutcome, PutCartOutcome, ReleaseOutcome, StoreError, VendorDirectory,
-    VendorEndpoint,
+    Attempt, AttemptOutcome, AttemptQuery, CartStore, DeliveryLog, Health, InvoiceStore, PutBlobOutcome,
+    PutCartOutcome, ReleaseOutcome, StoreError, TicketQuery, VendorDirectory, VendorEndpoint,
 };
 use skipline_handlers::tasks::DYNAMODB_DELETE_ITEM;
 use skipline_handlers::vendors::NewEndpoint;
@@ -132,6 +132,7 @@ async fn vendor_directory_and_delivery_log() {
         signing: skipline_handlers::ports::Signing::Standard,
         previous_secret: None,
         previous_until: None,
+        health: Health::default(),
     };
     for (v, e) in [("v1", "ep_b"), ("v0", "ep_z"), ("v0", "ep_a")] {
         dir.add(&endpoint(v, e)).await.unwrap();
@@ -194,11 +195,66 @@ async fn vendor_directory_and_delivery_log() {
     assert_eq!(old.signing, skipline_handlers::ports::Signing::Legacy);
     assert_eq!((old.previous_secret, old.previous_until), (None, None));
 
+    // Health is written alone (UpdateItem), and only to an endpoint that exists.
+    let failing: jiff::Timestamp = "2026-12-04T08:00:00Z".parse().unwrap();
+    let health = Health {
+        failing_since: Some(failing),
+        disabled_at: Some(failing),
+        disabled_reason: Some("answered 410 Gone".into()),
+    };
+    assert!(dir.set_health("v0", "ep_z", &health).await.unwrap());
+    let got = dir.get("v0", "ep_z").await.unwrap().unwrap();
+    assert_eq!((got.health, got.secret), (health, "whsec_new".to_string()));
+    assert!(dir.set_health("v0", "ep_z", &Health::default()).await.unwrap());
+    assert_eq!(dir.get("v0", "ep_z").await.unwrap().unwrap().health, Health::default());
+    assert!(!dir.set_health("v0", "ep_gone", &Health::default()).await.unwrap());
+    assert_eq!(dir.get("v0", "ep_gone").await.unwrap(), None);
+
     let log = stack.deliveries();
     assert!(!log.was_delivered("o1.OrderCompleted", "ep_z").await.unwrap());
-    log.mark_delivered("o1.OrderCompleted", "ep_z").await.unwrap();
+    let attempt = |n: u32, outcome: AttemptOutcome, at: &str| Attempt {
+        eventid: "o1.OrderCompleted".into(),
+        vendorid: "v0".into(),
+        endpointid: "ep_z".into(),
+        attempt: n,
+        at: at.parse().unwrap(),
+        status: Some(if outcome == AttemptOutcome::Delivered { 200 } else { 503 }),
+        error: None,
+        latency_ms: 12,
+        outcome,
+        next_attempt_at: None,
+        redelivery: false,
+    };
+    let first = attempt(1, AttemptOutcome::Failed, "2026-12-04T08:00:00Z");
+    let second = attempt(2, AttemptOutcome::Delivered, "2026-12-04T08:00:05Z");
+    log.record_attempt(&first).await.unwrap();
+    assert!(!log.was_delivered("o1.OrderCompleted", "ep_z").await.unwrap());
+    log.record_attempt(&second).await.unwrap();
     assert!(log.was_delivered("o1.OrderCompleted", "ep_z").await.unwrap());
     assert!(!log.was_delivered("o1.OrderCompleted", "ep_other").await.unwrap());
+    let query = |failed_only: bool, since: Option<&str>| AttemptQuery {
+        vendorid: "v0".into(),
+        failed_only,
+        since: since.map(|t| t.parse().unwrap()),
+        limit: 10,
+        ..AttemptQuery::default()
+    };
+    assert_eq!(
+        log.attempts(&query(false, None)).await.unwrap(),
+        [second.clone(), first.clone()],
+        "newest first"
+    );
+    assert_eq!(log.attempts(&query(true, None)).await.unwrap(), std::slice::from_ref(&first));
+    assert_eq!(
+        log.attempts(&query(false, Some("2026-12-04T08:00:01Z"))).await.unwrap(),
+        [second]
+    );
+    let other_vendor = AttemptQuery {
+        vendorid: "v1".into(),
+        limit: 10,
+        ..AttemptQuery::default()
+    };
+    assert!(log.attempts(&other_vendor).await.unwrap().is_empty());
 
     let raw = stack
         .clients
@@ -295,8 +351,12 @@ async fn the_flow_completes_and_notifies_the_vendor_once() {
         serde_json::from_slice(&stack.invoices().get("invoices/a0/v0/o-1.json").await.unwrap().unwrap()).unwrap();
     assert_eq!(invoice["total"], "9.00");
 
-    // SNS → SQS: the filter lets the completion through to both queues, with its attributes.
+    // SNS → SQS: the filter lets the completion through to both queues, with its attributes;
+    // the fan-out queues one delivery, which the delivery consumer sends.
     let report = flow.notify_once().await;
+    assert_eq!((report.received, report.deleted.len(), report.failed), (1, 1, 0));
+    assert!(receiver.deliveries("v0").is_empty(), "the fan-out only queues");
+    let report = flow.deliver_once().await;
     assert_eq!((report.received, report.deleted.len(), report.failed), (1, 1, 0));
     let tickets = receiver.deliveries("v0");
     assert_eq!(tickets.len(), 1);
@@ -308,6 +368,27 @@ async fn the_flow_completes_and_notifies_the_vendor_once() {
     );
     let ticket: serde_json::Value = serde_json::from_slice(&tickets[0].body).unwrap();
     assert_eq!(ticket["data"]["items"][0]["quantity"], 2);
+    // The ticket is kept for redelivery, and the attempt is in the log.
+    let kept = stack
+        .deliveries()
+        .tickets("v0", &TicketQuery::Event("o-1.OrderCompleted".into()), 10)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(serde_json::to_value(&kept[0]).unwrap(), ticket);
+    let log = stack
+        .deliveries()
+        .attempts(&AttemptQuery {
+            vendorid: "v0".into(),
+            limit: 10,
+            ..AttemptQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (log.len(), log[0].outcome, log[0].status),
+        (1, AttemptOutcome::Delivered, Some(200))
+    );
 
     assert_eq!(flow.clear_once().await.deleted.len(), 1);
     assert!(
@@ -405,12 +486,24 @@ async fn an_invoice_failure_is_retried_then_the_cart_is_released() {
 }
 
 #[tokio::test]
-async fn a_failing_endpoint_dead_letters_after_max_receive_count() {
+async fn a_failing_delivery_is_retried_through_visibility_then_dead_lettered() {
     let moto = Moto::start().await;
-    let stack = stack(&moto).await; // visibility 1 s, maxReceiveCount 2
+    // Schedule "2s": two attempts, maxReceiveCount 2.
+    let options = StackOptions {
+        delivery_schedule: "2s",
+        ..StackOptions::default()
+    };
+    let stack = Stack::create(&moto.clients(), "", options).await;
     let flow = Flow::new(stack.clone()).await;
     let receiver = WebhookReceiver::start().await.unwrap();
     receiver.fail("down", true);
+    let healthy = skipline_handlers::vendors::subscribe_vendor(
+        &stack.directory(),
+        &skipline_handlers::ports::SystemClock,
+        &NewEndpoint::parse("v0", &receiver.url("up"), None, true).unwrap(),
+    )
+    .await
+    .unwrap();
     skipline_handlers::vendors::subscribe_vendor(
         &stack.directory(),
         &skipline_handlers::ports::SystemClock,
@@ -422,32 +515,73 @@ async fn a_failing_endpoint_dead_letters_after_max_receive_count() {
         flow.run("o-1", order_input("o-1", "a0", "v0")).await.outcome,
         Outcome::Succeeded { .. }
     ));
+    assert_eq!(flow.notify_once().await.deleted.len(), 1);
+    let first = flow.deliver_once().await;
+    assert_eq!((first.received, first.failed), (2, 1), "one delivery per endpoint");
+    assert_eq!(
+        receiver.deliveries("up").len(),
+        1,
+        "the healthy endpoint is not held back"
+    );
+    assert_eq!(
+        official::verify(
+            &healthy.endpoint.secret,
+            &receiver.deliveries("up")[0].headers,
+            &receiver.deliveries("up")[0].body
+        ),
+        Ok(())
+    );
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let mut attempts = 0;
+    // The failed delivery is hidden for the schedule's delay (2 s ± 10%, rounded up), not the
+    // queue's 30 s visibility: ChangeMessageVisibility, as moto applies it.
+    let failed_at = std::time::Instant::now();
+    let stats = skipline_aws::sqs::queue_stats(&stack.clients.sqs, &stack.delivery_queue_url)
+        .await
+        .unwrap();
+    assert_eq!((stats.visible, stats.in_flight), (0, 1));
+    assert_eq!(flow.deliver_once().await.received, 0, "not before the delay");
+    let deadline = failed_at + Duration::from_secs(10);
+    let second = loop {
+        let r = flow.deliver_once().await;
+        if r.received > 0 {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "the retry never came");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let waited = failed_at.elapsed();
+    assert!(waited >= Duration::from_millis(1800), "retried after {waited:?}");
+    assert_eq!((second.received, second.failed), (1, 1));
+    assert_eq!(receiver.hits("down"), 2);
+
+    // The second attempt was the last: visible at once, and the next receive dead-letters it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let r = flow.notify_once().await;
-        attempts += r.failed;
-        let stats = skipline_aws::sqs::queue_stats(&stack.clients.sqs, &stack.notify_dlq_url)
+        flow.deliver_once().await;
+        let dlq = skipline_aws::sqs::queue_stats(&stack.clients.sqs, &stack.delivery_dlq_url)
             .await
             .unwrap();
-        if stats.visible == 1 {
+        if dlq.visible == 1 {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the message never reached the DLQ"
+            "the delivery never reached the DLQ"
         );
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(attempts, 2, "received maxReceiveCount times, then moved");
-    assert_eq!(receiver.hits("down"), 2);
-    let dead = skipline_aws::sqs::receive(&stack.clients.sqs, &stack.notify_dlq_url, 10, Some(0), 0)
+    assert_eq!(receiver.hits("down"), 2, "no attempt past the schedule");
+    let attempts = stack
+        .deliveries()
+        .attempts(&AttemptQuery {
+            vendorid: "v0".into(),
+            failed_only: true,
+            limit: 10,
+            ..AttemptQuery::default()
+        })
         .await
         .unwrap();
-    let attrs = skipline_aws::sqs::contract_attributes(&dead[0]);
-    assert_eq!(
-        attrs["eventtype"].string_value, "OrderCompleted",
-        "message attributes survive dead-lettering"
-    );
+    let outcomes: Vec<_> = attempts.iter().map(|a| (a.attempt, a.outcome)).collect();
+    assert_eq!(outcomes, [(2, AttemptOutcome::Exhausted), (1, AttemptOutcome::Failed)]);
+    assert!(attempts[1].next_attempt_at.is_some());
 }

@@ -33,6 +33,11 @@ async fn contract_invalid_input_writes_nothing() {
 }
 
 #[tokio::test]
+async fn contract_deliveries_are_logged_and_redelivered() {
+    scenarios::deliveries_are_logged_and_redelivered(&aws_harness().await).await;
+}
+
+#[tokio::test]
 async fn contract_failing_endpoint_dead_letters_then_replays_once() {
     scenarios::failing_endpoint_dead_letters_then_replays_once(&aws_harness().await).await;
 }

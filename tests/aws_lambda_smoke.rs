@@ -346,3 +346,82 @@ async fn the_notebooks_requests_get_the_same_answers_from_the_lambdas() {
     let (status, e) = answer(get_object.invoke(invoice_request("1999/1/a0")).await);
     assert_eq!(status, 404, "{e}");
 }
+
+/// The two delivery bootstraps on moto: `notify_vendor` fans a completion out onto the
+/// deliveries queue, and `deliver_ticket` tries it, logs the attempt and hides the message for
+/// the schedule's delay through ChangeMessageVisibility. On AWS the SSRF guard is always on, so
+/// the receiver on 127.0.0.1 is refused: a failed attempt, which is what this checks.
+#[tokio::test]
+async fn notify_vendor_fans_out_and_deliver_ticket_schedules_the_retry() {
+    use skipline_aws::esm::EventSourceMapping;
+    use skipline_handlers::ports::{AttemptOutcome, AttemptQuery, DeliveryLog};
+    let (moto, stack) = stack().await;
+    let flow = Flow::new(stack.clone()).await;
+    skipline_handlers::vendors::subscribe_vendor(
+        &stack.directory(),
+        &skipline_handlers::ports::SystemClock,
+        &skipline_handlers::vendors::NewEndpoint::parse("v0", "http://127.0.0.1:9/hook", None, true).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        flow.run("o-1", order_input("o-1", "a0", "v0")).await.outcome,
+        Outcome::Succeeded { .. }
+    ));
+    let sqs = &stack.clients.sqs;
+    let batch = |url: String| {
+        let sqs = sqs.clone();
+        async move {
+            let esm = EventSourceMapping::new(sqs.clone(), &url).await.unwrap();
+            let messages = skipline_aws::sqs::receive(&sqs, &url, 10, None, 1).await.unwrap();
+            assert_eq!(messages.len(), 1, "{url}");
+            serde_json::to_value(esm.event(&messages)).unwrap()
+        }
+    };
+
+    let env = [
+        ("VENDOR_TABLE", stack.vendor_table.as_str()),
+        ("DELIVERY_TABLE", stack.delivery_table.as_str()),
+        ("DELIVERY_QUEUE_URL", stack.delivery_queue_url.as_str()),
+        ("TOPIC_ARN", stack.topic_arn.as_str()),
+        ("DELIVERY_SCHEDULE", "2s"),
+    ];
+    let mut notify = Function::start("notify_vendor", &moto, &env).await;
+    let Reply::Response { body, .. } = notify.invoke(batch(stack.notify_queue_url.clone()).await).await else {
+        panic!("notify_vendor answers with a batch response")
+    };
+    assert_eq!(body["batchItemFailures"], json!([]), "{body}");
+
+    let event = batch(stack.delivery_queue_url.clone()).await;
+    let id = event["Records"][0]["messageId"].clone();
+    let mut deliver = Function::start("deliver_ticket", &moto, &env).await;
+    let Reply::Response { body, .. } = deliver.invoke(event).await else {
+        panic!("deliver_ticket answers with a batch response")
+    };
+    assert_eq!(body["batchItemFailures"], json!([{"itemIdentifier": id}]), "{body}");
+    let log = stack
+        .deliveries()
+        .attempts(&AttemptQuery {
+            vendorid: "v0".into(),
+            limit: 10,
+            ..AttemptQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((log.len(), log[0].outcome), (1, AttemptOutcome::Failed), "{log:?}");
+    assert!(log[0].error.as_deref().unwrap_or_default().contains("https"), "{log:?}");
+    // Hidden for the schedule's 2 s (±10%, rounded up to 3 s at most), not the queue's 30 s.
+    let retried = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let m = skipline_aws::sqs::receive(sqs, &stack.delivery_queue_url, 1, Some(0), 1)
+                .await
+                .unwrap();
+            if !m.is_empty() {
+                return m;
+            }
+        }
+    })
+    .await
+    .expect("the delivery is visible again after the schedule's delay");
+    assert_eq!(retried[0].message_id.as_deref(), id.as_str());
+}

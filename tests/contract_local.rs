@@ -59,6 +59,7 @@ async fn harness(machine: Option<&str>) -> LocalHarness {
     config.allow_private_endpoints = true;
     config.visibility_timeout = Duration::from_millis(300);
     config.max_receive_count = 2;
+    config.delivery_schedule = skipline_handlers::schedule::Schedule::parse("300ms").unwrap();
     config.apply_queue_settings = true;
     let broken: Arc<Mutex<HashSet<String>>> = Arc::default();
     let b2 = broken.clone();
@@ -120,8 +121,8 @@ impl Harness for LocalHarness {
         self.broken.lock().unwrap().insert(vendor.to_string());
         true
     }
-    fn notify_dlq(&self) -> String {
-        "notify-vendor-dlq".into()
+    fn delivery_dlq(&self) -> String {
+        "deliveries-dlq".into()
     }
 }
 
@@ -154,6 +155,11 @@ macro_rules! scenarios_on {
             #[tokio::test]
             async fn failing_endpoint_dead_letters_then_replays_once() {
                 scenarios::failing_endpoint_dead_letters_then_replays_once(&harness($machine).await).await;
+            }
+
+            #[tokio::test]
+            async fn deliveries_are_logged_and_redelivered() {
+                scenarios::deliveries_are_logged_and_redelivered(&harness($machine).await).await;
             }
 
             #[tokio::test]

@@ -1,8 +1,15 @@
-//! A vendor outage: one endpoint answers 500, another hangs past `--webhook-timeout`, while a
-//! third stays healthy. The failing tickets land in notify-vendor-dlq after maxReceiveCount;
-//! the orders themselves complete regardless. When the endpoints recover, `skipline queues
-//! replay --from notify-vendor-dlq` (the CLI binary, against the data dir of the running server)
-//! delivers each order's ticket exactly once, by event id, and a second replay moves nothing.
+//! Vendor outages, against `skipline serve` and webhook receivers in the test process.
+//!
+//! - An outage shorter than the retry schedule: the endpoint comes back and gets every ticket
+//!   exactly once, with no replay and nothing dead-lettered, while a healthy endpoint of the same
+//!   vendor gets its tickets at once the whole time.
+//! - 410 Gone disables the endpoint; a 429's `Retry-After` holds the next attempt back.
+//! - An outage longer than a (short) schedule: one endpoint answers 500, another hangs past
+//!   `--webhook-timeout`, a third stays healthy. The failing deliveries land in deliveries-dlq
+//!   once the schedule is exhausted; the orders themselves complete regardless. When the
+//!   endpoints recover, `skipline queues replay --from deliveries-dlq` (the CLI binary, against
+//!   the data dir of the running server) delivers each ticket exactly once, by event id, and a
+//!   second replay moves nothing.
 
 mod support;
 
@@ -45,7 +52,7 @@ async fn wait_for(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> bo
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dead_lettered_tickets_are_replayed_once_after_an_outage() {
+async fn past_a_short_schedule_tickets_dead_letter_and_are_replayed_once() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -59,6 +66,9 @@ async fn dead_lettered_tickets_are_replayed_once_after_an_outage() {
             "2",
             "--webhook-timeout",
             "500ms",
+            // Three attempts in about a second and a half, then the DLQ.
+            "--delivery-schedule",
+            "500ms,1s",
         ],
         &dir.path().join("serve.log"),
     );
@@ -89,7 +99,8 @@ async fn dead_lettered_tickets_are_replayed_once_after_an_outage() {
     }
     let broken = orders.iter().filter(|(_, v)| *v != HEALTHY).count();
 
-    // The outage: orders complete, healthy tickets arrive, broken ones dead-letter.
+    // The outage: orders complete, healthy tickets arrive, broken ones dead-letter once their
+    // schedule is exhausted.
     for (id, _) in &orders {
         let url = format!("{base}/orders/{id}");
         wait_for("executions to succeed", Duration::from_secs(30), async || {
@@ -98,7 +109,7 @@ async fn dead_lettered_tickets_are_replayed_once_after_an_outage() {
         .await;
     }
     wait_for("the broken tickets in the DLQ", Duration::from_secs(45), async || {
-        peek(&data, "notify-vendor-dlq").len() == broken
+        peek(&data, "deliveries-dlq").len() == broken
     })
     .await;
     let accepted = receiver.accepted();
@@ -113,20 +124,20 @@ async fn dead_lettered_tickets_are_replayed_once_after_an_outage() {
     );
     let attempts_500 = receiver.attempts(FAILING);
     let attempts_hang = receiver.attempts(HANGING);
-    assert!(
-        attempts_500 >= 8,
-        "each failing ticket was tried maxReceiveCount times: {attempts_500}"
+    assert_eq!(attempts_500, 12, "each failing ticket was tried the schedule's 3 times");
+    assert_eq!(
+        attempts_hang, 12,
+        "each hanging ticket was tried the schedule's 3 times"
     );
-    assert!(
-        attempts_hang >= 8,
-        "each hanging ticket was tried maxReceiveCount times: {attempts_hang}"
-    );
-    let dead = peek(&data, "notify-vendor-dlq");
+    let dead = peek(&data, "deliveries-dlq");
     let dead_events: Vec<String> = dead
         .iter()
         .map(|m| {
             let body: Value = serde_json::from_str(m["body"].as_str().unwrap()).unwrap();
-            body["orderid"].as_str().unwrap_or_default().to_string()
+            body["payload"]["data"]["orderid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
         })
         .collect();
     for (id, vendor) in orders.iter().filter(|(_, v)| *v != HEALTHY) {
@@ -159,14 +170,10 @@ async fn dead_lettered_tickets_are_replayed_once_after_an_outage() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(receiver.accepted().len(), 2, "no delivery before the replay");
 
-    let dry = run_cli(&data, &["queues", "replay", "--from", "notify-vendor-dlq", "--dry-run"]);
+    let dry = run_cli(&data, &["queues", "replay", "--from", "deliveries-dlq", "--dry-run"]);
     assert!(dry.contains(&format!("would have moved {broken} ")), "{dry}");
-    assert_eq!(
-        peek(&data, "notify-vendor-dlq").len(),
-        broken,
-        "a dry run moves nothing"
-    );
-    let replayed = run_cli(&data, &["queues", "replay", "--from", "notify-vendor-dlq"]);
+    assert_eq!(peek(&data, "deliveries-dlq").len(), broken, "a dry run moves nothing");
+    let replayed = run_cli(&data, &["queues", "replay", "--from", "deliveries-dlq"]);
     assert!(
         replayed.contains(&format!("moved {broken} skipped 0 failed 0")),
         "{replayed}"
@@ -177,7 +184,7 @@ async fn dead_lettered_tickets_are_replayed_once_after_an_outage() {
     .await;
     // Longer than two visibility timeouts: any redelivery would have happened by now.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let again = run_cli(&data, &["queues", "replay", "--from", "notify-vendor-dlq"]);
+    let again = run_cli(&data, &["queues", "replay", "--from", "deliveries-dlq"]);
     assert!(again.contains("moved 0 skipped 0 failed 0"), "{again}");
     tokio::time::sleep(Duration::from_millis(1000)).await;
 
@@ -199,8 +206,9 @@ async fn dead_lettered_tickets_are_replayed_once_after_an_outage() {
     let (dups, mixed) = duplicates(&hooks);
     assert_eq!((dups, mixed.len()), (0, 0), "{mixed:?}");
     assert_eq!(hooks.len(), orders.len(), "no extra deliveries");
-    assert!(peek(&data, "notify-vendor-dlq").is_empty(), "the DLQ is empty");
-    assert!(peek(&data, "notify-vendor").is_empty(), "the queue is drained");
+    assert!(peek(&data, "deliveries-dlq").is_empty(), "the DLQ is empty");
+    assert!(peek(&data, "deliveries").is_empty(), "the queue is drained");
+    assert!(peek(&data, "notify-vendor-dlq").is_empty(), "the fan-out never failed");
     let mut server = server;
     assert!(server.alive(), "{}", server.log_tail());
     println!(
@@ -214,4 +222,277 @@ async fn dead_lettered_tickets_are_replayed_once_after_an_outage() {
         dups,
         started.elapsed().as_secs_f64()
     );
+}
+
+async fn place(http: &reqwest::Client, base: &str, account: &str, vendor: &str) -> String {
+    let r = http
+        .post(format!("{base}/order"))
+        .json(&order_body(account, vendor))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let v: Value = r.json().await.unwrap();
+    v["orderid"].as_str().unwrap().to_string()
+}
+
+/// Two endpoints of one vendor; one is down for far longer than the notify-vendor queue's own
+/// redrive window (1 s visibility × 2 receives, which is what dead-lettered tickets before
+/// per-delivery schedules), and shorter than the compressed schedule (about 15 s). Nobody
+/// replays anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_shorter_than_the_schedule_needs_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(
+        &data,
+        &[
+            "--allow-private-endpoints",
+            "--visibility-timeout",
+            "1s",
+            "--max-receive-count",
+            "2",
+            "--delivery-schedule",
+            "500ms,1s,2s,4s,8s",
+        ],
+        &dir.path().join("serve.log"),
+    );
+    let base = server.base.clone();
+    let http = http_client();
+    let receiver = Receiver::start().await;
+    let vendor = "v-shop";
+    subscribe(&http, &base, vendor, &receiver.url("tablet")).await;
+    subscribe(&http, &base, vendor, &receiver.url("till")).await;
+    receiver.set_mode("tablet", Mode::Fail);
+
+    // Orders arrive all through the outage, which lasts 6 s.
+    let outage = Instant::now();
+    let mut orders = Vec::new();
+    let mut placed_at = HashMap::new();
+    for i in 0..6 {
+        let id = place(&http, &base, &format!("acct-{i}"), vendor).await;
+        placed_at.insert(format!("{id}.OrderCompleted"), Instant::now());
+        orders.push(id);
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+    let down_for = outage.elapsed();
+    assert!(down_for >= Duration::from_secs(6));
+    // The healthy endpoint got every ticket, each soon after its order, with the other down.
+    let till: Vec<_> = receiver.accepted().into_iter().filter(|h| h.path == "till").collect();
+    assert_eq!(till.len(), orders.len(), "the healthy endpoint is not held back");
+    for hook in &till {
+        let lag = hook.at.duration_since(placed_at[&hook.eventid]);
+        assert!(
+            lag < Duration::from_secs(3),
+            "{} reached the till {lag:?} after its order",
+            hook.eventid
+        );
+        assert!(hook.signature_ok, "the official library verifies it");
+    }
+    assert!(
+        receiver.attempts("tablet") >= orders.len() as u64,
+        "the tablet was tried"
+    );
+    assert!(
+        receiver.accepted().iter().all(|h| h.path != "tablet"),
+        "nothing was accepted by the tablet while it was down"
+    );
+
+    // Back up: the schedule delivers the rest with nobody doing anything.
+    receiver.set_mode("tablet", Mode::Ok);
+    wait_for("every ticket on the tablet", Duration::from_secs(30), async || {
+        receiver.accepted().iter().filter(|h| h.path == "tablet").count() >= orders.len()
+    })
+    .await;
+    // Longer than the longest wait still possible: nothing is sent twice.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let hooks = receiver.accepted();
+    for path in ["tablet", "till"] {
+        let mut events: Vec<&str> = hooks
+            .iter()
+            .filter(|h| h.path == path)
+            .map(|h| h.eventid.as_str())
+            .collect();
+        events.sort_unstable();
+        let mut expected: Vec<String> = orders.iter().map(|o| format!("{o}.OrderCompleted")).collect();
+        expected.sort_unstable();
+        assert_eq!(events, expected, "{path}: every ticket exactly once");
+        assert!(hooks.iter().filter(|h| h.path == path).all(|h| h.signature_ok));
+    }
+    assert!(peek(&data, "deliveries-dlq").is_empty(), "nothing dead-lettered");
+    assert!(peek(&data, "notify-vendor-dlq").is_empty());
+
+    // Every attempt is in the delivery log: failures then one delivery per ticket.
+    let log: Vec<Value> = serde_json::from_str(&run_cli(
+        &data,
+        &["--json", "vendors", "deliveries", "--vendor", vendor, "--limit", "1000"],
+    ))
+    .unwrap();
+    let tablet_id = endpoint_id(&data, vendor, "tablet");
+    let tablet: Vec<&Value> = log.iter().filter(|a| a["endpointid"] == tablet_id.as_str()).collect();
+    let delivered = tablet.iter().filter(|a| a["outcome"] == "delivered").count();
+    let failed = tablet.iter().filter(|a| a["outcome"] == "failed").count();
+    assert_eq!(delivered, orders.len());
+    assert_eq!(
+        failed as u64,
+        receiver.attempts("tablet") - orders.len() as u64,
+        "every attempt logged"
+    );
+    assert!(
+        tablet
+            .iter()
+            .filter(|a| a["outcome"] == "failed")
+            .all(|a| a["status"] == 500 && a["nextAttemptAt"].is_string())
+    );
+    let failing = run_cli(&data, &["vendors", "list", "--vendor-id", vendor]);
+    assert!(
+        !failing.contains("failing since") && !failing.contains("DISABLED"),
+        "healthy again: {failing}"
+    );
+    let mut server = server;
+    assert!(server.alive(), "{}", server.log_tail());
+    println!(
+        "outage of {:.1}s: {} tickets, {} attempts on the tablet, none dead-lettered, no replay",
+        down_for.as_secs_f64(),
+        orders.len(),
+        receiver.attempts("tablet")
+    );
+}
+
+/// The id of the endpoint at `path` of the receiver.
+fn endpoint_id(data: &std::path::Path, vendor: &str, path: &str) -> String {
+    let list: Vec<Value> =
+        serde_json::from_str(&run_cli(data, &["--json", "vendors", "list", "--vendor-id", vendor])).unwrap();
+    list.iter()
+        .find(|e| e["url"].as_str().is_some_and(|u| u.ends_with(&format!("/{path}"))))
+        .and_then(|e| e["endpointid"].as_str())
+        .unwrap_or_else(|| panic!("no endpoint for /{path}: {list:?}"))
+        .to_string()
+}
+
+/// 410 disables the endpoint at once and nothing more is sent to it until it is enabled; a
+/// 429's Retry-After holds the next attempt back past the schedule's own delay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_disables_and_retry_after_holds_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Serve::start(
+        &data,
+        &["--allow-private-endpoints", "--delivery-schedule", "200ms,200ms,200ms"],
+        &dir.path().join("serve.log"),
+    );
+    let base = server.base.clone();
+    let http = http_client();
+    let receiver = Receiver::start().await;
+    subscribe(&http, &base, "v-gone", &receiver.url("gone")).await;
+    subscribe(&http, &base, "v-busy", &receiver.url("busy")).await;
+    receiver.set_mode("gone", Mode::Gone);
+    receiver.set_mode("busy", Mode::Busy(3));
+
+    let first = place(&http, &base, "acct-1", "v-gone").await;
+    place(&http, &base, "acct-2", "v-busy").await;
+    wait_for("the 410", Duration::from_secs(20), async || {
+        receiver.attempts("gone") == 1
+    })
+    .await;
+    wait_for("the endpoint disabled", Duration::from_secs(10), async || {
+        run_cli(&data, &["vendors", "list", "--vendor-id", "v-gone"]).contains("DISABLED")
+    })
+    .await;
+    let listed: Vec<Value> =
+        serde_json::from_str(&run_cli(&data, &["--json", "vendors", "list", "--vendor-id", "v-gone"])).unwrap();
+    assert_eq!(listed[0]["state"], "disabled");
+    assert!(
+        listed[0]["disabledReason"].as_str().unwrap().contains("410 Gone"),
+        "{listed:?}"
+    );
+    // The topic got an EndpointDisabled event.
+    let db = rusqlite::Connection::open(data.join("skipline.db")).unwrap();
+    let disabled: Vec<String> = db
+        .prepare("SELECT body FROM topic_log WHERE body LIKE '%\"eventtype\":\"EndpointDisabled\"%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(disabled.len(), 1, "{disabled:?}");
+    let event: Value = serde_json::from_str(&disabled[0]).unwrap();
+    assert_eq!(
+        (
+            event["vendorid"].as_str(),
+            event["reason"].as_str().map(|r| r.contains("410"))
+        ),
+        (Some("v-gone"), Some(true))
+    );
+
+    // Another order: nothing is attempted on a disabled endpoint, but the log says why.
+    place(&http, &base, "acct-3", "v-gone").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.attempts("gone"), 1, "no attempt after the 410");
+
+    // The 429 with Retry-After: 3 s is not retried after the schedule's 200 ms.
+    let busy = receiver.attempt_times("busy");
+    assert!(!busy.is_empty());
+    wait_for("the retry after Retry-After", Duration::from_secs(15), async || {
+        receiver.attempts("busy") >= 2
+    })
+    .await;
+    let busy = receiver.attempt_times("busy");
+    let gap = busy[1].duration_since(busy[0]);
+    assert!(
+        gap >= Duration::from_secs(3),
+        "the second attempt came {gap:?} after the 429"
+    );
+
+    // Enable, then redeliver what it missed, with the same webhook-ids.
+    receiver.set_mode("gone", Mode::Ok);
+    let gone_id = endpoint_id(&data, "v-gone", "gone");
+    let enabled = run_cli(
+        &data,
+        &["vendors", "enable", "--vendor", "v-gone", "--endpoint", &gone_id],
+    );
+    assert!(enabled.contains("enabled"), "{enabled}");
+    let redelivered = run_cli(&data, &["vendors", "redeliver", "--vendor", "v-gone", "--since", "1h"]);
+    assert!(
+        redelivered.contains("queued 2 deliveries for 2 tickets"),
+        "the 410'd one and the skipped one: {redelivered}"
+    );
+    let event_only = run_cli(
+        &data,
+        &[
+            "vendors",
+            "redeliver",
+            "--vendor",
+            "v-gone",
+            "--event",
+            &format!("{first}.OrderCompleted"),
+        ],
+    );
+    assert!(event_only.contains("queued 1 delivery"), "{event_only}");
+    wait_for("the redeliveries", Duration::from_secs(15), async || {
+        receiver.accepted().iter().filter(|h| h.path == "gone").count() >= 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got: Vec<_> = receiver.accepted().into_iter().filter(|h| h.path == "gone").collect();
+    assert_eq!(got.len(), 3, "two tickets, and the first once more");
+    let first_event = format!("{first}.OrderCompleted");
+    assert_eq!(
+        got.iter().filter(|h| h.eventid == first_event).count(),
+        2,
+        "same webhook-id both times"
+    );
+    assert!(got.iter().all(|h| h.signature_ok));
+    let log: Vec<Value> = serde_json::from_str(&run_cli(
+        &data,
+        &["--json", "vendors", "deliveries", "--vendor", "v-gone", "--failed"],
+    ))
+    .unwrap();
+    let outcomes: Vec<&str> = log.iter().filter_map(|a| a["outcome"].as_str()).collect();
+    assert!(
+        outcomes.contains(&"disabled") && outcomes.contains(&"skipped"),
+        "{outcomes:?}"
+    );
+    let mut server = server;
+    assert!(server.alive(), "{}", server.log_tail());
 }

@@ -45,6 +45,9 @@ fn settings() -> insta::Settings {
     s.add_filter(r"\bwhsec_[A-Za-z0-9+/]{43}=", "whsec_[GENERATED]");
     // The timeline's offsets from the execution start (`{:>+8.3}s`, after two spaces).
     s.add_filter(r"(?m)^ +\+\d+\.\d{3}s  ", "   +N.NNNs  ");
+    // Delivery latencies.
+    s.add_filter(r" +\d+ ms\b", " N ms");
+    s.add_filter(r#""latencyMs": \d+"#, r#""latencyMs": N"#);
     s
 }
 
@@ -447,7 +450,7 @@ fn cli_on_the_embedded_backend() {
         snap(name, &env.run(args));
     }
 
-    // Now `serve`: order-1 resumes; a failed delivery is dead-lettered after one receive.
+    // Now `serve`: order-1 resumes; a failed delivery is dead-lettered after its two attempts.
     let log = env.dir.path().join("serve.log");
     let serve = Serve::start(
         d,
@@ -456,6 +459,8 @@ fn cli_on_the_embedded_backend() {
             "--max-receive-count",
             "1",
             "--visibility-timeout",
+            "200ms",
+            "--delivery-schedule",
             "200ms",
         ],
         &log,
@@ -491,7 +496,7 @@ fn cli_on_the_embedded_backend() {
                 let n = q["visible"].as_u64().unwrap_or(0)
                     + q["inFlight"].as_u64().unwrap_or(0)
                     + q["delayed"].as_u64().unwrap_or(0);
-                n == u64::from(q["name"] == "notify-vendor-dlq")
+                n == u64::from(q["name"] == "deliveries-dlq")
             })
         })
     });
@@ -516,12 +521,57 @@ fn cli_on_the_embedded_backend() {
     snap("cli_queues_list_json", &env.run(&["queues", "list", "--json"]));
     snap(
         "cli_queues_peek_dlq",
-        &env.run(&["queues", "peek", "notify-vendor-dlq", "--max", "5"]),
+        &env.run(&["queues", "peek", "deliveries-dlq", "--max", "5"]),
     );
     snap("cli_queues_peek_empty", &env.run(&["queues", "peek", "clear-cart-dlq"]));
     snap(
         "cli_queues_replay_dry_run",
-        &env.run(&["queues", "replay", "--from", "notify-vendor-dlq", "--dry-run"]),
+        &env.run(&["queues", "replay", "--from", "deliveries-dlq", "--dry-run"]),
+    );
+    // The delivery log of the dead-lettered ticket, and what can be done about it.
+    snap(
+        "cli_vendors_deliveries",
+        &env.run(&["vendors", "deliveries", "--vendor", "v0"]),
+    );
+    snap(
+        "cli_vendors_deliveries_json",
+        &env.run(&["vendors", "deliveries", "--vendor", "v0", "--failed", "--json"]),
+    );
+    snap(
+        "cli_vendors_deliveries_none",
+        &env.run(&[
+            "vendors",
+            "deliveries",
+            "--vendor",
+            "v0",
+            "--since",
+            "2020-01-01T00:00:00Z",
+            "--until",
+            "2020-01-02T00:00:00Z",
+        ]),
+    );
+    snap(
+        "cli_vendors_deliveries_bad_since",
+        &env.run(&["vendors", "deliveries", "--vendor", "v0", "--since", "yesterday"]),
+    );
+    snap(
+        "cli_vendors_redeliver_unknown_event",
+        &env.run(&[
+            "vendors",
+            "redeliver",
+            "--vendor",
+            "v0",
+            "--event",
+            "nope.OrderCompleted",
+        ]),
+    );
+    snap(
+        "cli_vendors_redeliver_needs_event_or_since",
+        &env.run(&["vendors", "redeliver", "--vendor", "v0"]),
+    );
+    snap(
+        "cli_vendors_enable_not_found",
+        &env.run(&["vendors", "enable", "--vendor", "v0", "--endpoint", "ep_missing"]),
     );
 
     // The topic. No order is placed after this, so nothing reaches these queues.

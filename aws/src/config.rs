@@ -26,11 +26,13 @@ pub enum Setting {
     NotifyVendorDlqUrl,
     ClearCartQueueUrl,
     ClearCartDlqUrl,
+    DeliveryQueueUrl,
+    DeliveryDlqUrl,
     Region,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 13] = [
+    pub const ALL: [Setting; 15] = [
         Setting::ApiUrl,
         Setting::StateMachineArn,
         Setting::CartTable,
@@ -43,6 +45,8 @@ impl Setting {
         Setting::NotifyVendorDlqUrl,
         Setting::ClearCartQueueUrl,
         Setting::ClearCartDlqUrl,
+        Setting::DeliveryQueueUrl,
+        Setting::DeliveryDlqUrl,
         Setting::Region,
     ];
 
@@ -61,6 +65,8 @@ impl Setting {
             Setting::NotifyVendorDlqUrl => "NOTIFY_VENDOR_DLQ_URL",
             Setting::ClearCartQueueUrl => "CLEAR_CART_QUEUE_URL",
             Setting::ClearCartDlqUrl => "CLEAR_CART_DLQ_URL",
+            Setting::DeliveryQueueUrl => "DELIVERY_QUEUE_URL",
+            Setting::DeliveryDlqUrl => "DELIVERY_DLQ_URL",
             Setting::Region => "AWS_REGION",
         }
     }
@@ -80,6 +86,8 @@ impl Setting {
             Setting::NotifyVendorDlqUrl => "NotifyVendorDlqUrl",
             Setting::ClearCartQueueUrl => "ClearCartQueueUrl",
             Setting::ClearCartDlqUrl => "ClearCartDlqUrl",
+            Setting::DeliveryQueueUrl => "DeliveryQueueUrl",
+            Setting::DeliveryDlqUrl => "DeliveryDlqUrl",
             Setting::Region => "Region",
         }
     }

@@ -1,25 +1,19 @@
-//! [`VendorDirectory`] and [`DeliveryLog`] on DynamoDB.
+//! [`VendorDirectory`] on DynamoDB.
 //!
 //! Vendor table: PK `vendorid`, SK `endpointid` (one vendor is one Query: the notify_vendor
-//! Lambda is granted `dynamodb:Query` only). Delivery table: PK `eventid`, SK `endpointid`,
-//! expired by DynamoDB TTL on `expiresAt` (epoch seconds), so the dedupe log does not grow forever.
+//! Lambda is granted `dynamodb:Query` only). The delivery log is in [`crate::deliveries`].
 
 use crate::error::SdkFailure;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use skipline_handlers::ports::{Clock, DeliveryLog, StoreError, VendorDirectory, VendorEndpoint};
+use skipline_handlers::ports::{Health, StoreError, VendorDirectory, VendorEndpoint};
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 type Item = HashMap<String, AttributeValue>;
-
-/// How long a delivery is remembered: longer than any redelivery or replay window
-/// (queue retention is 4 days, DLQ retention 14).
-pub const DELIVERY_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
 
 #[derive(Debug, Clone)]
 pub struct DynamoVendorDirectory {
@@ -114,8 +108,70 @@ impl VendorDirectory for DynamoVendorDirectory {
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
+    async fn get(&self, vendorid: &str, endpointid: &str) -> Result<Option<VendorEndpoint>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("vendorid", AttributeValue::S(vendorid.to_string()))
+            .key("endpointid", AttributeValue::S(endpointid.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| SdkFailure::new("DynamoDB GetItem", &e))?;
+        match out.item {
+            Some(item) if !item.is_empty() => Ok(Some(
+                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("vendor endpoint: {e}")))?,
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    /// An UpdateItem of the health attributes only, on condition that the endpoint exists.
+    async fn set_health(&self, vendorid: &str, endpointid: &str, health: &Health) -> Result<bool, StoreError> {
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("vendorid", AttributeValue::S(vendorid.to_string()))
+            .key("endpointid", AttributeValue::S(endpointid.to_string()))
+            .condition_expression("attribute_exists(endpointid)");
+        for (name, value) in [
+            ("failingSince", health.failing_since.map(|t| t.to_string())),
+            ("disabledAt", health.disabled_at.map(|t| t.to_string())),
+            ("disabledReason", health.disabled_reason.clone()),
+        ] {
+            match value {
+                Some(v) => {
+                    set.push(format!("{name} = :{name}"));
+                    request = request.expression_attribute_values(format!(":{name}"), AttributeValue::S(v));
+                }
+                None => remove.push(name),
+            }
+        }
+        let mut expression = String::new();
+        if !set.is_empty() {
+            expression.push_str(&format!("SET {}", set.join(", ")));
+        }
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        match request.update_expression(expression.trim()).send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(ctx))
+                if matches!(ctx.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(SdkFailure::new("DynamoDB UpdateItem", &e).into()),
+        }
+    }
+
     /// A PutItem on condition that the item exists, so a rotation never resurrects an endpoint
-    /// removed meanwhile.
+    /// removed meanwhile. The health attributes are written as read: a rotation racing the
+    /// delivery consumer can undo one health change, which the next attempt writes again.
     async fn replace(&self, endpoint: &VendorEndpoint) -> Result<bool, StoreError> {
         let item: Item = serde_dynamo::to_item(endpoint).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let result = self
@@ -135,58 +191,5 @@ impl VendorDirectory for DynamoVendorDirectory {
             }
             Err(e) => Err(SdkFailure::new("DynamoDB PutItem", &e).into()),
         }
-    }
-}
-
-#[derive(Clone)]
-pub struct DynamoDeliveryLog {
-    client: Client,
-    table: String,
-    clock: Arc<dyn Clock>,
-}
-
-impl DynamoDeliveryLog {
-    pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-            clock,
-        }
-    }
-}
-
-#[async_trait]
-impl DeliveryLog for DynamoDeliveryLog {
-    /// A record past `expiresAt` that TTL has not removed yet still counts: TTL deletion is lazy,
-    /// and treating it as delivered is the safe side for a dedupe log.
-    async fn was_delivered(&self, eventid: &str, endpointid: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("eventid", AttributeValue::S(eventid.to_string()))
-            .key("endpointid", AttributeValue::S(endpointid.to_string()))
-            .consistent_read(true)
-            .projection_expression("eventid")
-            .send()
-            .await
-            .map_err(|e| SdkFailure::new("DynamoDB GetItem", &e))?;
-        Ok(out.item.is_some_and(|i| !i.is_empty()))
-    }
-
-    async fn mark_delivered(&self, eventid: &str, endpointid: &str) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let expires = now.as_second() + DELIVERY_RETENTION.as_secs() as i64;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("eventid", AttributeValue::S(eventid.to_string()))
-            .item("endpointid", AttributeValue::S(endpointid.to_string()))
-            .item("deliveredAt", AttributeValue::S(now.to_string()))
-            .item("expiresAt", AttributeValue::N(expires.to_string()))
-            .send()
-            .await
-            .map_err(|e| SdkFailure::new("DynamoDB PutItem", &e))?;
-        Ok(())
     }
 }

@@ -1,11 +1,12 @@
 //! Skip the Line on AWS: an adapter per port (DynamoDB, S3), helpers for the topic, queues and
-//! state machine, and the glue the six Lambda entrypoints (`src/bin/`) share.
+//! state machine, and the glue the seven Lambda entrypoints (`src/bin/`) share.
 //!
 //! What this crate is for: everything that speaks the AWS SDK. What it is not for: behaviour —
 //! that lives in `skipline-handlers`, which never sees an SDK type.
 //!
 //! - [`config`]: settings from the environment or CDK outputs, and SDK clients.
-//! - [`dynamodb_cart`], [`dynamodb_vendors`], [`dynamodb_invoice_index`], [`s3_invoices`]: the port adapters.
+//! - [`dynamodb_cart`], [`dynamodb_vendors`], [`dynamodb_invoice_index`], [`s3_invoices`],
+//!   [`deliveries`]: the port adapters.
 //! - [`sns`], [`sqs`], [`sfn`]: topic, queue and state-machine operations for the CLI backend.
 //! - [`lambda`]: what the entrypoints share (logging, event shapes, error types).
 //! - [`invoker`] and [`esm`]: Step Functions' task dispatch and Lambda's SQS event source
@@ -14,6 +15,7 @@
 //! The SDK crates are re-exported so that tests and the CLI use exactly these versions.
 
 pub mod config;
+pub mod deliveries;
 pub mod dynamodb_cart;
 pub mod dynamodb_invoice_index;
 pub mod dynamodb_json;
@@ -37,8 +39,9 @@ pub use aws_sdk_sqs;
 pub use lambda_runtime;
 
 pub use config::{AwsClients, ConfigError, Setting, Settings};
+pub use deliveries::{DynamoDeliveryLog, SnsPublisher, SqsDeliveryQueue, SqsVisibility};
 pub use dynamodb_cart::DynamoCart;
 pub use dynamodb_invoice_index::DynamoInvoiceIndex;
-pub use dynamodb_vendors::{DynamoDeliveryLog, DynamoVendorDirectory};
+pub use dynamodb_vendors::DynamoVendorDirectory;
 pub use error::{AwsError, SdkFailure};
 pub use s3_invoices::S3Invoices;

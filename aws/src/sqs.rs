@@ -270,6 +270,44 @@ pub async fn send_copies(client: &Client, url: &str, messages: &[&Received]) -> 
     .await
 }
 
+/// Sends `bodies` without attributes; returns, per body, whether SQS accepted it.
+pub async fn send_bodies(client: &Client, url: &str, bodies: &[String]) -> Result<Vec<bool>, AwsError> {
+    in_batches(
+        bodies,
+        "send",
+        |id, body| {
+            SendMessageBatchRequestEntry::builder()
+                .id(id)
+                .message_body(body.clone())
+                .build()
+        },
+        |entries| async move {
+            let out = client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(&format!("SQS SendMessageBatch {url}"), &e, NOT_FOUND))?;
+            Ok(out.successful.into_iter().map(|ok| ok.id).collect())
+        },
+    )
+    .await
+}
+
+/// Hides a received message for `seconds` from now (ChangeMessageVisibility).
+pub async fn change_visibility(client: &Client, url: &str, receipt_handle: &str, seconds: i32) -> Result<(), AwsError> {
+    client
+        .change_message_visibility()
+        .queue_url(url)
+        .receipt_handle(receipt_handle)
+        .visibility_timeout(seconds)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("SQS ChangeMessageVisibility {url}"), &e, NOT_FOUND))?;
+    Ok(())
+}
+
 /// The queues whose RedrivePolicy targets `dlq_url`.
 pub async fn dead_letter_sources(client: &Client, dlq_url: &str) -> Result<Vec<String>, AwsError> {
     let mut urls = Vec::new();

@@ -5,6 +5,7 @@
 //! [`EVENT_VERSION`].
 
 pub mod attributes;
+pub mod delivery;
 pub mod event;
 pub mod invoice;
 pub mod money;
@@ -12,6 +13,7 @@ pub mod order;
 pub mod ticket;
 
 pub use attributes::{MessageAttributeValue, MessageAttributes};
+pub use delivery::{Delivery, ENDPOINT_DISABLED, EndpointDisabled};
 pub use event::{EVENT_VERSION, EventMeta, OrderEvent, event_id, message_attributes};
 pub use invoice::{
     INVOICE_PREFIX, Invoice, InvoiceLine, InvoiceMonth, InvoiceRef, invoice_key, invoice_rank, parse_invoice_key,

@@ -5,6 +5,7 @@
 //! `skipline` binary (embedded) and in `skipline-aws`.
 
 pub mod clear_cart;
+pub mod deliver;
 pub mod error;
 pub mod esm;
 pub mod get_item;
@@ -13,6 +14,7 @@ pub mod notify_vendor;
 pub mod ports;
 pub mod put_item;
 pub mod put_object;
+pub mod schedule;
 pub mod sqs;
 pub mod tasks;
 pub mod vendors;

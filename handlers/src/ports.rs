@@ -114,6 +114,28 @@ pub struct VendorEndpoint {
     pub previous_secret: Option<String>,
     #[serde(rename = "previousUntil", default, skip_serializing_if = "Option::is_none")]
     pub previous_until: Option<jiff::Timestamp>,
+    /// Whether it gets deliveries, and since when it has been failing.
+    #[serde(flatten)]
+    pub health: Health,
+}
+
+/// An endpoint's delivery health, written by the delivery consumer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// The first failed attempt since the last success: the auto-disable clock.
+    #[serde(rename = "failingSince", default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<jiff::Timestamp>,
+    /// Set while disabled: no deliveries are attempted until `vendors enable`.
+    #[serde(rename = "disabledAt", default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<jiff::Timestamp>,
+    #[serde(rename = "disabledReason", default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+}
+
+impl Health {
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
 }
 
 impl VendorEndpoint {
@@ -166,13 +188,134 @@ pub trait VendorDirectory: Send + Sync {
     /// Writes `endpoint` over the stored one with its ids, if there is one (a rotation).
     /// Returns whether there was.
     async fn replace(&self, endpoint: &VendorEndpoint) -> Result<bool, StoreError>;
+    async fn get(&self, vendorid: &str, endpointid: &str) -> Result<Option<VendorEndpoint>, StoreError>;
+    /// Writes only the health fields, so that a rotation racing a delivery loses neither.
+    /// Returns whether the endpoint exists.
+    async fn set_health(&self, vendorid: &str, endpointid: &str, health: &Health) -> Result<bool, StoreError>;
 }
 
-/// Which endpoints acknowledged which events, so redelivery and replay never notify twice.
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttemptOutcome {
+    /// A 2xx: the endpoint acknowledged the event and is not sent it again.
+    Delivered,
+    /// Another answer, a timeout or a transport error: retried on the schedule.
+    Failed,
+    /// The last attempt of the schedule failed: the delivery goes to the DLQ.
+    Exhausted,
+    /// 410 Gone, or failing for the whole auto-disable period: the endpoint is now disabled.
+    Disabled,
+    /// Not attempted, because the endpoint is disabled.
+    Skipped,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Delivered => "delivered",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Exhausted => "exhausted",
+            AttemptOutcome::Disabled => "disabled",
+            AttemptOutcome::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AttemptOutcome> {
+        use AttemptOutcome::*;
+        [Delivered, Failed, Exhausted, Disabled, Skipped]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+}
+
+/// One delivery attempt, as the delivery log records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub eventid: String,
+    pub vendorid: String,
+    pub endpointid: String,
+    /// 1 for the first attempt; the delivery message's receive count.
+    pub attempt: u32,
+    pub at: jiff::Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(rename = "latencyMs")]
+    pub latency_ms: u64,
+    pub outcome: AttemptOutcome,
+    /// When the next attempt is due, if there is one.
+    #[serde(rename = "nextAttemptAt", skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<jiff::Timestamp>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redelivery: bool,
+}
+
+/// Which attempts to list: one vendor's, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptQuery {
+    pub vendorid: String,
+    pub endpointid: Option<String>,
+    /// Only attempts that did not deliver.
+    pub failed_only: bool,
+    pub since: Option<jiff::Timestamp>,
+    pub until: Option<jiff::Timestamp>,
+    pub eventid: Option<String>,
+    pub limit: usize,
+}
+
+/// Which tickets to redeliver: one vendor's, by event or by when they were sent out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketQuery {
+    Event(String),
+    Between {
+        since: jiff::Timestamp,
+        until: Option<jiff::Timestamp>,
+    },
+}
+
+/// Every attempt, and which endpoints acknowledged which events, so that redelivery and replay
+/// never notify twice unless asked to.
 #[async_trait]
 pub trait DeliveryLog: Send + Sync {
     async fn was_delivered(&self, eventid: &str, endpointid: &str) -> Result<bool, StoreError>;
-    async fn mark_delivered(&self, eventid: &str, endpointid: &str) -> Result<(), StoreError>;
+    /// Records the attempt; a [`AttemptOutcome::Delivered`] one also marks the event acknowledged
+    /// by the endpoint, in the same write.
+    async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError>;
+    async fn attempts(&self, query: &AttemptQuery) -> Result<Vec<Attempt>, StoreError>;
+    /// The tickets fanned out to the vendor's endpoints (kept by [`DeliveryQueue::enqueue`]),
+    /// oldest first, at most `limit`.
+    async fn tickets(
+        &self,
+        vendorid: &str,
+        query: &TicketQuery,
+        limit: usize,
+    ) -> Result<Vec<skipline_events::TicketPayload>, StoreError>;
+}
+
+/// The deliveries queue, as the fan-out writes to it.
+#[async_trait]
+pub trait DeliveryQueue: Send + Sync {
+    /// Queues one message per delivery and keeps each ticket for `vendors redeliver`.
+    async fn enqueue(&self, deliveries: &[skipline_events::Delivery]) -> Result<(), StoreError>;
+}
+
+/// What a consumer may do to the message it is handling, beyond failing it: SQS's
+/// `ChangeMessageVisibility`, by the record's receipt handle and source queue.
+#[async_trait]
+pub trait MessageVisibility: Send + Sync {
+    async fn retry_in(
+        &self,
+        record: &aws_lambda_events::event::sqs::SqsMessage,
+        delay: std::time::Duration,
+    ) -> Result<(), StoreError>;
+}
+
+/// The topic, for events a consumer publishes itself ([`skipline_events::EndpointDisabled`]).
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    async fn publish(&self, message: &str, attributes: &skipline_events::MessageAttributes) -> Result<(), StoreError>;
 }
 
 /// One signed POST to a vendor endpoint.
@@ -193,11 +336,32 @@ pub enum DeliveryError {
     Connect(String),
 }
 
+/// What an endpoint answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookResponse {
+    pub status: u16,
+    /// `Retry-After`, in seconds or as an HTTP date, as a delay from when it was received.
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl WebhookResponse {
+    pub fn status(status: u16) -> WebhookResponse {
+        WebhookResponse {
+            status,
+            retry_after: None,
+        }
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
 /// Sends webhooks. Implementations re-check the endpoint policy after DNS resolution.
 #[async_trait]
 pub trait WebhookClient: Send + Sync {
-    /// Returns the HTTP status; transport failures are errors.
-    async fn post(&self, request: &WebhookRequest) -> Result<u16, DeliveryError>;
+    /// Returns the answer; transport failures are errors.
+    async fn post(&self, request: &WebhookRequest) -> Result<WebhookResponse, DeliveryError>;
 }
 
 /// Wall-clock time, injectable so tests and replays are deterministic.

@@ -71,6 +71,7 @@ pub fn endpoint(vendorid: &str, endpointid: &str, url: &str) -> VendorEndpoint {
         signing: crate::ports::Signing::Standard,
         previous_secret: None,
         previous_until: None,
+        health: Health::default(),
     }
 }
 
@@ -262,14 +263,40 @@ impl VendorDirectory for MemoryDirectory {
             .find(|e| e.vendorid == endpoint.vendorid && e.endpointid == endpoint.endpointid);
         Ok(found.map(|e| *e = endpoint.clone()).is_some())
     }
+    async fn get(&self, vendorid: &str, endpointid: &str) -> Result<Option<VendorEndpoint>, StoreError> {
+        Ok(lock(&self.0)
+            .iter()
+            .find(|e| e.vendorid == vendorid && e.endpointid == endpointid)
+            .cloned())
+    }
+    async fn set_health(&self, vendorid: &str, endpointid: &str, health: &Health) -> Result<bool, StoreError> {
+        let mut all = lock(&self.0);
+        let found = all
+            .iter_mut()
+            .find(|e| e.vendorid == vendorid && e.endpointid == endpointid);
+        Ok(found.map(|e| e.health = health.clone()).is_some())
+    }
 }
 
+/// The delivery log, and the deliveries queue it is filled from.
 #[derive(Debug, Default)]
-pub struct MemoryDeliveries(Mutex<HashSet<(String, String)>>);
+pub struct MemoryDeliveries {
+    delivered: Mutex<HashSet<(String, String)>>,
+    attempts: Mutex<Vec<Attempt>>,
+    queued: Mutex<Vec<skipline_events::Delivery>>,
+}
 
 impl MemoryDeliveries {
     pub fn contains(&self, eventid: &str, endpointid: &str) -> bool {
-        lock(&self.0).contains(&(eventid.to_string(), endpointid.to_string()))
+        lock(&self.delivered).contains(&(eventid.to_string(), endpointid.to_string()))
+    }
+    /// Every attempt, oldest first.
+    pub fn all(&self) -> Vec<Attempt> {
+        lock(&self.attempts).clone()
+    }
+    /// What was queued, oldest first.
+    pub fn queued(&self) -> Vec<skipline_events::Delivery> {
+        lock(&self.queued).clone()
     }
 }
 
@@ -278,8 +305,91 @@ impl DeliveryLog for MemoryDeliveries {
     async fn was_delivered(&self, eventid: &str, endpointid: &str) -> Result<bool, StoreError> {
         Ok(self.contains(eventid, endpointid))
     }
-    async fn mark_delivered(&self, eventid: &str, endpointid: &str) -> Result<(), StoreError> {
-        lock(&self.0).insert((eventid.into(), endpointid.into()));
+    async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
+        if attempt.outcome == AttemptOutcome::Delivered {
+            lock(&self.delivered).insert((attempt.eventid.clone(), attempt.endpointid.clone()));
+        }
+        lock(&self.attempts).push(attempt.clone());
+        Ok(())
+    }
+    async fn attempts(&self, q: &AttemptQuery) -> Result<Vec<Attempt>, StoreError> {
+        Ok(lock(&self.attempts)
+            .iter()
+            .rev()
+            .filter(|a| a.vendorid == q.vendorid)
+            .filter(|a| q.endpointid.as_ref().is_none_or(|e| *e == a.endpointid))
+            .filter(|a| q.eventid.as_ref().is_none_or(|e| *e == a.eventid))
+            .filter(|a| !q.failed_only || a.outcome != AttemptOutcome::Delivered)
+            .filter(|a| q.since.is_none_or(|t| a.at >= t) && q.until.is_none_or(|t| a.at < t))
+            .take(q.limit)
+            .cloned()
+            .collect())
+    }
+    async fn tickets(
+        &self,
+        vendorid: &str,
+        query: &TicketQuery,
+        limit: usize,
+    ) -> Result<Vec<skipline_events::TicketPayload>, StoreError> {
+        let mut seen = HashSet::new();
+        Ok(lock(&self.queued)
+            .iter()
+            .filter(|d| d.vendorid == vendorid)
+            .filter(|d| match query {
+                TicketQuery::Event(id) => d.eventid == *id,
+                TicketQuery::Between { .. } => true,
+            })
+            .filter(|d| seen.insert(d.eventid.clone()))
+            .take(limit)
+            .map(|d| d.payload.clone())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl DeliveryQueue for MemoryDeliveries {
+    async fn enqueue(&self, deliveries: &[skipline_events::Delivery]) -> Result<(), StoreError> {
+        lock(&self.queued).extend(deliveries.iter().cloned());
+        Ok(())
+    }
+}
+
+/// Records `ChangeMessageVisibility` calls as (message id, timeout).
+#[derive(Debug, Default)]
+pub struct MemoryVisibility(Mutex<Vec<(String, std::time::Duration)>>);
+
+impl MemoryVisibility {
+    pub fn changes(&self) -> Vec<(String, std::time::Duration)> {
+        lock(&self.0).clone()
+    }
+}
+
+#[async_trait]
+impl MessageVisibility for MemoryVisibility {
+    async fn retry_in(
+        &self,
+        record: &aws_lambda_events::event::sqs::SqsMessage,
+        delay: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        lock(&self.0).push((record.message_id.clone().unwrap_or_default(), delay));
+        Ok(())
+    }
+}
+
+/// Records what was published.
+#[derive(Debug, Default)]
+pub struct MemoryTopic(Mutex<Vec<(String, skipline_events::MessageAttributes)>>);
+
+impl MemoryTopic {
+    pub fn published(&self) -> Vec<(String, skipline_events::MessageAttributes)> {
+        lock(&self.0).clone()
+    }
+}
+
+#[async_trait]
+impl EventPublisher for MemoryTopic {
+    async fn publish(&self, message: &str, attributes: &skipline_events::MessageAttributes) -> Result<(), StoreError> {
+        lock(&self.0).push((message.to_string(), attributes.clone()));
         Ok(())
     }
 }
@@ -288,12 +398,20 @@ impl DeliveryLog for MemoryDeliveries {
 #[derive(Debug, Default)]
 pub struct RecordingWebhooks {
     sent: Mutex<Vec<WebhookRequest>>,
-    answers: Mutex<HashMap<String, u16>>,
+    answers: Mutex<HashMap<String, WebhookResponse>>,
+    tried: Mutex<HashMap<String, u64>>,
 }
 
 impl RecordingWebhooks {
     pub fn answer(&self, url: &str, status: u16) {
-        lock(&self.answers).insert(url.into(), status);
+        self.answer_with(url, status, None);
+    }
+    pub fn answer_with(&self, url: &str, status: u16, retry_after: Option<std::time::Duration>) {
+        lock(&self.answers).insert(url.into(), WebhookResponse { status, retry_after });
+    }
+    /// Requests to `url`, answered or not.
+    pub fn attempts(&self, url: &str) -> u64 {
+        lock(&self.tried).get(url).copied().unwrap_or(0)
     }
     pub fn sent(&self) -> Vec<WebhookRequest> {
         lock(&self.sent).clone()
@@ -302,11 +420,15 @@ impl RecordingWebhooks {
 
 #[async_trait]
 impl WebhookClient for RecordingWebhooks {
-    async fn post(&self, request: &WebhookRequest) -> Result<u16, DeliveryError> {
-        let status = lock(&self.answers).get(&request.url).copied().unwrap_or(200);
-        if (200..300).contains(&status) {
+    async fn post(&self, request: &WebhookRequest) -> Result<WebhookResponse, DeliveryError> {
+        *lock(&self.tried).entry(request.url.clone()).or_default() += 1;
+        let answer = lock(&self.answers)
+            .get(&request.url)
+            .copied()
+            .unwrap_or(WebhookResponse::status(200));
+        if answer.is_success() {
             lock(&self.sent).push(request.clone());
         }
-        Ok(status)
+        Ok(answer)
     }
 }

@@ -1,7 +1,8 @@
 //! Vendor endpoint subscriptions: validation and the signing secret.
 
-use crate::ports::{Clock, Signing, StoreError, VendorDirectory, VendorEndpoint};
+use crate::ports::{Clock, Health, Signing, StoreError, VendorDirectory, VendorEndpoint};
 use crate::webhook::{EndpointError, check_endpoint_url, generate_secret, secret_key};
+use serde::Serialize;
 use skipline_events::check_id;
 
 /// More endpoints than this per vendor is almost certainly a mistake or abuse.
@@ -95,6 +96,7 @@ pub async fn subscribe_vendor(
         signing: Signing::Standard,
         previous_secret: None,
         previous_until: None,
+        health: Default::default(),
     };
     directory.add(&endpoint).await?;
     Ok(Subscribed {
@@ -140,11 +142,7 @@ impl Rotation {
         secret: Option<&str>,
         grace: Option<std::time::Duration>,
     ) -> Result<Self, SubscribeError> {
-        for (field, value) in [("vendorid", vendorid), ("endpointid", endpointid)] {
-            if let Some(p) = check_id(field, value) {
-                return Err(SubscribeError::Invalid(p.to_string()));
-            }
-        }
+        check_endpoint_ids(vendorid, endpointid)?;
         if let Some(problem) = secret.and_then(check_secret) {
             return Err(SubscribeError::Invalid(problem));
         }
@@ -208,6 +206,36 @@ pub async fn rotate_secret(
         endpoint,
         secret_generated: rotation.secret.is_none(),
     })
+}
+
+/// Checks a (vendor, endpoint) pair of ids as every route and command takes them.
+pub fn check_endpoint_ids(vendorid: &str, endpointid: &str) -> Result<(), SubscribeError> {
+    for (field, value) in [("vendorid", vendorid), ("endpointid", endpointid)] {
+        if let Some(p) = check_id(field, value) {
+            return Err(SubscribeError::Invalid(p.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Lets a disabled endpoint get deliveries again, with a fresh auto-disable clock. Tickets it
+/// missed while disabled are not sent by this; `vendors redeliver` sends them. Returns the
+/// endpoint as it is now; enabling an enabled one changes nothing.
+pub async fn enable(
+    directory: &dyn VendorDirectory,
+    vendorid: &str,
+    endpointid: &str,
+) -> Result<VendorEndpoint, SubscribeError> {
+    check_endpoint_ids(vendorid, endpointid)?;
+    let not_found = || SubscribeError::NotFound(format!("vendor {vendorid} has no endpoint {endpointid}"));
+    let mut endpoint = directory.get(vendorid, endpointid).await?.ok_or_else(not_found)?;
+    if endpoint.health != Health::default() {
+        endpoint.health = Health::default();
+        if !directory.set_health(vendorid, endpointid, &endpoint.health).await? {
+            return Err(not_found());
+        }
+    }
+    Ok(endpoint)
 }
 
 #[cfg(test)]
@@ -322,4 +350,83 @@ mod tests {
             Err(SubscribeError::Invalid(_))
         ));
     }
+}
+
+/// Most tickets one `redeliver` resends, and most attempts one listing shows.
+pub const MAX_REDELIVER: usize = 1000;
+pub const MAX_ATTEMPTS_LISTED: usize = 1000;
+
+/// What `redeliver` queued.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Redelivered {
+    /// Distinct events resent.
+    pub events: usize,
+    /// Deliveries queued: events × endpoints.
+    pub deliveries: usize,
+    /// The endpoints they went to.
+    pub endpoints: Vec<String>,
+}
+
+/// Resends kept tickets to the vendor's enabled endpoints (or one of them), with the same
+/// `webhook-id`, even where they were acknowledged, as Svix's recover does: the receiver
+/// dedupes. Each goes through the deliveries queue and its schedule like any delivery.
+pub async fn redeliver(
+    directory: &dyn VendorDirectory,
+    log: &dyn crate::ports::DeliveryLog,
+    queue: &dyn crate::ports::DeliveryQueue,
+    vendorid: &str,
+    endpointid: Option<&str>,
+    query: &crate::ports::TicketQuery,
+) -> Result<Redelivered, SubscribeError> {
+    let endpoints: Vec<VendorEndpoint> = directory
+        .list(Some(vendorid))
+        .await?
+        .into_iter()
+        .filter(|e| endpointid.is_none_or(|id| e.endpointid == id))
+        .collect();
+    if let Some(id) = endpointid
+        && endpoints.is_empty()
+    {
+        return Err(SubscribeError::NotFound(format!(
+            "vendor {vendorid} has no endpoint {id}"
+        )));
+    }
+    if let Some(off) = endpoints
+        .iter()
+        .find(|e| endpointid.is_some() && e.health.is_disabled())
+    {
+        return Err(SubscribeError::Conflict(format!(
+            "endpoint {} is disabled; enable it first (skipline vendors enable)",
+            off.endpointid
+        )));
+    }
+    let targets: Vec<&VendorEndpoint> = endpoints.iter().filter(|e| !e.health.is_disabled()).collect();
+    if targets.is_empty() {
+        return Err(SubscribeError::NotFound(format!(
+            "vendor {vendorid} has no enabled endpoints"
+        )));
+    }
+    let tickets = log.tickets(vendorid, query, MAX_REDELIVER).await?;
+    if let (crate::ports::TicketQuery::Event(id), true) = (query, tickets.is_empty()) {
+        return Err(SubscribeError::NotFound(format!(
+            "no ticket {id} was sent to vendor {vendorid}"
+        )));
+    }
+    let deliveries: Vec<skipline_events::Delivery> = tickets
+        .iter()
+        .flat_map(|t| {
+            targets
+                .iter()
+                .map(move |e| skipline_events::Delivery::new(vendorid, &e.endpointid, t, true))
+        })
+        .collect();
+    // Ten tickets per enqueue, so a large recovery is not one huge transaction or request.
+    for chunk in deliveries.chunks(targets.len().max(1) * 10) {
+        queue.enqueue(chunk).await?;
+    }
+    Ok(Redelivered {
+        events: tickets.len(),
+        deliveries: deliveries.len(),
+        endpoints: targets.iter().map(|e| e.endpointid.clone()).collect(),
+    })
 }

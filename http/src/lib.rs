@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use skipline_handlers::ports::{DeliveryError, WebhookClient, WebhookRequest};
+use skipline_handlers::ports::{DeliveryError, WebhookClient, WebhookRequest, WebhookResponse};
 use skipline_handlers::webhook::{check_endpoint_url, forbidden_ip};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,7 +67,7 @@ impl HttpWebhookClient {
 
 #[async_trait]
 impl WebhookClient for HttpWebhookClient {
-    async fn post(&self, request: &WebhookRequest) -> Result<u16, DeliveryError> {
+    async fn post(&self, request: &WebhookRequest) -> Result<WebhookResponse, DeliveryError> {
         let url = check_endpoint_url(&request.url, self.allow_private)
             .map_err(|e| DeliveryError::Forbidden(e.to_string()))?;
         let mut builder = self.client.post(url).body(request.body.clone());
@@ -75,7 +75,14 @@ impl WebhookClient for HttpWebhookClient {
             builder = builder.header(name, value);
         }
         match builder.send().await {
-            Ok(response) => Ok(response.status().as_u16()),
+            Ok(response) => Ok(WebhookResponse {
+                status: response.status().as_u16(),
+                retry_after: response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| skipline_handlers::schedule::parse_retry_after(v, jiff::Timestamp::now())),
+            }),
             Err(e) if e.is_timeout() => Err(DeliveryError::Timeout(e.to_string())),
             Err(e) => Err(DeliveryError::Connect(error_chain(&e))),
         }
@@ -122,9 +129,24 @@ mod tests {
     async fn posts_and_reports_the_status() {
         let url = server(204).await;
         let client = HttpWebhookClient::new(DEFAULT_TIMEOUT, true).unwrap();
-        assert_eq!(client.post(&request(&url)).await.unwrap(), 204);
+        assert_eq!(client.post(&request(&url)).await.unwrap().status, 204);
         let url = server(500).await;
-        assert_eq!(client.post(&request(&url)).await.unwrap(), 500);
+        assert_eq!(client.post(&request(&url)).await.unwrap().status, 500);
+    }
+
+    #[tokio::test]
+    async fn reads_retry_after() {
+        let app = Router::new().route(
+            "/hook",
+            post(|| async { (axum::http::StatusCode::TOO_MANY_REQUESTS, [("retry-after", "90")]) }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = HttpWebhookClient::new(DEFAULT_TIMEOUT, true).unwrap();
+        let answer = client.post(&request(&format!("http://{addr}/hook"))).await.unwrap();
+        assert_eq!(answer.status, 429);
+        assert_eq!(answer.retry_after, Some(std::time::Duration::from_secs(90)));
     }
 
     #[tokio::test]

@@ -59,6 +59,12 @@ fn routes() -> Router<ApiState> {
             post(rotate_vendor_secret),
         )
         .route(
+            "/vendors/{vendorid}/endpoints/{endpointid}/enable",
+            post(enable_vendor_endpoint),
+        )
+        .route("/vendors/{vendorid}/deliveries", get(vendor_deliveries))
+        .route("/vendors/{vendorid}/redeliver", post(redeliver))
+        .route(
             "/schema/place-order",
             get(|| async { Json(skipline_events::place_order_schema()) }),
         )
@@ -289,7 +295,114 @@ pub fn endpoint_summary(e: &VendorEndpoint) -> Value {
     {
         v["previousSecretUntil"] = json!(until.to_string());
     }
+    let h = &e.health;
+    v["state"] = json!(if h.is_disabled() { "disabled" } else { "enabled" });
+    if let Some(at) = h.disabled_at {
+        v["disabledAt"] = json!(at.to_string());
+        v["disabledReason"] = json!(h.disabled_reason);
+    }
+    if let Some(since) = h.failing_since {
+        v["failingSince"] = json!(since.to_string());
+    }
     v
+}
+
+/// An attempt as the API and `--json` show it.
+pub fn attempt_json(a: &skipline_handlers::ports::Attempt) -> Value {
+    serde_json::to_value(a).unwrap_or_else(|e| json!({"error": e.to_string()}))
+}
+
+async fn enable_vendor_endpoint(
+    State(s): State<ApiState>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    let (vendorid, endpointid) = path(ids)?;
+    query(raw, &[])?;
+    let endpoint = s.backend.enable_vendor_endpoint(&vendorid, &endpointid).await?;
+    Ok(Json(endpoint_summary(&endpoint)))
+}
+
+/// `?endpoint=&failed=true&since=&until=&limit=`; times are RFC 3339 or a duration ago.
+async fn vendor_deliveries(
+    State(s): State<ApiState>,
+    vendorid: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    let vendorid = path(vendorid)?;
+    let q = query(raw, &["endpoint", "failed", "since", "until", "limit"])?;
+    let failed = match q.get("failed").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::BadRequest("failed must be true or false".into())),
+    };
+    let limit = match q.get("limit") {
+        None => 50,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| AppError::BadRequest("limit must be a number from 1 to 1000".into()))?,
+    };
+    let query = crate::backend::requests::attempt_query(
+        &vendorid,
+        q.get("endpoint").map(String::as_str),
+        failed,
+        q.get("since").map(String::as_str),
+        q.get("until").map(String::as_str),
+        limit,
+    )?;
+    let attempts = s.backend.vendor_deliveries(&query).await?;
+    let items: Vec<Value> = attempts.iter().map(attempt_json).collect();
+    Ok(Json(json!({"deliveries": items})))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeliverBody {
+    #[serde(default)]
+    endpoint: Option<String>,
+    #[serde(default)]
+    event: Option<String>,
+    #[serde(default)]
+    since: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+}
+
+async fn redeliver(
+    State(s): State<ApiState>,
+    vendorid: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    payload: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let vendorid = path(vendorid)?;
+    query(raw, &[])?;
+    json_content_type(&headers)?;
+    let bytes = body(payload)?;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::BadRequest(
+            "body must be a JSON object {\"event\"} or {\"since\", \"until\"?}, with \"endpoint\"?".into(),
+        ));
+    }
+    let req: RedeliverBody = serde_json::from_slice(&bytes).map_err(|e| {
+        AppError::BadRequest(format!(
+            "body must be {{\"event\"}} or {{\"since\", \"until\"?}}, with \"endpoint\"?: {e}"
+        ))
+    })?;
+    let ticket_query = crate::backend::requests::ticket_query(
+        &vendorid,
+        req.endpoint.as_deref(),
+        req.event.as_deref(),
+        req.since.as_deref(),
+        req.until.as_deref(),
+    )?;
+    let report = s
+        .backend
+        .redeliver(&vendorid, req.endpoint.as_deref(), &ticket_query)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(json!(report))))
 }
 
 #[derive(serde::Deserialize, Default)]

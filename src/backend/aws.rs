@@ -2,17 +2,20 @@
 //! `skipline-aws`. Resource names come from the CDK outputs file and/or the environment.
 //!
 //! Queue names: the stack's queues can be named by their local aliases (`notify-vendor`,
-//! `notify-vendor-dlq`, `clear-cart`, `clear-cart-dlq`) as well as by real name, URL or ARN, so
-//! the same commands work on both backends.
+//! `notify-vendor-dlq`, `clear-cart`, `clear-cart-dlq`, `deliveries`, `deliveries-dlq`) as well as
+//! by real name, URL or ARN, so the same commands work on both backends.
 
 use super::*;
 use requests::{OrderStart, TopicEndpoint};
 use skipline_aws::config::{AwsClients, ConfigError, Setting, Settings, load_sdk_config};
 use skipline_aws::sfn::{self, StartOutcome};
 use skipline_aws::sqs::Received;
-use skipline_aws::{AwsError, DynamoCart, DynamoInvoiceIndex, DynamoVendorDirectory, S3Invoices, sns, sqs};
+use skipline_aws::{
+    AwsError, DynamoCart, DynamoDeliveryLog, DynamoInvoiceIndex, DynamoVendorDirectory, S3Invoices, SqsDeliveryQueue,
+    sns, sqs,
+};
 use skipline_handlers::get_object::{get_object, get_order_invoice};
-use skipline_handlers::ports::{CartStore, SystemClock, VendorDirectory};
+use skipline_handlers::ports::{CartStore, DeliveryLog, SystemClock, VendorDirectory};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -88,13 +91,23 @@ impl AwsBackend {
         ))
     }
 
+    fn delivery_log(&self) -> Result<DynamoDeliveryLog, BackendError> {
+        Ok(DynamoDeliveryLog::new(
+            self.clients.dynamodb.clone(),
+            self.setting(Setting::DeliveryTable)?,
+            std::sync::Arc::new(SystemClock),
+        ))
+    }
+
     /// The stack's queues by alias.
-    fn aliases(&self) -> [(&'static str, Setting); 4] {
+    fn aliases(&self) -> [(&'static str, Setting); 6] {
         [
             ("notify-vendor", Setting::NotifyVendorQueueUrl),
             ("notify-vendor-dlq", Setting::NotifyVendorDlqUrl),
             ("clear-cart", Setting::ClearCartQueueUrl),
             ("clear-cart-dlq", Setting::ClearCartDlqUrl),
+            ("deliveries", Setting::DeliveryQueueUrl),
+            ("deliveries-dlq", Setting::DeliveryDlqUrl),
         ]
     }
 
@@ -311,6 +324,32 @@ impl Backend for AwsBackend {
         let rotation = requests::rotation(vendorid, endpointid, secret, grace)?;
         let r = skipline_handlers::vendors::rotate_secret(&self.directory()?, &SystemClock, &rotation).await?;
         Ok((r.endpoint, r.secret_generated))
+    }
+
+    async fn enable_vendor_endpoint(&self, vendorid: &str, endpointid: &str) -> Result<VendorEndpoint, BackendError> {
+        Ok(skipline_handlers::vendors::enable(&self.directory()?, vendorid, endpointid).await?)
+    }
+
+    async fn vendor_deliveries(&self, query: &AttemptQuery) -> Result<Vec<Attempt>, BackendError> {
+        Ok(self.delivery_log()?.attempts(query).await?)
+    }
+
+    async fn redeliver(
+        &self,
+        vendorid: &str,
+        endpointid: Option<&str>,
+        query: &TicketQuery,
+    ) -> Result<Redelivered, BackendError> {
+        let log = self.delivery_log()?;
+        let queue = SqsDeliveryQueue {
+            sqs: self.clients.sqs.clone(),
+            queue_url: self.setting(Setting::DeliveryQueueUrl)?.to_string(),
+            log: log.clone(),
+        };
+        Ok(
+            skipline_handlers::vendors::redeliver(&self.directory()?, &log, &queue, vendorid, endpointid, query)
+                .await?,
+        )
     }
 
     /// For `sqs`, the queue (name, URL or ARN) must exist; a queue without a policy gets one that

@@ -12,7 +12,7 @@ use skipline_engine::asl::HistoryEvent;
 use skipline_handlers::QueryError;
 use skipline_handlers::get_item::get_item;
 use skipline_handlers::get_object::{get_object, get_order_invoice};
-use skipline_handlers::ports::VendorDirectory;
+use skipline_handlers::ports::{DeliveryLog, VendorDirectory};
 use skipline_handlers::vendors::{rotate_secret, subscribe_vendor, unsubscribe_vendor};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -315,6 +315,28 @@ impl Backend for LocalBackend {
         let rt = self.reader().await?;
         let r = rotate_secret(rt.vendors.as_ref(), rt.clock.as_ref(), &rotation).await?;
         Ok((r.endpoint, r.secret_generated))
+    }
+
+    async fn enable_vendor_endpoint(&self, vendorid: &str, endpointid: &str) -> Result<VendorEndpoint, BackendError> {
+        requests::ids(&[("vendorid", vendorid), ("endpointid", endpointid)])?;
+        let rt = self.reader().await?;
+        Ok(skipline_handlers::vendors::enable(rt.vendors.as_ref(), vendorid, endpointid).await?)
+    }
+
+    async fn vendor_deliveries(&self, query: &AttemptQuery) -> Result<Vec<Attempt>, BackendError> {
+        let rt = self.reader().await?;
+        Ok(rt.deliveries.attempts(query).await?)
+    }
+
+    async fn redeliver(
+        &self,
+        vendorid: &str,
+        endpointid: Option<&str>,
+        query: &TicketQuery,
+    ) -> Result<Redelivered, BackendError> {
+        let rt = self.reader().await?;
+        let d = rt.deliveries.as_ref();
+        Ok(skipline_handlers::vendors::redeliver(rt.vendors.as_ref(), d, d, vendorid, endpointid, query).await?)
     }
 
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError> {

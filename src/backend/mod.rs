@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use skipline_engine::filter::{FilterPolicy, FilterScope};
 use skipline_events::MessageAttributes;
-use skipline_handlers::ports::{CartItem, VendorEndpoint};
+use skipline_handlers::ports::{Attempt, AttemptQuery, CartItem, TicketQuery, VendorEndpoint};
+use skipline_handlers::vendors::Redelivered;
 
 /// Why an operation failed, mapped to one exit code / HTTP status per front door.
 #[derive(Debug, thiserror::Error)]
@@ -282,6 +283,18 @@ pub trait Backend: Send + Sync {
         secret: Option<&str>,
         grace: Option<std::time::Duration>,
     ) -> Result<(VendorEndpoint, bool), BackendError>;
+
+    /// Lets a disabled endpoint get deliveries again (see [`skipline_handlers::vendors::enable`]).
+    async fn enable_vendor_endpoint(&self, vendorid: &str, endpointid: &str) -> Result<VendorEndpoint, BackendError>;
+    /// The delivery log: attempts, newest first (a query from [`requests::attempt_query`]).
+    async fn vendor_deliveries(&self, query: &AttemptQuery) -> Result<Vec<Attempt>, BackendError>;
+    /// Resends kept tickets with the same `webhook-id` (see [`skipline_handlers::vendors::redeliver`]).
+    async fn redeliver(
+        &self,
+        vendorid: &str,
+        endpointid: Option<&str>,
+        query: &TicketQuery,
+    ) -> Result<Redelivered, BackendError>;
 
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError>;
     async fn topic_subscriptions(&self) -> Result<Vec<SubscriptionInfo>, BackendError>;

@@ -4,7 +4,8 @@
 
 use super::{BackendError, NewSubscription, Protocol};
 use skipline_events::{OrderRequest, check_id, parse_place_order};
-use skipline_handlers::vendors::{NewEndpoint, Rotation, SubscribeError};
+use skipline_handlers::ports::{AttemptQuery, TicketQuery};
+use skipline_handlers::vendors::{MAX_ATTEMPTS_LISTED, NewEndpoint, Rotation, SubscribeError};
 
 /// Most messages `peek` returns.
 pub const MAX_PEEK: usize = 1000;
@@ -71,6 +72,111 @@ pub fn rotation(
     grace: Option<std::time::Duration>,
 ) -> Result<Rotation, BackendError> {
     Rotation::parse(vendorid, endpointid, secret, grace).map_err(BackendError::from)
+}
+
+/// A point in time as the delivery commands take it: RFC 3339 (`2026-12-04T08:00:00Z`), or a
+/// duration ago (`30m`, `2h`, `3d`).
+pub fn parse_time(field: &str, text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp, BackendError> {
+    let text = text.trim();
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let bad = || {
+        BackendError::Invalid(format!(
+            "{field} {text:?} is neither an RFC 3339 time (2026-12-04T08:00:00Z) nor a duration ago (30m, 2h, 3d)"
+        ))
+    };
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60).ok_or_else(bad)?,
+        "h" => n.checked_mul(3600).ok_or_else(bad)?,
+        "d" => n.checked_mul(86_400).ok_or_else(bad)?,
+        _ => return Err(bad()),
+    };
+    now.checked_sub(jiff::SignedDuration::from_secs(secs))
+        .map_err(|_| bad())
+}
+
+/// `vendors deliveries` and `GET /vendors/{id}/deliveries`.
+pub fn attempt_query(
+    vendorid: &str,
+    endpointid: Option<&str>,
+    failed_only: bool,
+    since: Option<&str>,
+    until: Option<&str>,
+    limit: usize,
+) -> Result<AttemptQuery, BackendError> {
+    ids(&[("vendorid", vendorid)])?;
+    if let Some(e) = endpointid {
+        ids(&[("endpointid", e)])?;
+    }
+    if limit == 0 || limit > MAX_ATTEMPTS_LISTED {
+        return Err(BackendError::Invalid(format!(
+            "limit must be between 1 and {MAX_ATTEMPTS_LISTED}"
+        )));
+    }
+    let now = jiff::Timestamp::now();
+    let since = since.map(|t| parse_time("since", t, now)).transpose()?;
+    let until = until.map(|t| parse_time("until", t, now)).transpose()?;
+    if let (Some(s), Some(u)) = (since, until)
+        && s >= u
+    {
+        return Err(BackendError::Invalid(format!("since ({s}) must be before until ({u})")));
+    }
+    Ok(AttemptQuery {
+        vendorid: vendorid.to_string(),
+        endpointid: endpointid.map(str::to_string),
+        failed_only,
+        since,
+        until,
+        eventid: None,
+        limit,
+    })
+}
+
+/// `vendors redeliver`: exactly one of an event id or a `since`, which `until` may bound.
+pub fn ticket_query(
+    vendorid: &str,
+    endpointid: Option<&str>,
+    eventid: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<TicketQuery, BackendError> {
+    ids(&[("vendorid", vendorid)])?;
+    if let Some(e) = endpointid {
+        ids(&[("endpointid", e)])?;
+    }
+    let now = jiff::Timestamp::now();
+    match (eventid, since) {
+        (Some(id), None) if until.is_none() => {
+            if id.is_empty() || id.len() > 200 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+                return Err(BackendError::Invalid(format!(
+                    "event id {id:?} must be 1 to 200 of letters, digits, '.', '_' and '-'"
+                )));
+            }
+            Ok(TicketQuery::Event(id.to_string()))
+        }
+        (None, Some(since)) => {
+            let since = parse_time("since", since, now)?;
+            let until = until.map(|t| parse_time("until", t, now)).transpose()?;
+            if let Some(u) = until
+                && since >= u
+            {
+                return Err(BackendError::Invalid(format!(
+                    "since ({since}) must be before until ({u})"
+                )));
+            }
+            Ok(TicketQuery::Between { since, until })
+        }
+        (Some(_), _) => Err(BackendError::Invalid(
+            "give an event id, or a time range (since, until), not both".into(),
+        )),
+        (None, None) => Err(BackendError::Invalid(
+            "give the event id to redeliver, or since (and until) to redeliver a time range".into(),
+        )),
+    }
 }
 
 pub fn peek_max(max: usize) -> Result<(), BackendError> {

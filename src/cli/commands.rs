@@ -95,6 +95,8 @@ pub(super) fn runtime_config(cli: &Cli, args: Option<&RuntimeArgs>) -> RuntimeCo
         config.visibility_timeout = a.visibility_timeout;
         config.max_receive_count = a.max_receive_count;
         config.webhook_timeout = a.webhook_timeout;
+        config.delivery_schedule = a.delivery_schedule.clone();
+        config.disable_after = a.disable_after;
         config.apply_queue_settings = true;
     }
     config

@@ -172,15 +172,28 @@ pub struct RuntimeArgs {
     /// Run this state-machine file instead of the embedded infra/statemachine/order_flow.asl.json.
     #[arg(long, value_name = "FILE")]
     pub state_machine: Option<PathBuf>,
-    /// Consumer queues' visibility timeout: how long a failed message waits before redelivery.
+    /// The notify-vendor and clear-cart queues' visibility timeout: how long a failed message
+    /// waits before redelivery. (Webhook deliveries follow --delivery-schedule instead.)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub visibility_timeout: Duration,
-    /// Receives before a message moves to the queue's DLQ.
+    /// Receives before a notify-vendor or clear-cart message moves to its DLQ.
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_receive_count: u32,
     /// How long one webhook delivery may take.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub webhook_timeout: Duration,
+    /// When a failed webhook delivery is tried again: the waits after the first attempt, each
+    /// up to 12h (SQS's visibility cap), jittered by ±10%. A 429 or 503 with Retry-After can
+    /// lengthen a wait. Once the schedule is exhausted the delivery goes to deliveries-dlq;
+    /// the deliveries queue's maxReceiveCount and retention are set from it. The default is
+    /// Svix's: 8 attempts over about 27.5 hours.
+    #[arg(long, value_name = "DELAYS", default_value = skipline_handlers::schedule::DEFAULT_SCHEDULE,
+          value_parser = |s: &str| skipline_handlers::schedule::Schedule::parse(s).map_err(|e| e.to_string()))]
+    pub delivery_schedule: skipline_handlers::schedule::Schedule,
+    /// Disable an endpoint that has failed every attempt for this long (it then gets nothing
+    /// until `skipline vendors enable`), and publish an EndpointDisabled event. Up to 30d.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_period)]
+    pub disable_after: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +316,53 @@ pub enum VendorsCommand {
         #[arg(long, value_name = "VENDORID")]
         vendor_id: Option<String>,
     },
+    /// Let a disabled endpoint (410 Gone, or failing for --disable-after) get deliveries
+    /// again. What it missed is not resent by this: use `vendors redeliver --since`.
+    Enable {
+        #[arg(long = "vendor", visible_alias = "vendor-id", value_name = "VENDORID")]
+        vendor_id: String,
+        #[arg(long = "endpoint", visible_alias = "endpoint-id", value_name = "ENDPOINTID")]
+        endpoint_id: String,
+    },
+    /// The delivery log, newest first: every attempt with its status or error, latency and
+    /// outcome (delivered, failed, exhausted, disabled, skipped), and when the next is due.
+    Deliveries {
+        #[arg(long = "vendor", visible_alias = "vendor-id", value_name = "VENDORID")]
+        vendor_id: String,
+        #[arg(long = "endpoint", visible_alias = "endpoint-id", value_name = "ENDPOINTID")]
+        endpoint_id: Option<String>,
+        /// Only attempts that did not deliver.
+        #[arg(long)]
+        failed: bool,
+        /// From this time: RFC 3339 (2026-12-04T08:00:00Z) or a duration ago (30m, 2h, 3d).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Before this time, as --since.
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+    },
+    /// Send tickets again with the same webhook-id (receivers dedupe on it), even to endpoints
+    /// that acknowledged them: one event, or every ticket the vendor was sent in a time range.
+    /// They go through the deliveries queue and its schedule like any delivery.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["event", "since"])))]
+    Redeliver {
+        #[arg(long = "vendor", visible_alias = "vendor-id", value_name = "VENDORID")]
+        vendor_id: String,
+        /// Only this endpoint; default: all the vendor's enabled endpoints.
+        #[arg(long = "endpoint", visible_alias = "endpoint-id", value_name = "ENDPOINTID")]
+        endpoint_id: Option<String>,
+        /// The event id (the webhook-id), e.g. `<orderid>.OrderCompleted`.
+        #[arg(long = "event", value_name = "EVENTID", conflicts_with_all = ["since", "until"])]
+        event: Option<String>,
+        /// Tickets sent out from this time: RFC 3339 or a duration ago (30m, 2h, 3d).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// …and before this time.
+        #[arg(long, value_name = "TIME", requires = "since")]
+        until: Option<String>,
+    },
     /// Remove an endpoint.
     Unsubscribe {
         #[arg(long, value_name = "VENDORID")]
@@ -401,6 +461,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// [`skipline_handlers::vendors::MAX_ROTATION_GRACE`].
 pub fn parse_grace(text: &str) -> Result<Duration, String> {
     parse_duration_up_to(text, skipline_handlers::vendors::MAX_ROTATION_GRACE.as_secs())
+}
+
+/// An auto-disable period: as [`parse_duration`], with days, up to 30 days.
+pub fn parse_period(text: &str) -> Result<Duration, String> {
+    parse_duration_up_to(text, 30 * 86_400)
 }
 
 fn parse_duration_up_to(text: &str, max_secs: u64) -> Result<Duration, String> {

@@ -1,8 +1,10 @@
-//! `skipline vendors subscribe | list | unsubscribe | rotate-secret`: vendor webhook endpoints.
+//! `skipline vendors subscribe | list | unsubscribe | rotate-secret | enable | deliveries |
+//! redeliver`: vendor webhook endpoints and their deliveries.
 
 use super::commands::{CliError, backend};
 use super::{Cli, VendorsCommand, output};
-use skipline_handlers::ports::{Signing, VendorEndpoint};
+use crate::backend::requests;
+use skipline_handlers::ports::{Attempt, Signing, VendorEndpoint};
 
 pub(super) async fn run(cli: &Cli, cmd: &VendorsCommand) -> Result<(), CliError> {
     match cmd {
@@ -78,6 +80,78 @@ pub(super) async fn run(cli: &Cli, cmd: &VendorsCommand) -> Result<(), CliError>
                 }
             }
         }
+        VendorsCommand::Enable { vendor_id, endpoint_id } => {
+            let ep = backend(cli)
+                .await?
+                .enable_vendor_endpoint(vendor_id, endpoint_id)
+                .await?;
+            if cli.json {
+                output::json(&crate::api::endpoint_summary(&ep));
+            } else {
+                println!(
+                    "enabled {endpoint_id} (vendor {vendor_id}); missed tickets are not resent: use `skipline vendors redeliver --since`"
+                );
+            }
+        }
+        VendorsCommand::Deliveries {
+            vendor_id,
+            endpoint_id,
+            failed,
+            since,
+            until,
+            limit,
+        } => {
+            let query = requests::attempt_query(
+                vendor_id,
+                endpoint_id.as_deref(),
+                *failed,
+                since.as_deref(),
+                until.as_deref(),
+                *limit as usize,
+            )?;
+            let attempts = backend(cli).await?.vendor_deliveries(&query).await?;
+            if cli.json {
+                let items: Vec<_> = attempts.iter().map(crate::api::attempt_json).collect();
+                output::json(&items);
+            } else if attempts.is_empty() {
+                println!("no delivery attempts");
+            } else {
+                for a in &attempts {
+                    println!("{}", attempt_line(a));
+                }
+            }
+        }
+        VendorsCommand::Redeliver {
+            vendor_id,
+            endpoint_id,
+            event,
+            since,
+            until,
+        } => {
+            let query = requests::ticket_query(
+                vendor_id,
+                endpoint_id.as_deref(),
+                event.as_deref(),
+                since.as_deref(),
+                until.as_deref(),
+            )?;
+            let report = backend(cli)
+                .await?
+                .redeliver(vendor_id, endpoint_id.as_deref(), &query)
+                .await?;
+            if cli.json {
+                output::json(&report);
+            } else {
+                println!(
+                    "queued {} {} for {} {} ({}), with the same webhook-id",
+                    report.deliveries,
+                    plural(report.deliveries, "delivery", "deliveries"),
+                    report.events,
+                    plural(report.events, "ticket", "tickets"),
+                    report.endpoints.join(", ")
+                );
+            }
+        }
         VendorsCommand::Unsubscribe { vendor_id, endpoint_id } => {
             backend(cli).await?.unsubscribe_vendor(vendor_id, endpoint_id).await?;
             if !cli.json {
@@ -94,9 +168,47 @@ fn endpoint_json(ep: &VendorEndpoint) -> serde_json::Value {
     serde_json::json!({"vendorid": ep.vendorid, "endpointid": ep.endpointid, "url": ep.url})
 }
 
-/// Why a listed endpoint's signing needs attention, if it does.
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// One attempt as a line: when, where, which, what came of it.
+fn attempt_line(a: &Attempt) -> String {
+    let answer = match (a.status, &a.error) {
+        (Some(status), _) => format!("HTTP {status}"),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "-".into(),
+    };
+    let mut line = format!(
+        "{}  {:<20} {:<32} #{:<2} {:<9} {:<12} {:>5} ms",
+        a.at,
+        a.endpointid,
+        a.eventid,
+        a.attempt,
+        a.outcome.as_str(),
+        answer,
+        a.latency_ms
+    );
+    if let Some(next) = a.next_attempt_at {
+        line.push_str(&format!("  next {next}"));
+    }
+    if a.redelivery {
+        line.push_str("  (redelivery)");
+    }
+    line
+}
+
+/// Why a listed endpoint needs attention, if it does: its state, then its signing.
 fn signing_note(e: &VendorEndpoint, now: jiff::Timestamp) -> String {
     let mut note = String::new();
+    match (&e.health.disabled_at, &e.health.failing_since) {
+        (Some(at), _) => note.push_str(&format!(
+            " DISABLED since {at}: {} (skipline vendors enable)",
+            e.health.disabled_reason.as_deref().unwrap_or("no reason recorded")
+        )),
+        (None, Some(since)) => note.push_str(&format!(" (failing since {since})")),
+        (None, None) => {}
+    }
     if e.signing == Signing::Legacy {
         note.push_str(" (also X-Skipline-* headers; rotate the secret to end them)");
         if skipline_handlers::webhook::secret_key(&e.secret).is_err() {

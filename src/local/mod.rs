@@ -8,6 +8,7 @@
 
 pub mod cart;
 pub mod db;
+pub mod deliveries;
 pub mod executions;
 pub mod invoices;
 pub mod invoker;

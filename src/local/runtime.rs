@@ -13,6 +13,7 @@ pub mod topology;
 
 use super::cart::SqliteCart;
 use super::db::{Db, DbError};
+use super::deliveries::SqliteDeliveries;
 use super::executions::Executions;
 use super::invoices::SqliteInvoices;
 use super::invoker::{LocalIntegrations, resources};
@@ -23,6 +24,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use dispatcher::Submitted;
 use skipline_engine::asl::StateMachine;
 use skipline_handlers::ports::{Clock, InvoiceStore, WebhookClient};
+use skipline_handlers::schedule::Schedule;
 use skipline_handlers::tasks::FlowInvoker;
 use skipline_http::HttpWebhookClient;
 use std::collections::HashSet;
@@ -30,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
-pub use topology::{CLEAR_QUEUE, COMPLETED_FILTER, CONSUMER_QUEUES, NOTIFY_QUEUE};
+pub use topology::{CLEAR_QUEUE, COMPLETED_FILTER, CONSUMER_QUEUES, DELIVERY_CONSUMER, NOTIFY_QUEUE};
 
 /// The flow, compiled in so the binary runs without the repository; `--state-machine` overrides it.
 pub const EMBEDDED_STATE_MACHINE: &str = include_str!("../../infra/statemachine/order_flow.asl.json");
@@ -57,6 +59,11 @@ pub struct RuntimeConfig {
     /// Messages one poller takes per transaction (an event source mapping's batch size; SQS's
     /// own ReceiveMessage limit of 10 applies to the queue API, not to this internal poller).
     pub consumer_batch: usize,
+    /// When a failed webhook delivery is tried again; it also sets the deliveries queue's
+    /// retention and maxReceiveCount.
+    pub delivery_schedule: Schedule,
+    /// An endpoint that failed every attempt for this long is disabled.
+    pub disable_after: Duration,
 }
 
 impl RuntimeConfig {
@@ -72,6 +79,8 @@ impl RuntimeConfig {
             apply_queue_settings: false,
             consumer_workers: 4,
             consumer_batch: 100,
+            delivery_schedule: Schedule::default(),
+            disable_after: skipline_handlers::deliver::DEFAULT_DISABLE_AFTER,
         }
     }
 }
@@ -114,6 +123,7 @@ pub struct Runtime {
     pub(crate) invoices: Arc<dyn InvoiceStore>,
     pub stored_invoices: SqliteInvoices,
     pub(crate) vendors: Arc<SqliteVendors>,
+    pub(crate) deliveries: Arc<SqliteDeliveries>,
     pub executions: Arc<Executions>,
     pub(crate) topic: Topic,
     pub queues: Queues,
@@ -208,6 +218,7 @@ impl Runtime {
         let machine_name = machine_name(config.state_machine.as_deref());
         let queues = Queues::new(db.clone());
         let topic = Topic::new(db.clone(), queues.signals.clone());
+        let deliveries = Arc::new(SqliteDeliveries::new(db.clone(), queues.clone()));
         let clock: Arc<dyn Clock> = Arc::new(skipline_handlers::ports::SystemClock);
         let invoker = Arc::new(FlowInvoker {
             resources: resources(),
@@ -253,6 +264,7 @@ impl Runtime {
             invoices,
             stored_invoices,
             vendors,
+            deliveries,
             executions,
             topic,
             queues,
@@ -301,7 +313,7 @@ impl Runtime {
             tokio::spawn(self.clone().deliver_http()),
         ];
         for _ in 0..self.config.consumer_workers.max(1) {
-            for queue in &CONSUMER_QUEUES {
+            for queue in CONSUMER_QUEUES.iter().chain([&DELIVERY_CONSUMER]) {
                 handles.push(tokio::spawn(self.clone().consume(queue)));
             }
         }

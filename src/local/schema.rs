@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS vendor_endpoints (
     signing         TEXT NOT NULL DEFAULT 'legacy',
     previous_secret TEXT,
     previous_until  TEXT,
+    -- See `Health`: written by the delivery consumer.
+    failing_since   TEXT,
+    disabled_at     TEXT,
+    disabled_reason TEXT,
     PRIMARY KEY (vendorid, endpointid)
 ) WITHOUT ROWID;
 
@@ -49,6 +53,33 @@ CREATE TABLE IF NOT EXISTS deliveries (
     delivered_at TEXT NOT NULL,
     PRIMARY KEY (eventid, endpointid)
 ) WITHOUT ROWID;
+
+-- The delivery log: every attempt (see `Attempt`), read newest first per vendor.
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+    seq             INTEGER PRIMARY KEY,
+    vendorid        TEXT NOT NULL,
+    endpointid      TEXT NOT NULL,
+    eventid         TEXT NOT NULL,
+    attempt         INTEGER NOT NULL,
+    at_ms           INTEGER NOT NULL,
+    status          INTEGER,
+    error           TEXT,
+    latency_ms      INTEGER NOT NULL,
+    outcome         TEXT NOT NULL,
+    next_attempt_ms INTEGER,
+    redelivery      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS delivery_attempts_by_vendor ON delivery_attempts (vendorid, at_ms);
+
+-- Each ticket as it was fanned out, so that `vendors redeliver` resends the same body and id.
+CREATE TABLE IF NOT EXISTS tickets (
+    vendorid  TEXT NOT NULL,
+    eventid   TEXT NOT NULL,
+    queued_ms INTEGER NOT NULL,
+    payload   TEXT NOT NULL,
+    PRIMARY KEY (vendorid, eventid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tickets_by_time ON tickets (vendorid, queued_ms);
 
 CREATE TABLE IF NOT EXISTS executions (
     name         TEXT PRIMARY KEY,

@@ -57,6 +57,7 @@ pub async fn aws_harness() -> AwsHarness {
         visibility_timeout_secs: 1,
         max_receive_count: 2,
         audit_queue: false,
+        delivery_schedule: "1s",
     };
     let stack = Stack::create(&moto.clients(), "", options).await;
     let flow = Arc::new(Flow::new(stack.clone()).await);
@@ -131,7 +132,7 @@ async fn run_started_executions(flow: Arc<Flow>, runs: Runs) {
     }
 }
 
-/// Lambda's part: both event source mappings, unless paused.
+/// Lambda's part: the three event source mappings, unless paused.
 async fn run_consumers(flow: Arc<Flow>, paused: Arc<AtomicBool>) {
     loop {
         if paused.load(Ordering::SeqCst) {
@@ -140,7 +141,8 @@ async fn run_consumers(flow: Arc<Flow>, paused: Arc<AtomicBool>) {
         }
         let n = flow.notify_once().await;
         let c = flow.clear_once().await;
-        if n.received == 0 && c.received == 0 {
+        let d = flow.deliver_once().await;
+        if n.received == 0 && c.received == 0 && d.received == 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -182,8 +184,8 @@ impl Harness for AwsHarness {
         true
     }
 
-    fn notify_dlq(&self) -> String {
-        skipline_aws::sqs::queue_name(&self.stack.notify_dlq_url).to_string()
+    fn delivery_dlq(&self) -> String {
+        skipline_aws::sqs::queue_name(&self.stack.delivery_dlq_url).to_string()
     }
 }
 
@@ -295,6 +297,23 @@ impl Backend for MotoBackend {
         self.inner
             .rotate_vendor_secret(vendorid, endpointid, secret, grace)
             .await
+    }
+    async fn enable_vendor_endpoint(&self, vendorid: &str, endpointid: &str) -> Result<VendorEndpoint, BackendError> {
+        self.inner.enable_vendor_endpoint(vendorid, endpointid).await
+    }
+    async fn vendor_deliveries(
+        &self,
+        query: &skipline_handlers::ports::AttemptQuery,
+    ) -> Result<Vec<skipline_handlers::ports::Attempt>, BackendError> {
+        self.inner.vendor_deliveries(query).await
+    }
+    async fn redeliver(
+        &self,
+        vendorid: &str,
+        endpointid: Option<&str>,
+        query: &skipline_handlers::ports::TicketQuery,
+    ) -> Result<skipline_handlers::vendors::Redelivered, BackendError> {
+        self.inner.redeliver(vendorid, endpointid, query).await
     }
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError> {
         self.inner.topic_subscribe(sub).await

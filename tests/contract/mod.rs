@@ -26,8 +26,8 @@ pub trait Harness: Send + Sync {
     async fn pause_consumers(&self, paused: bool);
     /// Makes invoice writes fail for orders at `vendor`; false if this harness cannot.
     async fn break_invoices_for(&self, vendor: &str) -> bool;
-    /// The name of the DLQ behind the notify-vendor queue.
-    fn notify_dlq(&self) -> String;
+    /// The name of the DLQ behind the deliveries queue, where a ticket goes once its schedule is exhausted.
+    fn delivery_dlq(&self) -> String;
 }
 
 /// Polls `cond` every 50 ms until it holds or `limit` passes.

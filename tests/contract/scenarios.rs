@@ -1,8 +1,9 @@
 //! Backend-agnostic scenarios. Each asserts what a user of Skip the Line can rely on.
 
 use super::{Harness, eventually, order_body, unique};
-use skipline::backend::{BackendError, ExecStatus, NewSubscription, Protocol, Quiet, ReplayRequest};
+use skipline::backend::{BackendError, ExecStatus, NewSubscription, Protocol, Quiet, ReplayRequest, requests};
 use skipline_engine::filter::{FilterPolicy, FilterScope};
+use skipline_handlers::ports::AttemptOutcome;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -189,7 +190,8 @@ pub async fn invalid_input_writes_nothing(h: &dyn Harness) {
     );
 }
 
-/// A vendor endpoint that is down: the ticket goes to the DLQ; replay delivers it exactly once.
+/// A vendor endpoint that stays down past its (short) schedule: the delivery goes to the DLQ;
+/// replay delivers it exactly once.
 pub async fn failing_endpoint_dead_letters_then_replays_once(h: &dyn Harness) {
     let b = h.backend();
     let (account, vendor, path) = (unique("acct"), unique("v"), unique("down"));
@@ -200,7 +202,7 @@ pub async fn failing_endpoint_dead_letters_then_replays_once(h: &dyn Harness) {
     h.receiver().fail(&path, true);
     let placed = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
     assert_eq!(h.settle(&placed.orderid).await.status, ExecStatus::Succeeded);
-    let dlq = h.notify_dlq();
+    let dlq = h.delivery_dlq();
     let dead = eventually(Duration::from_secs(60), || async {
         b.peek(&dlq, 10)
             .await
@@ -236,6 +238,79 @@ pub async fn failing_endpoint_dead_letters_then_replays_once(h: &dyn Harness) {
         super::official::verify(&endpoint.secret, &tickets[0].headers, &tickets[0].body),
         Ok(())
     );
+}
+
+/// Every attempt is in the delivery log, and a ticket can be sent again with the same
+/// `webhook-id`, on both backends.
+pub async fn deliveries_are_logged_and_redelivered(h: &dyn Harness) {
+    let b = h.backend();
+    let (account, vendor, path) = (unique("acct"), unique("v"), unique("hook"));
+    let (endpoint, _) = b
+        .subscribe_vendor(&vendor, &h.receiver().url(&path), None, true)
+        .await
+        .unwrap();
+    let placed = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
+    assert_eq!(h.settle(&placed.orderid).await.status, ExecStatus::Succeeded);
+    assert!(
+        eventually(WAIT, || async { h.receiver().deliveries(&path).len() == 1 }).await,
+        "[{}] the ticket arrived",
+        h.name()
+    );
+    let eventid = format!("{}.OrderCompleted", placed.orderid);
+    let query = requests::attempt_query(&vendor, None, false, None, None, 10).unwrap();
+    let log = b.vendor_deliveries(&query).await.unwrap();
+    assert_eq!(log.len(), 1, "[{}] {log:?}", h.name());
+    assert_eq!(
+        (
+            log[0].eventid.as_str(),
+            log[0].endpointid.as_str(),
+            log[0].attempt,
+            log[0].outcome,
+            log[0].status
+        ),
+        (
+            eventid.as_str(),
+            endpoint.endpointid.as_str(),
+            1,
+            AttemptOutcome::Delivered,
+            Some(200)
+        ),
+        "[{}]",
+        h.name()
+    );
+    let failed = requests::attempt_query(&vendor, None, true, None, None, 10).unwrap();
+    assert!(b.vendor_deliveries(&failed).await.unwrap().is_empty());
+
+    let by_event = requests::ticket_query(&vendor, None, Some(&eventid), None, None).unwrap();
+    let report = b.redeliver(&vendor, None, &by_event).await.unwrap();
+    assert_eq!((report.events, report.deliveries), (1, 1), "[{}] {report:?}", h.name());
+    assert!(
+        eventually(WAIT, || async { h.receiver().deliveries(&path).len() == 2 }).await,
+        "[{}] redelivered",
+        h.name()
+    );
+    let tickets = h.receiver().deliveries(&path);
+    assert_eq!(
+        tickets[0].eventid,
+        tickets[1].eventid,
+        "[{}] the same webhook-id",
+        h.name()
+    );
+    assert_eq!(tickets[0].body, tickets[1].body, "[{}] the same body", h.name());
+    let since = requests::ticket_query(&vendor, None, None, Some("1h"), None).unwrap();
+    assert_eq!(b.redeliver(&vendor, None, &since).await.unwrap().events, 1);
+    let none = requests::ticket_query(&vendor, None, Some("nope.OrderCompleted"), None, None).unwrap();
+    assert!(matches!(
+        b.redeliver(&vendor, None, &none).await,
+        Err(BackendError::NotFound(_))
+    ));
+    // Enabling an enabled endpoint changes nothing; an unknown one is not found.
+    let enabled = b.enable_vendor_endpoint(&vendor, &endpoint.endpointid).await.unwrap();
+    assert!(!enabled.health.is_disabled());
+    assert!(matches!(
+        b.enable_vendor_endpoint(&vendor, "ep_missing").await,
+        Err(BackendError::NotFound(_))
+    ));
 }
 
 /// An invoice failure after the cart item was written is retried, then compensated.

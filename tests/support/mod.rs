@@ -253,6 +253,10 @@ pub enum Mode {
     Fail,
     /// Sleeps this long, then 503: past the sender's timeout, this is an outage that hangs.
     Hang(Duration),
+    /// 410 Gone: the endpoint is no more.
+    Gone,
+    /// 429 with `Retry-After` of this many seconds.
+    Busy(u64),
 }
 
 /// One delivery the receiver acknowledged with a 2xx.
@@ -262,6 +266,8 @@ pub struct Hook {
     pub eventid: String,
     pub body: Vec<u8>,
     pub signature_ok: bool,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Hook {
@@ -278,7 +284,7 @@ impl Hook {
 struct ReceiverState {
     modes: HashMap<String, Mode>,
     accepted: Vec<Hook>,
-    attempts: HashMap<String, u64>,
+    attempts: HashMap<String, Vec<std::time::Instant>>,
 }
 
 /// A vendor webhook receiver in the test process, on 127.0.0.1; `POST /{path}`.
@@ -293,7 +299,8 @@ async fn receive(
     UrlPath(path): UrlPath<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let header = |name: &str| {
         headers
             .get(name)
@@ -303,14 +310,19 @@ async fn receive(
     };
     let mode = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        *s.attempts.entry(path.clone()).or_default() += 1;
+        s.attempts
+            .entry(path.clone())
+            .or_default()
+            .push(std::time::Instant::now());
         s.modes.get(&path).copied().unwrap_or(Mode::Ok)
     };
     match mode {
-        Mode::Fail => StatusCode::INTERNAL_SERVER_ERROR,
+        Mode::Fail => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Mode::Gone => StatusCode::GONE.into_response(),
+        Mode::Busy(secs) => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", secs.to_string())]).into_response(),
         Mode::Hang(d) => {
             tokio::time::sleep(d).await;
-            StatusCode::SERVICE_UNAVAILABLE
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
         Mode::Ok => {
             let signature_ok = official::verify(SECRET, &official::headers_of(&headers), &body).is_ok();
@@ -319,8 +331,9 @@ async fn receive(
                 eventid: header(HEADER_WEBHOOK_ID),
                 body: body.to_vec(),
                 signature_ok,
+                at: std::time::Instant::now(),
             });
-            StatusCode::OK
+            StatusCode::OK.into_response()
         }
     }
 }
@@ -354,7 +367,12 @@ impl Receiver {
 
     /// Requests seen on `path`, whatever the answer.
     pub fn attempts(&self, path: &str) -> u64 {
-        self.lock().attempts.get(path).copied().unwrap_or(0)
+        self.lock().attempts.get(path).map_or(0, |a| a.len() as u64)
+    }
+
+    /// When each request on `path` arrived, whatever the answer.
+    pub fn attempt_times(&self, path: &str) -> Vec<std::time::Instant> {
+        self.lock().attempts.get(path).cloned().unwrap_or_default()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ReceiverState> {

@@ -17,13 +17,18 @@ use skipline_aws::aws_sdk_sqs::types::QueueAttributeName;
 use skipline_aws::config::{AwsClients, Setting, Settings};
 use skipline_aws::esm::EventSourceMapping;
 use skipline_aws::invoker::{AwsIntegrations, FunctionArns};
-use skipline_aws::{DynamoCart, DynamoDeliveryLog, DynamoInvoiceIndex, DynamoVendorDirectory, S3Invoices};
+use skipline_aws::{
+    DynamoCart, DynamoDeliveryLog, DynamoInvoiceIndex, DynamoVendorDirectory, S3Invoices, SnsPublisher,
+    SqsDeliveryQueue, SqsVisibility,
+};
 use skipline_engine::asl::{ExecutionContext, HistoryEvent, HistorySink, Outcome, Resume, StateMachine};
 use skipline_engine::filter::FilterScope;
 use skipline_handlers::clear_cart::ClearCart;
+use skipline_handlers::deliver::DeliverTickets;
 use skipline_handlers::esm::PollReport;
 use skipline_handlers::notify_vendor::NotifyVendor;
 use skipline_handlers::ports::{InvoiceStore, PutBlobOutcome, StoreError, SystemClock};
+use skipline_handlers::schedule::Schedule;
 use skipline_handlers::tasks::FlowInvoker;
 use skipline_http::HttpWebhookClient;
 use std::collections::HashSet;
@@ -135,6 +140,8 @@ pub struct StackOptions {
     pub max_receive_count: u32,
     /// An unfiltered raw subscription (`audit`), so a test can see every published event.
     pub audit_queue: bool,
+    /// The deliveries queue's retry schedule, which sets its maxReceiveCount (as the stack does).
+    pub delivery_schedule: &'static str,
 }
 
 impl Default for StackOptions {
@@ -143,6 +150,7 @@ impl Default for StackOptions {
             visibility_timeout_secs: 1,
             max_receive_count: 2,
             audit_queue: true,
+            delivery_schedule: "1s",
         }
     }
 }
@@ -161,6 +169,9 @@ pub struct Stack {
     pub notify_dlq_url: String,
     pub clear_queue_url: String,
     pub clear_dlq_url: String,
+    pub delivery_queue_url: String,
+    pub delivery_dlq_url: String,
+    pub delivery_schedule: Schedule,
     pub audit_queue_url: Option<String>,
     pub state_machine_arn: String,
     pub functions: FunctionArns,
@@ -214,6 +225,9 @@ impl Stack {
             consumer_queue(clients, &topic_arn, &format!("{prefix}notify-vendor"), options).await;
         let (clear_queue_url, clear_dlq_url) =
             consumer_queue(clients, &topic_arn, &format!("{prefix}clear-cart"), options).await;
+        let delivery_schedule = Schedule::parse(options.delivery_schedule).expect("a valid schedule");
+        let (delivery_queue_url, delivery_dlq_url) =
+            delivery_queue(clients, &format!("{prefix}deliveries"), &delivery_schedule).await;
         let audit_queue_url = if options.audit_queue {
             let url = create_queue(clients, &format!("{prefix}audit"), &[]).await;
             let arn = skipline_aws::sqs::queue_arn(&clients.sqs, &url).await.unwrap();
@@ -258,6 +272,9 @@ impl Stack {
             notify_dlq_url,
             clear_queue_url,
             clear_dlq_url,
+            delivery_queue_url,
+            delivery_dlq_url,
+            delivery_schedule,
             audit_queue_url,
             state_machine_arn,
             functions,
@@ -278,6 +295,8 @@ impl Stack {
             .set(Setting::NotifyVendorDlqUrl, &self.notify_dlq_url)
             .set(Setting::ClearCartQueueUrl, &self.clear_queue_url)
             .set(Setting::ClearCartDlqUrl, &self.clear_dlq_url)
+            .set(Setting::DeliveryQueueUrl, &self.delivery_queue_url)
+            .set(Setting::DeliveryDlqUrl, &self.delivery_dlq_url)
             .set(Setting::Region, REGION);
         s
     }
@@ -417,6 +436,28 @@ async fn consumer_queue(clients: &AwsClients, topic_arn: &str, name: &str, optio
     (url, dlq_url)
 }
 
+/// The deliveries queue with its DLQ, as infra builds it: not subscribed to the topic (the
+/// notify-vendor consumer fills it), maxReceiveCount and retention from the schedule.
+async fn delivery_queue(clients: &AwsClients, name: &str, schedule: &Schedule) -> (String, String) {
+    let dlq_url = create_queue(clients, &format!("{name}-dlq"), &[]).await;
+    let dlq_arn = skipline_aws::sqs::queue_arn(&clients.sqs, &dlq_url).await.unwrap();
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": schedule.max_receive_count()}).to_string();
+    let url = create_queue(
+        clients,
+        name,
+        &[
+            (QueueAttributeName::VisibilityTimeout, "30".into()),
+            (
+                QueueAttributeName::MessageRetentionPeriod,
+                schedule.retention().as_secs().to_string(),
+            ),
+            (QueueAttributeName::RedrivePolicy, redrive),
+        ],
+    )
+    .await;
+    (url, dlq_url)
+}
+
 /// Retry delays are not waited for: the executor's backoff is the engine's concern, tested there.
 pub struct NoWaitClock;
 
@@ -502,6 +543,7 @@ pub struct Flow {
     pub invoices: Arc<BreakableInvoices>,
     pub notify_esm: EventSourceMapping,
     pub clear_esm: EventSourceMapping,
+    pub deliver_esm: EventSourceMapping,
     cart: DynamoCart,
     directory: DynamoVendorDirectory,
     deliveries: DynamoDeliveryLog,
@@ -538,6 +580,9 @@ impl Flow {
         let clear_esm = EventSourceMapping::new(stack.clients.sqs.clone(), &stack.clear_queue_url)
             .await
             .unwrap();
+        let deliver_esm = EventSourceMapping::new(stack.clients.sqs.clone(), &stack.delivery_queue_url)
+            .await
+            .unwrap();
         Flow {
             cart: stack.cart(),
             directory: stack.directory(),
@@ -549,6 +594,7 @@ impl Flow {
             invoices,
             notify_esm,
             clear_esm,
+            deliver_esm,
             stack,
         }
     }
@@ -575,19 +621,50 @@ impl Flow {
         }
     }
 
-    /// One notify_vendor batch through the event source mapping.
+    /// One notify_vendor batch (the fan-out) through the event source mapping.
     pub async fn notify_once(&self) -> PollReport {
+        let queue = SqsDeliveryQueue {
+            sqs: self.stack.clients.sqs.clone(),
+            queue_url: self.stack.delivery_queue_url.clone(),
+            log: self.deliveries.clone(),
+        };
         let consumer = NotifyVendor {
             directory: &self.directory,
-            deliveries: &self.deliveries,
-            webhooks: &self.webhooks,
-            clock: &SystemClock,
-            allow_private_endpoints: true,
+            deliveries: &queue,
         };
         self.notify_esm
             .poll_once(|event| consumer.handle(event))
             .await
             .expect("notify poll")
+    }
+
+    /// One deliver_ticket batch through the event source mapping.
+    pub async fn deliver_once(&self) -> PollReport {
+        let visibility = SqsVisibility {
+            sqs: self.stack.clients.sqs.clone(),
+            queue_url: self.stack.delivery_queue_url.clone(),
+        };
+        let events = SnsPublisher {
+            sns: self.stack.clients.sns.clone(),
+            topic_arn: self.stack.topic_arn.clone(),
+        };
+        let jitter = || 0.5;
+        let consumer = DeliverTickets {
+            directory: &self.directory,
+            log: &self.deliveries,
+            webhooks: &self.webhooks,
+            visibility: &visibility,
+            events: &events,
+            clock: &SystemClock,
+            schedule: &self.stack.delivery_schedule,
+            disable_after: skipline_handlers::deliver::DEFAULT_DISABLE_AFTER,
+            allow_private_endpoints: true,
+            jitter: &jitter,
+        };
+        self.deliver_esm
+            .poll_once(|event| consumer.handle(event))
+            .await
+            .expect("deliver poll")
     }
 
     /// One clear_cart batch through the event source mapping.
@@ -605,7 +682,8 @@ impl Flow {
         loop {
             let n = self.notify_once().await;
             let c = self.clear_once().await;
-            if n.received == 0 && c.received == 0 || Instant::now() > deadline {
+            let d = self.deliver_once().await;
+            if n.received == 0 && c.received == 0 && d.received == 0 || Instant::now() > deadline {
                 return;
             }
         }

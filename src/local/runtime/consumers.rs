@@ -8,6 +8,7 @@ use crate::local::topic::LOCAL_TOPIC_ARN;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsMessage, SqsMessageAttribute};
 use skipline_handlers::clear_cart::ClearCart;
+use skipline_handlers::deliver::DeliverTickets;
 use skipline_handlers::esm::{EventSource, poll_once};
 use skipline_handlers::notify_vendor::NotifyVendor;
 use skipline_handlers::ports::{CartStore, StoreError, WebhookRequest};
@@ -59,14 +60,24 @@ impl Runtime {
     pub(super) async fn consume(self: Arc<Self>, queue: &'static ConsumerQueue) {
         let notify = NotifyVendor {
             directory: self.vendors.as_ref(),
-            deliveries: self.vendors.as_ref(),
+            deliveries: self.deliveries.as_ref(),
+        };
+        let jitter = skipline_handlers::schedule::random_unit;
+        let deliver = DeliverTickets {
+            directory: self.vendors.as_ref(),
+            log: self.deliveries.as_ref(),
             webhooks: self.webhooks.as_ref(),
+            visibility: self.deliveries.as_ref(),
+            events: &self.topic,
             clock: self.clock.as_ref(),
+            schedule: &self.config.delivery_schedule,
+            disable_after: self.config.disable_after,
             allow_private_endpoints: self.config.allow_private_endpoints,
+            jitter: &jitter,
         };
         let cart: &dyn CartStore = self.cart.as_ref();
         let clear = ClearCart { cart };
-        let (notify, clear) = (&notify, &clear);
+        let (notify, clear, deliver) = (&notify, &clear, &deliver);
         let source = QueueSource {
             queues: &self.queues,
             queue: queue.queue,
@@ -82,6 +93,7 @@ impl Runtime {
                 match queue.consumer {
                     Consumer::NotifyVendor => notify.handle(event).await,
                     Consumer::ClearCart => clear.handle(event).await,
+                    Consumer::Deliver => deliver.handle(event).await,
                 }
             })
             .await;
@@ -132,11 +144,11 @@ impl Runtime {
                         body: m.body.clone().into_bytes(),
                     };
                     match self.webhooks.post(&request).await {
-                        Ok(status) if (200..300).contains(&status) => {
+                        Ok(answer) if answer.is_success() => {
                             let _ = self.queues.delete(&queue, &m.receipt).await;
                         }
-                        Ok(status) => {
-                            tracing::warn!(endpoint = %sub.endpoint, status, "HTTP subscription delivery failed; will retry")
+                        Ok(answer) => {
+                            tracing::warn!(endpoint = %sub.endpoint, status = answer.status, "HTTP subscription delivery failed; will retry")
                         }
                         Err(e) => {
                             tracing::warn!(endpoint = %sub.endpoint, error = %e, "HTTP subscription delivery failed; will retry")

@@ -3,6 +3,7 @@
 //! same queues (`infra/lib/messaging.ts`); `tests` below reads that file and fails on drift.
 
 use super::{Runtime, RuntimeError};
+use crate::local::deliveries::{DELIVERY_DLQ, DELIVERY_QUEUE};
 use crate::local::queues::QueueConfig;
 use skipline_engine::filter::{FilterPolicy, FilterScope};
 use std::collections::HashSet;
@@ -16,10 +17,11 @@ pub const COMPLETED_FILTER: &str = r#"{"eventtype":["OrderCompleted"]}"#;
 pub enum Consumer {
     NotifyVendor,
     ClearCart,
+    Deliver,
 }
 
 /// One consumer queue: subscribed to the topic with raw delivery and `filter`, redriving to
-/// `dlq` after the runtime's `max_receive_count`.
+/// `dlq` after the runtime's `max_receive_count` (the deliveries queue: see [`DELIVERY_CONSUMER`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConsumerQueue {
     pub queue: &'static str,
@@ -45,6 +47,21 @@ pub const CONSUMER_QUEUES: [ConsumerQueue; 2] = [
         consumer: Consumer::ClearCart,
     },
 ];
+
+/// The deliveries queue: fed by the notify-vendor consumer's fan-out, not by the topic (its
+/// `filter` is unused). Its visibility, retention and maxReceiveCount follow the retry schedule.
+pub const DELIVERY_CONSUMER: ConsumerQueue = ConsumerQueue {
+    queue: DELIVERY_QUEUE,
+    dlq: DELIVERY_DLQ,
+    filter: "",
+    consumer: Consumer::Deliver,
+};
+
+/// How long a received delivery stays hidden before its consumer sets the next attempt's
+/// delay: past the POST's timeout, so that no second poller takes it meanwhile.
+fn delivery_visibility(webhook_timeout: Duration) -> Duration {
+    webhook_timeout + Duration::from_secs(30)
+}
 
 /// SQS's default retention for the work queues, and the DLQs' longer one (as in the stack).
 const QUEUE_RETENTION: Duration = Duration::from_secs(4 * 24 * 3600);
@@ -87,6 +104,29 @@ impl Runtime {
                     .await
                     .map_err(|e| RuntimeError::Setup(e.to_string()))?;
             }
+        }
+        // The deliveries queue follows the schedule: serve brings it up to date, so that a
+        // schedule changed since the last run changes its maxReceiveCount and retention too.
+        let schedule = &self.config.delivery_schedule;
+        self.queues
+            .create_if_missing(
+                DELIVERY_DLQ,
+                &QueueConfig {
+                    retention: DLQ_RETENTION,
+                    ..QueueConfig::default()
+                },
+            )
+            .await?;
+        let config = QueueConfig {
+            visibility_timeout: delivery_visibility(self.config.webhook_timeout),
+            retention: schedule.retention(),
+            redrive: Some((DELIVERY_DLQ.to_string(), schedule.max_receive_count())),
+            ..QueueConfig::default()
+        };
+        if self.config.apply_queue_settings {
+            self.queues.create(DELIVERY_QUEUE, &config).await?;
+        } else {
+            self.queues.create_if_missing(DELIVERY_QUEUE, &config).await?;
         }
         Ok(())
     }

@@ -1,0 +1,247 @@
+//! The deliveries queue and the delivery log on SQLite: the fan-out's writes, every attempt,
+//! acknowledgements, and the kept tickets that `vendors redeliver` resends.
+
+use super::db::{Db, DbError, now_ms};
+use super::queues::{QueueError, Queues, send_in};
+use super::topic::Topic;
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::SqsMessage;
+use rusqlite::params;
+use skipline_events::{Delivery, MessageAttributes, TicketPayload};
+use skipline_handlers::ports::{
+    Attempt, AttemptOutcome, AttemptQuery, DeliveryLog, DeliveryQueue, EventPublisher, MessageVisibility, StoreError,
+    TicketQuery,
+};
+use std::time::Duration;
+
+/// The queue the fan-out writes one message per (event, endpoint) to.
+pub const DELIVERY_QUEUE: &str = "deliveries";
+pub const DELIVERY_DLQ: &str = "deliveries-dlq";
+
+#[derive(Clone)]
+pub struct SqliteDeliveries {
+    db: Db,
+    queues: Queues,
+}
+
+impl SqliteDeliveries {
+    pub fn new(db: Db, queues: Queues) -> Self {
+        Self { db, queues }
+    }
+}
+
+fn store(e: QueueError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn ms_of(t: jiff::Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn time_of(ms: i64) -> rusqlite::Result<jiff::Timestamp> {
+    jiff::Timestamp::from_millisecond(ms)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, e.to_string().into()))
+}
+
+#[async_trait]
+impl DeliveryQueue for SqliteDeliveries {
+    /// One transaction: the messages and the kept tickets commit together.
+    async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            let body = serde_json::to_string(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let payload = serde_json::to_string(&d.payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            rows.push((d.vendorid.clone(), d.eventid.clone(), body, payload, d.redelivery));
+        }
+        self.db
+            .write_with(move |c| {
+                let now = now_ms();
+                let attributes = MessageAttributes::new();
+                for (vendorid, eventid, body, payload, redelivery) in &rows {
+                    send_in(c, DELIVERY_QUEUE, &uuid::Uuid::new_v4().to_string(), body, &attributes, now)?;
+                    if !redelivery {
+                        c.prepare_cached(
+                            "INSERT OR IGNORE INTO tickets (vendorid, eventid, queued_ms, payload) VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![vendorid, eventid, now, payload])?;
+                    }
+                }
+                Ok::<_, QueueError>(())
+            })
+            .await
+            .map_err(store)?;
+        self.queues.signals.wake(DELIVERY_QUEUE);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MessageVisibility for SqliteDeliveries {
+    async fn retry_in(&self, record: &SqsMessage, delay: Duration) -> Result<(), StoreError> {
+        let queue = record
+            .event_source_arn
+            .as_deref()
+            .and_then(|arn| arn.rsplit(':').next())
+            .unwrap_or(DELIVERY_QUEUE);
+        let receipt = record
+            .receipt_handle
+            .as_deref()
+            .ok_or_else(|| StoreError::Corrupt("the record has no receipt handle".into()))?;
+        self.queues
+            .change_visibility(queue, receipt, delay)
+            .await
+            .map_err(store)
+    }
+}
+
+fn attempt_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
+    let outcome: String = r.get(8)?;
+    Ok(Attempt {
+        vendorid: r.get(0)?,
+        endpointid: r.get(1)?,
+        eventid: r.get(2)?,
+        attempt: r.get(3)?,
+        at: time_of(r.get(4)?)?,
+        status: r.get(5)?,
+        error: r.get(6)?,
+        latency_ms: r.get::<_, i64>(7)?.max(0) as u64,
+        outcome: AttemptOutcome::parse(&outcome).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                8,
+                rusqlite::types::Type::Text,
+                format!("outcome {outcome:?}").into(),
+            )
+        })?,
+        next_attempt_at: r.get::<_, Option<i64>>(9)?.map(time_of).transpose()?,
+        redelivery: r.get(10)?,
+    })
+}
+
+#[async_trait]
+impl DeliveryLog for SqliteDeliveries {
+    async fn was_delivered(&self, eventid: &str, endpointid: &str) -> Result<bool, StoreError> {
+        let (ev, ep) = (eventid.to_string(), endpointid.to_string());
+        Ok(self
+            .db
+            .read(move |c| {
+                Ok(
+                    c.prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE eventid = ?1 AND endpointid = ?2)",
+                    )?
+                    .query_row(params![ev, ep], |r| r.get(0))?,
+                )
+            })
+            .await?)
+    }
+
+    async fn record_attempt(&self, a: &Attempt) -> Result<(), StoreError> {
+        let a = a.clone();
+        Ok(self
+            .db
+            .write(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO delivery_attempts (vendorid, endpointid, eventid, attempt, at_ms, status, error,
+                       latency_ms, outcome, next_attempt_ms, redelivery)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )?
+                .execute(params![
+                    a.vendorid,
+                    a.endpointid,
+                    a.eventid,
+                    a.attempt,
+                    ms_of(a.at),
+                    a.status,
+                    a.error,
+                    a.latency_ms as i64,
+                    a.outcome.as_str(),
+                    a.next_attempt_at.map(ms_of),
+                    a.redelivery
+                ])?;
+                if a.outcome == AttemptOutcome::Delivered {
+                    c.prepare_cached(
+                        "INSERT OR IGNORE INTO deliveries (eventid, endpointid, delivered_at) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![a.eventid, a.endpointid, a.at.to_string()])?;
+                }
+                Ok(())
+            })
+            .await?)
+    }
+
+    async fn attempts(&self, q: &AttemptQuery) -> Result<Vec<Attempt>, StoreError> {
+        let q = q.clone();
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT vendorid, endpointid, eventid, attempt, at_ms, status, error, latency_ms, outcome,
+                       next_attempt_ms, redelivery
+                     FROM delivery_attempts
+                     WHERE vendorid = ?1 AND (?2 IS NULL OR endpointid = ?2) AND (?3 IS NULL OR eventid = ?3)
+                       AND (?4 = 0 OR outcome <> 'delivered') AND at_ms >= ?5 AND at_ms < ?6
+                     ORDER BY at_ms DESC, seq DESC LIMIT ?7",
+                )?;
+                let rows = stmt.query_map(
+                    params![
+                        q.vendorid,
+                        q.endpointid,
+                        q.eventid,
+                        q.failed_only,
+                        q.since.map(ms_of).unwrap_or(i64::MIN),
+                        q.until.map(ms_of).unwrap_or(i64::MAX),
+                        q.limit as i64
+                    ],
+                    attempt_from,
+                )?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?)
+    }
+
+    async fn tickets(
+        &self,
+        vendorid: &str,
+        query: &TicketQuery,
+        limit: usize,
+    ) -> Result<Vec<TicketPayload>, StoreError> {
+        let (v, q) = (vendorid.to_string(), query.clone());
+        Ok(self
+            .db
+            .read(move |c| {
+                let payloads: Vec<String> = match &q {
+                    TicketQuery::Event(id) => c
+                        .prepare_cached("SELECT payload FROM tickets WHERE vendorid = ?1 AND eventid = ?2")?
+                        .query_map(params![v, id], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?,
+                    TicketQuery::Between { since, until } => c
+                        .prepare_cached(
+                            "SELECT payload FROM tickets WHERE vendorid = ?1 AND queued_ms >= ?2 AND queued_ms < ?3
+                             ORDER BY queued_ms, eventid LIMIT ?4",
+                        )?
+                        .query_map(
+                            params![v, ms_of(*since), until.map(ms_of).unwrap_or(i64::MAX), limit as i64],
+                            |r| r.get(0),
+                        )?
+                        .collect::<Result<_, _>>()?,
+                };
+                payloads
+                    .iter()
+                    .map(|p| serde_json::from_str(p).map_err(DbError::from))
+                    .collect()
+            })
+            .await?)
+    }
+}
+
+#[async_trait]
+impl EventPublisher for Topic {
+    async fn publish(&self, message: &str, attributes: &MessageAttributes) -> Result<(), StoreError> {
+        Topic::publish(self, &uuid::Uuid::new_v4().to_string(), message, attributes)
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+}
