@@ -244,7 +244,10 @@ async fn vendor_directory_and_delivery_log() {
         [second.clone(), first.clone()],
         "newest first"
     );
-    assert_eq!(log.attempts(&query(true, None)).await.unwrap(), std::slice::from_ref(&first));
+    assert_eq!(
+        log.attempts(&query(true, None)).await.unwrap(),
+        std::slice::from_ref(&first)
+    );
     assert_eq!(
         log.attempts(&query(false, Some("2026-12-04T08:00:01Z"))).await.unwrap(),
         [second]

@@ -7,6 +7,10 @@
  *   -c arch=x86_64         build and run the Lambdas on x86_64 (default arm64)
  *   -c stateMachine=jsonata  deploy order_flow.jsonata.asl.json, the flow's JSONata twin
  *                          (default jsonpath: order_flow.asl.json)
+ *   -c deliverySchedule=5s,5m,30m,2h  the webhook retry schedule (delays after the first attempt;
+ *                          default 5s,5m,30m,2h,5h,10h,10h); sets the deliveries queue's
+ *                          maxReceiveCount and retention too, so it is validated at synth
+ *   -c disableAfter=86400  disable an endpoint that failed every attempt for this many seconds
  *   -c skipBundling=true   do not run `cargo lambda` (offline synth, CI); the template is the same
  */
 import { App, Validations } from 'aws-cdk-lib';

@@ -1,5 +1,5 @@
 /**
- * The six Rust Lambdas (one binary each from the `skipline-aws` crate), each with its own role
+ * The seven Rust Lambdas (one binary each from the `skipline-aws` crate), each with its own role
  * and log group. Permissions are written out as explicit statements: no `grant*` helper that
  * brings wildcard actions, no AWSLambdaBasicExecutionRole.
  */
@@ -18,17 +18,24 @@ import { INVOICE_PREFIX, Storage } from './storage';
 /** Path of the Rust crate's manifest, relative to infra/ (where cdk runs). */
 export const MANIFEST_PATH = path.join(__dirname, '..', '..', 'aws', 'Cargo.toml');
 
-export type BinaryName = 'put_item' | 'put_object' | 'get_item' | 'get_object' | 'notify_vendor' | 'clear_cart';
+export type BinaryName =
+  | 'put_item' | 'put_object' | 'get_item' | 'get_object' | 'notify_vendor' | 'clear_cart' | 'deliver_ticket';
 
-/** Timeouts; the queue visibility timeouts are derived from the two consumers'. */
+/** Timeouts; the queue visibility timeouts are derived from the three consumers'. */
 export const TIMEOUTS: Record<BinaryName, Duration> = {
   put_item: Duration.seconds(10),
   put_object: Duration.seconds(10),
   get_item: Duration.seconds(10),
   get_object: Duration.seconds(10),
-  // Webhook calls to vendors, each with its own short HTTP timeout and retries.
-  notify_vendor: Duration.seconds(30),
+  // No HTTP any more: a Query for the vendor's endpoints, a PutItem per ticket kept for
+  // redelivery, and SendMessageBatch calls onto the deliveries queue. 10 s like the other
+  // AWS-only functions; the notify-vendor queue's visibility follows (60 s).
+  notify_vendor: Duration.seconds(10),
   clear_cart: Duration.seconds(10),
+  // The webhook POSTs: one per message, each with a 5 s HTTP timeout, a batch of 10 run
+  // concurrently, plus the DynamoDB reads and writes around each. The deliveries queue's
+  // visibility is 6x this (180 s); a failed attempt sets its own visibility to the next delay.
+  deliver_ticket: Duration.seconds(30),
 };
 
 export interface FunctionsProps {
@@ -36,6 +43,10 @@ export interface FunctionsProps {
   readonly messaging: Messaging;
   readonly architecture: lambda.Architecture;
   readonly logRetention?: logs.RetentionDays;
+  /** The webhook retry schedule, as given (already validated by the stack); `deliver_ticket`'s DELIVERY_SCHEDULE. */
+  readonly deliverySchedule: string;
+  /** An endpoint failing every attempt for this long is disabled; `deliver_ticket`'s DISABLE_AFTER_SECONDS. */
+  readonly disableAfterSeconds: number;
 }
 
 export class Functions extends Construct {
@@ -45,6 +56,7 @@ export class Functions extends Construct {
   readonly getObject: lambda.Function;
   readonly notifyVendor: lambda.Function;
   readonly clearCart: lambda.Function;
+  readonly deliverTicket: lambda.Function;
   /** One role per function, by binary name. */
   readonly roles: Record<BinaryName, iam.Role> = {} as Record<BinaryName, iam.Role>;
 
@@ -82,15 +94,43 @@ export class Functions extends Construct {
       new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [storage.invoiceIndexTable.tableArn] }),
     ]);
     Validations.of(this.roles.get_object).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${INVOICE_PREFIX}*]`, reason: invoiceIdsReason });
+    // Fans each completed order out: one message per vendor endpoint on the deliveries queue.
     this.notifyVendor = this.rustFunction('NotifyVendor', 'notify_vendor', {
       VENDOR_TABLE: storage.vendorTable.tableName,
       DELIVERY_TABLE: storage.deliveryTable.tableName,
+      DELIVERY_QUEUE_URL: messaging.deliveries.queue.queueUrl,
     }, [
+      // The vendor's endpoints.
       new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [storage.vendorTable.tableArn] }),
-      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [storage.deliveryTable.tableArn] }),
+      // Keeps each ticket, so that it can be redelivered later.
+      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [storage.deliveryTable.tableArn] }),
+      // SendMessage (also what SendMessageBatch needs) onto the deliveries queue only.
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [messaging.deliveries.queue.queueArn] }),
+      // The queue is SSE-KMS: a producer needs GenerateDataKey, and Decrypt to reuse the data key.
+      new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [messaging.queueKey.keyArn] }),
     ]);
     this.clearCart = this.rustFunction('ClearCart', 'clear_cart', { CART_TABLE: storage.cartTable.tableName }, [
       new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [storage.cartTable.tableArn] }),
+    ]);
+    // One signed POST per delivery message; a failure hides the message until the next attempt
+    // (ChangeMessageVisibility, from the event source's grant), and an endpoint failing for
+    // DISABLE_AFTER_SECONDS is disabled and announced on the topic (EndpointDisabled).
+    this.deliverTicket = this.rustFunction('DeliverTicket', 'deliver_ticket', {
+      VENDOR_TABLE: storage.vendorTable.tableName,
+      DELIVERY_TABLE: storage.deliveryTable.tableName,
+      DELIVERY_QUEUE_URL: messaging.deliveries.queue.queueUrl,
+      TOPIC_ARN: messaging.topic.topicArn,
+      DELIVERY_SCHEDULE: props.deliverySchedule,
+      DISABLE_AFTER_SECONDS: String(props.disableAfterSeconds),
+    }, [
+      // Reads the endpoint (URL, secret, enabled), writes its health.
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [storage.vendorTable.tableArn] }),
+      // The delivery log: dedupe check (GetItem), attempt records and the ack (PutItem). Reading
+      // the log back (Query) is the operator's, through the CLI, not this function's.
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [storage.deliveryTable.tableArn] }),
+      // EndpointDisabled events, on the SSE-KMS topic.
+      new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [messaging.topic.topicArn] }),
+      new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [messaging.topicKey.keyArn] }),
     ]);
 
     // SQS consumers. The event source grants exactly the consume actions on its queue
@@ -103,6 +143,7 @@ export class Functions extends Construct {
     });
     this.notifyVendor.addEventSource(eventSource(messaging.notifyVendor.queue));
     this.clearCart.addEventSource(eventSource(messaging.clearCart.queue));
+    this.deliverTicket.addEventSource(eventSource(messaging.deliveries.queue));
   }
 
   private rustFunction(

@@ -1,5 +1,6 @@
 /**
- * Stack `SkipTheLine`: API Gateway → Step Functions (put_item → put_object → SNS) → SQS → Lambdas.
+ * Stack `SkipTheLine`: API Gateway → Step Functions (put_item → put_object → SNS) → SQS → Lambdas,
+ * and notify_vendor → deliveries queue → deliver_ticket for the vendor webhooks.
  * Composition only; each part lives in its own file.
  */
 import * as fs from 'fs';
@@ -11,7 +12,7 @@ import { Construct } from 'constructs';
 import { Api } from './api';
 import { Functions, TIMEOUTS } from './functions';
 import { Json } from './json-schema-draft4';
-import { Messaging } from './messaging';
+import { DEFAULT_DELIVERY_SCHEDULE, DEFAULT_DISABLE_AFTER_SECONDS, Messaging, parseDeliverySchedule } from './messaging';
 import { OrderFlow, OrderFlowDefinition, orderFlowDefinition } from './order-flow';
 import { Storage } from './storage';
 
@@ -26,6 +27,49 @@ export interface SkipTheLineStackProps extends StackProps {
   readonly stateMachine?: OrderFlowDefinition;
   /** Overrides the schema file (tests). */
   readonly placeOrderSchema?: Json;
+  /**
+   * The webhook retry schedule: comma-separated delays after the first attempt (`5s,5m,30m,2h`;
+   * units ms, s, m, h). Else context `deliverySchedule`, else {@link DEFAULT_DELIVERY_SCHEDULE}.
+   *
+   * A synth-time parameter (`cdk deploy -c deliverySchedule=1m,10m,1h`), not a CloudFormation
+   * `CfnParameter`: the deliveries queue's `maxReceiveCount` (one receive per attempt) and its
+   * retention (the schedule plus jitter and a day) must agree with the schedule the Lambda
+   * follows, and CloudFormation cannot derive them from a parameter string (no split-and-sum
+   * intrinsic). Parsing it here lets synth reject a bad schedule before anything is deployed.
+   */
+  readonly deliverySchedule?: string;
+  /**
+   * An endpoint failing every attempt for this long (seconds) is disabled. Else context
+   * `disableAfter` (seconds), else 86400 (24 h). A synth-time value like the schedule.
+   */
+  readonly disableAfterSeconds?: number;
+}
+
+/** The schedule from the prop, context `deliverySchedule` or the default; throws if it is invalid. */
+export function resolveDeliverySchedule(scope: Construct, prop?: string): string {
+  const context = scope.node.tryGetContext('deliverySchedule');
+  const [text, source] = prop !== undefined
+    ? [prop, 'prop deliverySchedule']
+    : context !== undefined ? [String(context), 'context deliverySchedule'] : [DEFAULT_DELIVERY_SCHEDULE, 'default'];
+  try {
+    parseDeliverySchedule(text);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  return text;
+}
+
+/** Seconds from the prop, context `disableAfter` or the default; a positive whole number. */
+export function resolveDisableAfterSeconds(scope: Construct, prop?: number): number {
+  const context = scope.node.tryGetContext('disableAfter');
+  const [value, source] = prop !== undefined
+    ? [prop, 'prop disableAfterSeconds']
+    : context !== undefined ? [context, 'context disableAfter'] : [DEFAULT_DISABLE_AFTER_SECONDS, 'default'];
+  const seconds = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(String(value)) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(seconds) || seconds < 1) {
+    throw new Error(`${source}: disable-after must be a whole number of seconds above 0, got ${JSON.stringify(value)}`);
+  }
+  return seconds;
 }
 
 export function loadPlaceOrderSchema(file = PLACE_ORDER_SCHEMA_PATH): Json {
@@ -39,7 +83,7 @@ export function loadPlaceOrderSchema(file = PLACE_ORDER_SCHEMA_PATH): Json {
 export const OUTPUT_KEYS = [
   'ApiUrl', 'StateMachineArn', 'CartTableName', 'VendorTableName', 'DeliveryTableName',
   'InvoiceIndexTableName', 'InvoiceBucketName', 'TopicArn', 'NotifyVendorQueueUrl',
-  'NotifyVendorDlqUrl', 'ClearCartQueueUrl', 'ClearCartDlqUrl', 'Region',
+  'NotifyVendorDlqUrl', 'ClearCartQueueUrl', 'ClearCartDlqUrl', 'DeliveryQueueUrl', 'DeliveryDlqUrl', 'Region',
 ] as const;
 
 export class SkipTheLineStack extends Stack {
@@ -59,16 +103,22 @@ export class SkipTheLineStack extends Stack {
     this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const deliverySchedule = resolveDeliverySchedule(this, props.deliverySchedule);
+    const disableAfterSeconds = resolveDisableAfterSeconds(this, props.disableAfterSeconds);
     this.storage = new Storage(this, 'Storage', { removalPolicy });
     this.messaging = new Messaging(this, 'Messaging', {
       notifyVendorTimeout: TIMEOUTS.notify_vendor,
       clearCartTimeout: TIMEOUTS.clear_cart,
+      deliverTicketTimeout: TIMEOUTS.deliver_ticket,
+      deliverySchedule,
       removalPolicy,
     });
     this.functions = new Functions(this, 'Functions', {
       storage: this.storage,
       messaging: this.messaging,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      deliverySchedule,
+      disableAfterSeconds,
     });
     this.orderFlow = new OrderFlow(this, 'OrderFlow', {
       putItem: this.functions.putItem,
@@ -98,6 +148,8 @@ export class SkipTheLineStack extends Stack {
       NotifyVendorDlqUrl: [this.messaging.notifyVendor.dlq.queueUrl, 'notify-vendor dead-letter queue'],
       ClearCartQueueUrl: [this.messaging.clearCart.queue.queueUrl, 'clear-cart queue'],
       ClearCartDlqUrl: [this.messaging.clearCart.dlq.queueUrl, 'clear-cart dead-letter queue'],
+      DeliveryQueueUrl: [this.messaging.deliveries.queue.queueUrl, 'Webhook deliveries queue (one message per vendor endpoint, retried on the delivery schedule)'],
+      DeliveryDlqUrl: [this.messaging.deliveries.dlq.queueUrl, 'Webhook deliveries dead-letter queue (deliveries that exhausted the schedule)'],
       Region: [this.region, 'Region of the stack'],
     };
     for (const key of OUTPUT_KEYS) {

@@ -11,6 +11,7 @@ const XRAY = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Re
 const logsFor = (fn: BinaryName) => {
   const logGroup = stack.functions.node.findAll().find((c) => c.node.path.endsWith(`/${{
     put_item: 'PutItem', put_object: 'PutObject', get_item: 'GetItem', get_object: 'GetObject', notify_vendor: 'NotifyVendor', clear_cart: 'ClearCart',
+    deliver_ticket: 'DeliverTicket',
   }[fn]}Logs`))!;
   return { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [arn(logGroup as any)] };
 };
@@ -37,13 +38,23 @@ const expected: Record<BinaryName, { Action: string[]; Resource: unknown[] }[]> 
   notify_vendor: [
     logsFor('notify_vendor'), XRAY,
     { Action: ['dynamodb:Query'], Resource: [arn(stack.storage.vendorTable)] },
-    { Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: [arn(stack.storage.deliveryTable)] },
+    { Action: ['dynamodb:PutItem'], Resource: [arn(stack.storage.deliveryTable)] },
+    { Action: ['sqs:SendMessage'], Resource: [arn(stack.messaging.deliveries.queue)] },
+    { Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: [arn(stack.messaging.queueKey)] },
     ...consume(stack.messaging.notifyVendor.queue),
   ],
   clear_cart: [
     logsFor('clear_cart'), XRAY,
     { Action: ['dynamodb:DeleteItem'], Resource: [arn(stack.storage.cartTable)] },
     ...consume(stack.messaging.clearCart.queue),
+  ],
+  deliver_ticket: [
+    logsFor('deliver_ticket'), XRAY,
+    { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: [arn(stack.storage.vendorTable)] },
+    { Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: [arn(stack.storage.deliveryTable)] },
+    { Action: ['sns:Publish'], Resource: [{ Ref: id(stack.messaging.topic) }] },
+    { Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: [arn(stack.messaging.topicKey)] },
+    ...consume(stack.messaging.deliveries.queue),
   ],
 };
 
@@ -60,8 +71,25 @@ describe('function roles are exactly least privilege', () => {
 
   test('each function runs as its own role', () => {
     const roles = Object.values<any>(json.Resources).filter((x) => x.Type === 'AWS::Lambda::Function').map((f) => JSON.stringify(f.Properties.Role));
-    expect(new Set(roles).size).toBe(6);
+    expect(new Set(roles).size).toBe(7);
+    expect(Object.keys(stack.functions.roles).sort()).toEqual(Object.keys(expected).sort());
   });
+});
+
+test('only notify_vendor sends to the deliveries queue, and only deliver_ticket consumes it', () => {
+  const queue = id(stack.messaging.deliveries.queue);
+  const users: [string, string[]][] = [];
+  for (const res of Object.values<any>(json.Resources)) {
+    if (res.Type !== 'AWS::IAM::Policy') continue;
+    for (const s of res.Properties.PolicyDocument.Statement) {
+      if (!JSON.stringify(s.Resource).includes(`"${queue}"`)) continue;
+      for (const role of res.Properties.Roles) users.push([role.Ref, [s.Action].flat().sort()]);
+    }
+  }
+  expect(users.sort(([a], [b]) => a.localeCompare(b))).toEqual([
+    [id(stack.functions.roles.deliver_ticket), ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage']],
+    [id(stack.functions.roles.notify_vendor), ['sqs:SendMessage']],
+  ].sort(([a], [b]) => (a as string).localeCompare(b as string)));
 });
 
 test('the invoice index table is reachable only by put_object (PutItem) and get_object (GetItem, Query), on its ARN alone', () => {

@@ -34,6 +34,7 @@ describe('cdk-nag AwsSolutions', () => {
       'Api/Api/CloudWatchRole AwsSolutions-IAM4[Policy::arn:<…>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
       'Api/StatesRole AwsSolutions-IAM5[Resource::arn:<…>:states:<…>:<…>:execution:<…>:*]',
       'Functions/ClearCartRole AwsSolutions-IAM5[Resource::*]',
+      'Functions/DeliverTicketRole AwsSolutions-IAM5[Resource::*]',
       'Functions/GetItemRole AwsSolutions-IAM5[Resource::*]',
       'Functions/GetObjectRole AwsSolutions-IAM5[Resource::*]',
       'Functions/GetObjectRole AwsSolutions-IAM5[Resource::<…>/invoices/*]',

@@ -1,6 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { TIMEOUTS } from '../lib/functions';
+import { DEFAULT_DELIVERY_SCHEDULE } from '../lib/messaging';
 import { OUTPUT_KEYS } from '../lib/skipline-stack';
-import { build, X86 } from './harness';
+import { build, Built, X86 } from './harness';
 
 const { stack, template } = build();
 const json = template.toJSON();
@@ -80,7 +82,7 @@ describe('messaging', () => {
   });
 
   test.each([
-    ['notify-vendor', () => stack.messaging.notifyVendor, 30],
+    ['notify-vendor', () => stack.messaging.notifyVendor, 10],
     ['clear-cart', () => stack.messaging.clearCart, 10],
   ])('%s: KMS, DLQ 14 days, redrive 5, visibility 6x the consumer timeout, raw + filtered subscription', (_id, q, timeout) => {
     const { queue, dlq } = q();
@@ -92,6 +94,8 @@ describe('messaging', () => {
     expect(dp.MessageRetentionPeriod).toBe(14 * 24 * 3600);
     expect(qp.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [ref(dlq), 'Arn'] }, maxReceiveCount: 5 });
     expect(qp.VisibilityTimeout).toBe(6 * timeout);
+    expect(qp.MessageRetentionPeriod).toBe(4 * 24 * 3600);
+    expect(qp.KmsDataKeyReusePeriodSeconds).toBe(300);
     expect(qp.QueueName).toBeUndefined();
     for (const target of [queue, dlq]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -108,12 +112,45 @@ describe('messaging', () => {
     });
   });
 
+  test('deliveries: KMS, DLQ 14 days, redrive and retention from the default schedule, visibility 6x deliver_ticket, not subscribed', () => {
+    const { queue, dlq } = stack.messaging.deliveries;
+    const qp = json.Resources[ref(queue)].Properties;
+    const dp = json.Resources[ref(dlq)].Properties;
+    const keyArn = { 'Fn::GetAtt': [ref(stack.messaging.queueKey), 'Arn'] };
+    expect(stack.getLogicalId(queue.node.defaultChild as any)).toMatch(/^Messagingdeliveries[0-9A-F]{8}$/);
+    expect(dlq.node.id).toBe('deliveries-dlq');
+    expect(qp.KmsMasterKeyId).toEqual(keyArn);
+    expect(dp.KmsMasterKeyId).toEqual(keyArn);
+    expect(qp.KmsDataKeyReusePeriodSeconds).toBe(300);
+    expect(dp.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    // Eight attempts: the first and one after each of the seven delays.
+    expect(qp.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [ref(dlq), 'Arn'] }, maxReceiveCount: 8 });
+    // 99,305 s of delays, *1.1 + 1 day = 195,635.5 s: below SQS's 4-day default, so 4 days.
+    expect(qp.MessageRetentionPeriod).toBe(4 * 24 * 3600);
+    expect(qp.VisibilityTimeout).toBe(6 * 30);
+    expect(qp.VisibilityTimeout).toBe(6 * TIMEOUTS.deliver_ticket.toSeconds());
+    expect(qp.QueueName).toBeUndefined();
+    for (const target of [queue, dlq]) {
+      const policies = resources('AWS::SQS::QueuePolicy').filter(([, p]) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: ref(target) }]));
+      expect(policies).toHaveLength(1);
+      // Only the TLS guard: nothing (SNS included) is allowed to send by resource policy.
+      expect(policies[0][1].Properties.PolicyDocument.Statement).toEqual([
+        expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ]);
+    }
+    const subscribed = resources('AWS::SNS::Subscription').map(([, r]) => r.Properties.Endpoint);
+    expect(subscribed).toHaveLength(2);
+    expect(subscribed).not.toContainEqual({ 'Fn::GetAtt': [ref(queue), 'Arn'] });
+    expect(subscribed).not.toContainEqual({ 'Fn::GetAtt': [ref(dlq), 'Arn'] });
+  });
+
   test('event source mappings report partial batch failures', () => {
     const esms = resources('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
-    expect(esms).toHaveLength(2);
+    expect(esms).toHaveLength(3);
     const expected = [
       [stack.functions.notifyVendor, stack.messaging.notifyVendor.queue],
       [stack.functions.clearCart, stack.messaging.clearCart.queue],
+      [stack.functions.deliverTicket, stack.messaging.deliveries.queue],
     ] as const;
     for (const [fn, queue] of expected) {
       expect(esms).toContainEqual({
@@ -127,6 +164,55 @@ describe('messaging', () => {
   });
 });
 
+describe('delivery schedule (synth-time: -c deliverySchedule / -c disableAfter)', () => {
+  const deliveries = (built: Pick<Built, 'stack' | 'template'>) => {
+    const j = built.template.toJSON();
+    const q = j.Resources[built.stack.getLogicalId(built.stack.messaging.deliveries.queue.node.defaultChild as any)].Properties;
+    const env = j.Resources[built.stack.getLogicalId(built.stack.functions.deliverTicket.node.defaultChild as any)].Properties.Environment.Variables;
+    return { maxReceiveCount: q.RedrivePolicy.maxReceiveCount, retention: q.MessageRetentionPeriod, visibility: q.VisibilityTimeout, env };
+  };
+
+  test('the default is the Rust default', () => {
+    expect(DEFAULT_DELIVERY_SCHEDULE).toBe('5s,5m,30m,2h,5h,10h,10h');
+    expect(deliveries({ stack, template })).toMatchObject({
+      maxReceiveCount: 8, retention: 345_600, env: { DELIVERY_SCHEDULE: DEFAULT_DELIVERY_SCHEDULE, DISABLE_AFTER_SECONDS: '86400' },
+    });
+  });
+
+  test('-c deliverySchedule=1m,10m: three attempts, retention at its 4-day floor, the env follows', () => {
+    expect(deliveries(build({}, { deliverySchedule: '1m,10m' }))).toEqual({
+      maxReceiveCount: 3, retention: 345_600, visibility: 180,
+      env: expect.objectContaining({ DELIVERY_SCHEDULE: '1m,10m', DISABLE_AFTER_SECONDS: '86400' }),
+    });
+  });
+
+  test('a long schedule (prop) lengthens the retention: 6x12h+1s → ceil(259,201 * 1.1 + 86,400) s', () => {
+    const schedule = [...Array(6).fill('12h'), '1s'].join(',');
+    expect(deliveries(build({ deliverySchedule: schedule }))).toEqual({
+      maxReceiveCount: 8, retention: 371_522, visibility: 180,
+      env: expect.objectContaining({ DELIVERY_SCHEDULE: schedule }),
+    });
+  });
+
+  test('the prop wins over the context; -c disableAfter sets DISABLE_AFTER_SECONDS', () => {
+    const built = deliveries(build({ deliverySchedule: '10s' }, { deliverySchedule: '1m,10m', disableAfter: '3600' }));
+    expect(built).toMatchObject({ maxReceiveCount: 2, env: { DELIVERY_SCHEDULE: '10s', DISABLE_AFTER_SECONDS: '3600' } });
+    expect(deliveries(build({ disableAfterSeconds: 7200 })).env.DISABLE_AFTER_SECONDS).toBe('7200');
+  });
+
+  test.each([
+    [{}, { deliverySchedule: '13h' }, /context deliverySchedule: retry schedule "13h": "13h" is more than 12h/],
+    [{}, { deliverySchedule: '5s,soon' }, /context deliverySchedule: .*"soon" is not a delay/],
+    [{ deliverySchedule: Array(30).fill('12h').join(',') }, {}, /prop deliverySchedule: .*14-day retention/],
+    [{ deliverySchedule: '' }, {}, /prop deliverySchedule: .*not a delay/],
+    [{}, { disableAfter: 'soon' }, /context disableAfter: .*whole number of seconds/],
+    [{}, { disableAfter: '0' }, /context disableAfter: .*above 0/],
+    [{ disableAfterSeconds: 1.5 }, {}, /prop disableAfterSeconds: .*whole number/],
+  ])('a bad value fails synth: %j %j', (props, context, message) => {
+    expect(() => build(props, context)).toThrow(message);
+  });
+});
+
 describe('functions', () => {
   const fns = () => stack.functions;
   const env = (extra: Record<string, unknown>) => ({ Variables: { ...extra, RUST_LOG: 'info' } });
@@ -135,8 +221,20 @@ describe('functions', () => {
     ['put_object', () => fns().putObject, { INVOICE_BUCKET: { Ref: ref(stack.storage.invoiceBucket) }, INVOICE_INDEX_TABLE: { Ref: ref(stack.storage.invoiceIndexTable) } }],
     ['get_item', () => fns().getItem, { CART_TABLE: { Ref: ref(stack.storage.cartTable) } }],
     ['get_object', () => fns().getObject, { INVOICE_BUCKET: { Ref: ref(stack.storage.invoiceBucket) }, INVOICE_INDEX_TABLE: { Ref: ref(stack.storage.invoiceIndexTable) } }],
-    ['notify_vendor', () => fns().notifyVendor, { VENDOR_TABLE: { Ref: ref(stack.storage.vendorTable) }, DELIVERY_TABLE: { Ref: ref(stack.storage.deliveryTable) } }],
+    ['notify_vendor', () => fns().notifyVendor, {
+      VENDOR_TABLE: { Ref: ref(stack.storage.vendorTable) },
+      DELIVERY_TABLE: { Ref: ref(stack.storage.deliveryTable) },
+      DELIVERY_QUEUE_URL: { Ref: ref(stack.messaging.deliveries.queue) },
+    }],
     ['clear_cart', () => fns().clearCart, { CART_TABLE: { Ref: ref(stack.storage.cartTable) } }],
+    ['deliver_ticket', () => fns().deliverTicket, {
+      VENDOR_TABLE: { Ref: ref(stack.storage.vendorTable) },
+      DELIVERY_TABLE: { Ref: ref(stack.storage.deliveryTable) },
+      DELIVERY_QUEUE_URL: { Ref: ref(stack.messaging.deliveries.queue) },
+      TOPIC_ARN: { Ref: ref(stack.messaging.topic) },
+      DELIVERY_SCHEDULE: '5s,5m,30m,2h,5h,10h,10h',
+      DISABLE_AFTER_SECONDS: '86400',
+    }],
   ];
   test.each(cases)('%s: al2023, arm64, JSON logs to its own group, active tracing, env', (_bin, fn, vars) => {
     const props = json.Resources[ref(fn())].Properties;
@@ -153,6 +251,14 @@ describe('functions', () => {
     expect(props.Timeout).toBeGreaterThan(0);
   });
 
+  test('timeouts: 10 s, except deliver_ticket (30 s: a batch of concurrent POSTs, 5 s each)', () => {
+    const timeout = (fn: any) => json.Resources[ref(fn)].Properties.Timeout;
+    expect(timeout(fns().deliverTicket)).toBe(30);
+    for (const fn of [fns().putItem, fns().putObject, fns().getItem, fns().getObject, fns().notifyVendor, fns().clearCart]) {
+      expect(timeout(fn)).toBe(10);
+    }
+  });
+
   test('INVOICE_INDEX_TABLE is set on put_object and get_object only', () => {
     const withIndex = resources('AWS::Lambda::Function')
       .filter(([, f]) => 'INVOICE_INDEX_TABLE' in (f.Properties.Environment?.Variables ?? {}))
@@ -164,7 +270,7 @@ describe('functions', () => {
   test('-c arch=x86_64 switches every function', () => {
     const x86 = build(X86).template.toJSON();
     const archs = Object.values<any>(x86.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.Architectures);
-    expect(archs).toEqual(Array(6).fill(['x86_64']));
+    expect(archs).toEqual(Array(7).fill(['x86_64']));
   });
 });
 
@@ -254,7 +360,8 @@ describe('outputs', () => {
     expect(Object.keys(json.Outputs)).toHaveLength(OUTPUT_KEYS.length + 1);
     expect([...OUTPUT_KEYS].sort()).toEqual([
       'ApiUrl', 'StateMachineArn', 'CartTableName', 'VendorTableName', 'DeliveryTableName', 'InvoiceIndexTableName',
-      'InvoiceBucketName', 'TopicArn', 'NotifyVendorQueueUrl', 'NotifyVendorDlqUrl', 'ClearCartQueueUrl', 'ClearCartDlqUrl', 'Region',
+      'InvoiceBucketName', 'TopicArn', 'NotifyVendorQueueUrl', 'NotifyVendorDlqUrl', 'ClearCartQueueUrl', 'ClearCartDlqUrl',
+      'DeliveryQueueUrl', 'DeliveryDlqUrl', 'Region',
     ].sort());
     expect(json.Outputs.InvoiceIndexTableName.Value).toEqual({ Ref: ref(stack.storage.invoiceIndexTable) });
     for (const [key, table] of [
@@ -263,5 +370,8 @@ describe('outputs', () => {
     expect(json.Outputs.Region.Value).toEqual({ Ref: 'AWS::Region' });
     expect(json.Outputs.StateMachineArn.Value).toEqual({ Ref: ref(stack.orderFlow.stateMachine) });
     expect(json.Outputs.NotifyVendorDlqUrl.Value).toEqual({ Ref: ref(stack.messaging.notifyVendor.dlq) });
+    expect(json.Outputs.DeliveryQueueUrl.Value).toEqual({ Ref: ref(stack.messaging.deliveries.queue) });
+    expect(json.Outputs.DeliveryDlqUrl.Value).toEqual({ Ref: ref(stack.messaging.deliveries.dlq) });
+    for (const key of OUTPUT_KEYS) expect(json.Outputs[key].Description).toEqual(expect.any(String));
   });
 });

@@ -181,5 +181,16 @@ mod tests {
         // maxReceiveCount: the stack's constant is the embedded default.
         assert!(MESSAGING_TS.contains("export const MAX_RECEIVE_COUNT = 5;"));
         assert_eq!(crate::local::runtime::RuntimeConfig::new("x").max_receive_count, 5);
+        // The deliveries queue: same name and DLQ naming, not subscribed, the same default
+        // schedule and auto-disable period (the stack parses the schedule as Schedule::parse does).
+        assert!(MESSAGING_TS.contains(&format!("this.deliveryQueue('{}'", DELIVERY_CONSUMER.queue)));
+        assert_eq!(DELIVERY_CONSUMER.dlq, format!("{}-dlq", DELIVERY_CONSUMER.queue));
+        assert!(MESSAGING_TS.contains(&format!(
+            "export const DEFAULT_DELIVERY_SCHEDULE = '{}';",
+            skipline_handlers::schedule::DEFAULT_SCHEDULE
+        )));
+        assert!(MESSAGING_TS.contains("export const DEFAULT_DISABLE_AFTER_SECONDS = 24 * 3600;"));
+        assert_eq!(skipline_handlers::deliver::DEFAULT_DISABLE_AFTER.as_secs(), 24 * 3600);
+        assert!(!CONSUMER_QUEUES.iter().any(|c| c.queue == DELIVERY_CONSUMER.queue));
     }
 }
