@@ -11,16 +11,20 @@ use crate::backend::local::LocalBackend;
 use crate::backend::{Backend, Quiet, ReplayRequest};
 use crate::cli::DemoArgs;
 use crate::cli::commands::CliError;
-use crate::local::runtime::{NOTIFY_QUEUE, Overrides, Runtime, RuntimeConfig};
+use crate::local::deliveries::DELIVERY_QUEUE;
+use crate::local::runtime::{Overrides, Runtime, RuntimeConfig};
 use crate::receiver::WebhookReceiver;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use skipline_handlers::ports::{InvoiceStore, PutBlobOutcome, StoreError};
+use skipline_handlers::schedule::Schedule;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The vendor whose invoices the demo's store refuses, to show compensation.
 pub const BROKEN_VENDOR: &str = "v-broken-printer";
+/// The demo's retry schedule: see [`Schedule`].
+const DEMO_SCHEDULE: &str = "500ms,1s,2s";
 
 /// Wraps the real invoice store and refuses one vendor's invoices, as an outage would.
 pub struct FailingInvoices {
@@ -148,6 +152,9 @@ pub async fn run(args: &DemoArgs, _json: bool) -> Result<(), CliError> {
     config.visibility_timeout = Duration::from_millis(700);
     config.max_receive_count = 2;
     config.webhook_timeout = Duration::from_secs(2);
+    // A compressed schedule, so an outage and an exhausted schedule both fit in seconds:
+    // four attempts over 3.5 s instead of eight over a day.
+    config.delivery_schedule = Schedule::parse(DEMO_SCHEDULE).map_err(|e| CliError::Invalid(e.to_string()))?;
     config.apply_queue_settings = true;
     let overrides = Overrides {
         wrap_invoices: Some(Arc::new(|inner| {
@@ -227,7 +234,7 @@ async fn subscribe(
         .await?;
     let secret = v["secret"].as_str().unwrap_or_default().to_string();
     r.check(
-        &format!("vendor {vendor} subscribed its endpoint"),
+        &format!("vendor {vendor} subscribed its endpoint /{path}"),
         status == 201 && secret.starts_with("whsec_"),
         format!("HTTP {status}, secret shown once"),
     );
@@ -333,8 +340,9 @@ async fn scenario(
         format!("GET /order → {status}"),
     );
 
-    println!("\n3. Vendor v-harbour's endpoint is down when an order completes");
-    let secret = subscribe(client, receiver, "v-harbour", "harbour", r).await?;
+    println!("\n3. Vendor v-harbour's tablet drops off the shop wi-fi as an order completes, then comes back");
+    subscribe(client, receiver, "v-harbour", "harbour", r).await?;
+    let harbour_till = subscribe(client, receiver, "v-harbour", "harbour-till", r).await?;
     receiver.fail("harbour", true);
     let (_, placed) = client
         .post("/order", &order_body("commuter-3", "v-harbour", "Cortado", "3.60", 1))
@@ -342,17 +350,52 @@ async fn scenario(
     let orderid = placed["orderid"].as_str().unwrap_or_default().to_string();
     let done = client.wait_done(&orderid).await?;
     r.check("order completed regardless", done["status"] == "SUCCEEDED", "");
-    let dlq = format!("{NOTIFY_QUEUE}-dlq");
-    let dead = eventually(Duration::from_secs(15), || async {
+    let till = eventually(Duration::from_secs(10), || async {
+        !receiver.deliveries("harbour-till").is_empty()
+    })
+    .await;
+    r.check(
+        "the shop's other endpoint got the ticket at once",
+        till && receiver.deliveries("harbour-till")[0].verify(&harbour_till),
+        "",
+    );
+    let retried = eventually(Duration::from_secs(10), || async { receiver.hits("harbour") >= 2 }).await;
+    r.check(
+        "the tablet's delivery is retried on the schedule",
+        retried,
+        format!("{} attempts so far ({DEMO_SCHEDULE})", receiver.hits("harbour")),
+    );
+    receiver.fail("harbour", false);
+    let arrived = eventually(Duration::from_secs(10), || async {
+        !receiver.deliveries("harbour").is_empty()
+    })
+    .await;
+    let dlq = format!("{DELIVERY_QUEUE}-dlq");
+    let dead = backend.peek(&dlq, 10).await.map(|m| m.len()).unwrap_or(usize::MAX);
+    r.check(
+        "back online: the ticket arrived with no replay and nothing dead-lettered",
+        arrived && receiver.deliveries("harbour").len() == 1 && dead == 0,
+        format!("after {} attempts", receiver.hits("harbour")),
+    );
+
+    println!("\n4. Vendor v-pier's endpoint stays down past the whole schedule");
+    let secret = subscribe(client, receiver, "v-pier", "pier", r).await?;
+    receiver.fail("pier", true);
+    let (_, placed) = client
+        .post("/order", &order_body("commuter-4", "v-pier", "Piccolo", "3.40", 1))
+        .await?;
+    let orderid = placed["orderid"].as_str().unwrap_or_default().to_string();
+    client.wait_done(&orderid).await?;
+    let dead = eventually(Duration::from_secs(20), || async {
         backend.peek(&dlq, 10).await.map(|m| m.len() == 1).unwrap_or(false)
     })
     .await;
     r.check(
-        "ticket dead-lettered after maxReceiveCount failed deliveries",
+        "delivery dead-lettered once the schedule was exhausted",
         dead,
-        format!("{} attempts reached the endpoint", receiver.hits("harbour")),
+        format!("{} attempts reached the endpoint", receiver.hits("pier")),
     );
-    receiver.fail("harbour", false);
+    receiver.fail("pier", false);
     let report = backend
         .replay(&ReplayRequest::redrive(dlq.clone()), &Quiet)
         .await
@@ -363,7 +406,7 @@ async fn scenario(
         format!("moved {} skipped {}", report.moved, report.skipped),
     );
     let delivered = eventually(Duration::from_secs(10), || async {
-        !receiver.deliveries("harbour").is_empty()
+        !receiver.deliveries("pier").is_empty()
     })
     .await;
     let again = backend
@@ -371,7 +414,7 @@ async fn scenario(
         .await
         .map_err(CliError::from)?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let tickets = receiver.deliveries("harbour");
+    let tickets = receiver.deliveries("pier");
     r.check(
         "delivered exactly once after replay",
         delivered && again.moved == 0 && tickets.len() == 1 && tickets[0].verify(&secret),
