@@ -371,14 +371,21 @@ fn endpoint_id(data: &std::path::Path, vendor: &str, path: &str) -> String {
 }
 
 /// 410 disables the endpoint at once and nothing more is sent to it until it is enabled; a
-/// 429's Retry-After holds the next attempt back past the schedule's own delay.
+/// 429's Retry-After holds the next attempt back past the schedule's own delay; an endpoint
+/// that fails every attempt for --disable-after is disabled too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gone_disables_and_retry_after_holds_back() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = Serve::start(
         &data,
-        &["--allow-private-endpoints", "--delivery-schedule", "200ms,200ms,200ms"],
+        &[
+            "--allow-private-endpoints",
+            "--delivery-schedule",
+            "200ms,200ms,200ms,1s,1s,1s",
+            "--disable-after",
+            "1500ms",
+        ],
         &dir.path().join("serve.log"),
     );
     let base = server.base.clone();
@@ -386,8 +393,11 @@ async fn gone_disables_and_retry_after_holds_back() {
     let receiver = Receiver::start().await;
     subscribe(&http, &base, "v-gone", &receiver.url("gone")).await;
     subscribe(&http, &base, "v-busy", &receiver.url("busy")).await;
+    subscribe(&http, &base, "v-dead", &receiver.url("dead")).await;
     receiver.set_mode("gone", Mode::Gone);
     receiver.set_mode("busy", Mode::Busy(3));
+    receiver.set_mode("dead", Mode::Fail);
+    place(&http, &base, "acct-4", "v-dead").await;
 
     let first = place(&http, &base, "acct-1", "v-gone").await;
     place(&http, &base, "acct-2", "v-busy").await;
@@ -415,8 +425,12 @@ async fn gone_disables_and_retry_after_holds_back() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(disabled.len(), 1, "{disabled:?}");
-    let event: Value = serde_json::from_str(&disabled[0]).unwrap();
+    assert!(!disabled.is_empty(), "{disabled:?}");
+    let event: Value = disabled
+        .iter()
+        .map(|b| serde_json::from_str::<Value>(b).unwrap())
+        .find(|e| e["vendorid"] == "v-gone")
+        .unwrap_or_else(|| panic!("no EndpointDisabled for v-gone: {disabled:?}"));
     assert_eq!(
         (
             event["vendorid"].as_str(),
@@ -443,6 +457,29 @@ async fn gone_disables_and_retry_after_holds_back() {
         gap >= Duration::from_secs(3),
         "the second attempt came {gap:?} after the 429"
     );
+
+    // Failing every attempt for 1.5 s disables it, before the schedule runs out.
+    wait_for("the failing endpoint disabled", Duration::from_secs(15), async || {
+        run_cli(&data, &["vendors", "list", "--vendor-id", "v-dead"]).contains("DISABLED")
+    })
+    .await;
+    let dead: Vec<Value> =
+        serde_json::from_str(&run_cli(&data, &["--json", "vendors", "list", "--vendor-id", "v-dead"])).unwrap();
+    assert!(
+        dead[0]["disabledReason"]
+            .as_str()
+            .unwrap()
+            .contains("failed every attempt since"),
+        "{dead:?}"
+    );
+    let tries = receiver.attempts("dead");
+    assert!(
+        (3..7).contains(&tries),
+        "disabled after {tries} attempts, before the schedule's 7"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.attempts("dead"), tries, "no attempt once disabled");
+    assert!(peek(&data, "deliveries-dlq").is_empty(), "disabled, not dead-lettered");
 
     // Enable, then redeliver what it missed, with the same webhook-ids.
     receiver.set_mode("gone", Mode::Ok);
