@@ -18,6 +18,11 @@ use std::time::Duration;
 pub const DELIVERY_QUEUE: &str = "deliveries";
 pub const DELIVERY_DLQ: &str = "deliveries-dlq";
 
+/// How long attempts, kept tickets and acknowledgements are kept: as on AWS (the delivery
+/// table's TTL), longer than any queue keeps a message, so a redelivered or replayed event is
+/// still deduped.
+pub const DELIVERY_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+
 #[derive(Clone)]
 pub struct SqliteDeliveries {
     db: Db,
@@ -27,6 +32,29 @@ pub struct SqliteDeliveries {
 impl SqliteDeliveries {
     pub fn new(db: Db, queues: Queues) -> Self {
         Self { db, queues }
+    }
+}
+
+impl SqliteDeliveries {
+    /// Deletes what is older than [`DELIVERY_RETENTION`]; returns the rows deleted.
+    pub async fn purge_expired(&self) -> Result<usize, DbError> {
+        let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(DELIVERY_RETENTION.as_secs() as i64);
+        let (ms, text) = (cutoff.as_millisecond(), cutoff.to_string());
+        self.db
+            .write(move |c| {
+                let mut n = c
+                    .prepare_cached("DELETE FROM delivery_attempts WHERE at_ms < ?1")?
+                    .execute([ms])?;
+                n += c
+                    .prepare_cached("DELETE FROM tickets WHERE queued_ms < ?1")?
+                    .execute([ms])?;
+                // RFC 3339 in UTC, as written: text order is time order.
+                n += c
+                    .prepare_cached("DELETE FROM deliveries WHERE delivered_at < ?1")?
+                    .execute([text])?;
+                Ok(n)
+            })
+            .await
     }
 }
 
@@ -243,5 +271,61 @@ impl EventPublisher for Topic {
             .await
             .map(|_| ())
             .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(at: jiff::Timestamp, outcome: AttemptOutcome) -> Attempt {
+        Attempt {
+            eventid: format!("o{}.OrderCompleted", at.as_second()),
+            vendorid: "v0".into(),
+            endpointid: "ep1".into(),
+            attempt: 1,
+            at,
+            status: Some(200),
+            error: None,
+            latency_ms: 3,
+            outcome,
+            next_attempt_at: None,
+            redelivery: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_log_is_kept_for_its_retention_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("d.db")).unwrap();
+        let d = SqliteDeliveries::new(db.clone(), Queues::new(db));
+        let now = jiff::Timestamp::now();
+        let old = now - jiff::SignedDuration::from_secs(DELIVERY_RETENTION.as_secs() as i64 + 60);
+        d.record_attempt(&attempt(old, AttemptOutcome::Delivered))
+            .await
+            .unwrap();
+        d.record_attempt(&attempt(now, AttemptOutcome::Delivered))
+            .await
+            .unwrap();
+        assert_eq!(
+            d.purge_expired().await.unwrap(),
+            2,
+            "the old attempt and its acknowledgement"
+        );
+        let q = AttemptQuery {
+            vendorid: "v0".into(),
+            limit: 10,
+            ..AttemptQuery::default()
+        };
+        let left = d.attempts(&q).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].at.as_millisecond(), now.as_millisecond());
+        assert!(d.was_delivered(&left[0].eventid, "ep1").await.unwrap());
+        assert!(
+            !d.was_delivered(&format!("o{}.OrderCompleted", old.as_second()), "ep1")
+                .await
+                .unwrap()
+        );
+        assert_eq!(d.purge_expired().await.unwrap(), 0);
     }
 }

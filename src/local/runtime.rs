@@ -311,6 +311,7 @@ impl Runtime {
         let mut handles = vec![
             tokio::spawn(self.clone().dispatch()),
             tokio::spawn(self.clone().deliver_http()),
+            tokio::spawn(self.clone().purge_deliveries()),
         ];
         for _ in 0..self.config.consumer_workers.max(1) {
             for queue in CONSUMER_QUEUES.iter().chain([&DELIVERY_CONSUMER]) {
@@ -318,6 +319,22 @@ impl Runtime {
             }
         }
         handles
+    }
+
+    /// Keeps the delivery log to its retention: once at start, then hourly.
+    async fn purge_deliveries(self: Arc<Self>) {
+        let mut shutdown = self.shutdown.subscribe();
+        while !self.stopped() {
+            match self.deliveries.purge_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "purged delivery log rows past retention"),
+                Err(e) => tracing::warn!(error = %e, "cannot purge the delivery log"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
     }
 
     /// Stops background loops at their next turn.
