@@ -6,7 +6,8 @@
 //! - an acknowledgement: PK the event id, SK the endpoint id;
 //! - an attempt: PK `attempts#{vendorid}`, SK `{at, ms}#{endpointid}#{eventid}#{attempt}`, so
 //!   that one vendor's log is one Query, newest first;
-//! - a kept ticket: PK `tickets#{vendorid}`, SK `{queued, ms}#{eventid}`, for `redeliver`.
+//! - a kept ticket: PK `tickets#{vendorid}`, SK the event id, with `queuedMs`, for `redeliver`
+//!   and so that a fan-out that comes again finds its own.
 //!
 //! Event ids never contain `#`, so the kinds cannot collide. Keeping all three in one table
 //! keeps the stack's grants and tables as they were.
@@ -75,47 +76,31 @@ impl DynamoDeliveryLog {
         Ok(())
     }
 
-    /// Keeps a ticket for `redeliver`; the same event again overwrites it.
+    /// Keeps a ticket for `redeliver`, which also marks its event as fanned out.
     pub async fn keep_ticket(&self, vendorid: &str, payload: &TicketPayload) -> Result<(), StoreError> {
         let now = self.clock.now();
         let body = serde_json::to_string(payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut item = Item::new();
         item.insert("eventid".into(), s(format!("tickets#{vendorid}")));
-        item.insert(
-            "endpointid".into(),
-            s(format!("{}#{}", sort_ms(now), payload.data.eventid)),
-        );
-        item.insert("ticketEventId".into(), s(&payload.data.eventid));
+        item.insert("endpointid".into(), s(&payload.data.eventid));
+        item.insert("queuedMs".into(), AttributeValue::N(now.as_millisecond().to_string()));
         item.insert("payload".into(), s(body));
         item.insert("expiresAt".into(), self.expires());
         self.put(item).await
     }
 
-    /// Pages through one partition between two sort keys, oldest first, until `limit` items.
-    async fn query(&self, pk: String, from: String, to: String, limit: usize) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("eventid = :pk AND endpointid BETWEEN :from AND :to")
-                .expression_attribute_values(":pk", s(&pk))
-                .expression_attribute_values(":from", s(&from))
-                .expression_attribute_values(":to", s(&to))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| SdkFailure::new("DynamoDB Query", &e))?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() && items.len() < limit => start = Some(key),
-                _ => break,
-            }
-        }
-        Ok(items)
+    async fn kept_ticket(&self, vendorid: &str, eventid: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("eventid", s(format!("tickets#{vendorid}")))
+            .key("endpointid", s(eventid))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| SdkFailure::new("DynamoDB GetItem", &e))?;
+        Ok(out.item.filter(|i| !i.is_empty()))
     }
 }
 
@@ -223,34 +208,64 @@ impl DeliveryLog for DynamoDeliveryLog {
         query: &TicketQuery,
         limit: usize,
     ) -> Result<Vec<TicketPayload>, StoreError> {
-        let pk = format!("tickets#{vendorid}");
         let items = match query {
-            TicketQuery::Event(_) => self.query(pk, "0".into(), "~".into(), usize::MAX).await?,
+            TicketQuery::Event(eventid) => self.kept_ticket(vendorid, eventid).await?.into_iter().collect(),
             TicketQuery::Between { since, until } => {
-                let to = until
-                    .map(|t| sort_ms(t - jiff::SignedDuration::from_millis(1)) + "~")
-                    .unwrap_or_else(|| "~".into());
-                self.query(pk, sort_ms(*since), to, limit).await?
+                let mut items = self.between(vendorid, *since, *until).await?;
+                items.sort_by_key(|i| match i.get("queuedMs") {
+                    Some(AttributeValue::N(n)) => n.parse::<i64>().unwrap_or(0),
+                    _ => 0,
+                });
+                items
             }
         };
-        let mut out = Vec::new();
-        for item in items {
-            let (Some(AttributeValue::S(eventid)), Some(AttributeValue::S(payload))) =
-                (item.get("ticketEventId"), item.get("payload"))
-            else {
-                continue;
-            };
-            if let TicketQuery::Event(wanted) = query
-                && wanted != eventid
-            {
-                continue;
-            }
-            out.push(serde_json::from_str(payload).map_err(|e| StoreError::Corrupt(format!("kept ticket: {e}")))?);
-            if out.len() >= limit {
-                break;
+        items
+            .iter()
+            .take(limit)
+            .filter_map(|item| match item.get("payload") {
+                Some(AttributeValue::S(p)) => Some(p),
+                _ => None,
+            })
+            .map(|p| serde_json::from_str(p).map_err(|e| StoreError::Corrupt(format!("kept ticket: {e}"))))
+            .collect()
+    }
+}
+
+impl DynamoDeliveryLog {
+    /// The vendor's kept tickets queued in [since, until): one Query of its partition, filtered
+    /// on `queuedMs` (the sort key is the event id, so that a fan-out can find its own).
+    async fn between(
+        &self,
+        vendorid: &str,
+        since: jiff::Timestamp,
+        until: Option<jiff::Timestamp>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("eventid = :pk")
+                .filter_expression("queuedMs >= :since AND queuedMs < :until")
+                .expression_attribute_values(":pk", s(format!("tickets#{vendorid}")))
+                .expression_attribute_values(":since", AttributeValue::N(since.as_millisecond().to_string()))
+                .expression_attribute_values(
+                    ":until",
+                    AttributeValue::N(until.map_or(i64::MAX, |t| t.as_millisecond()).to_string()),
+                )
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| SdkFailure::new("DynamoDB Query", &e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
             }
         }
-        Ok(out)
     }
 }
 
@@ -264,29 +279,49 @@ pub struct SqsDeliveryQueue {
 
 #[async_trait]
 impl DeliveryQueue for SqsDeliveryQueue {
-    /// Keeps the ticket before queueing, so that anything sent can be redelivered.
+    /// An event whose ticket is kept was fanned out before: its deliveries are not queued
+    /// again. The ticket is kept after its messages are sent, so a failure in between sends
+    /// them once more (the receiver dedupes by `webhook-id`) rather than never. Two copies of
+    /// one notify-vendor message handled at the very same moment can still both send: SQS
+    /// standard queues are at-least-once.
     async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
-        let mut kept = std::collections::HashSet::new();
+        let mut events: Vec<(&str, &str)> = Vec::new();
         for d in deliveries.iter().filter(|d| !d.redelivery) {
-            if kept.insert(d.eventid.as_str()) {
-                self.log.keep_ticket(&d.vendorid, &d.payload).await?;
+            if !events.contains(&(d.vendorid.as_str(), d.eventid.as_str())) {
+                events.push((&d.vendorid, &d.eventid));
             }
         }
-        let bodies = deliveries
+        let mut fanned_out = std::collections::HashSet::new();
+        for (vendorid, eventid) in &events {
+            if self.log.kept_ticket(vendorid, eventid).await?.is_some() {
+                fanned_out.insert(*eventid);
+            }
+        }
+        let send: Vec<&Delivery> = deliveries
             .iter()
-            .map(serde_json::to_string)
+            .filter(|d| d.redelivery || !fanned_out.contains(d.eventid.as_str()))
+            .collect();
+        let bodies = send
+            .iter()
+            .map(|d| serde_json::to_string(d))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let accepted = crate::sqs::send_bodies(&self.sqs, &self.queue_url, &bodies)
             .await
             .map_err(store)?;
-        match accepted.iter().filter(|ok| !**ok).count() {
-            0 => Ok(()),
-            n => Err(StoreError::Unavailable(format!(
-                "SQS refused {n} of {} deliveries; the event is retried",
+        let refused = accepted.iter().filter(|ok| !**ok).count();
+        if refused > 0 {
+            return Err(StoreError::Unavailable(format!(
+                "SQS refused {refused} of {} deliveries; the event is retried",
                 bodies.len()
-            ))),
+            )));
         }
+        for d in deliveries.iter().filter(|d| !d.redelivery) {
+            if fanned_out.insert(d.eventid.as_str()) {
+                self.log.keep_ticket(&d.vendorid, &d.payload).await?;
+            }
+        }
+        Ok(())
     }
 }
 

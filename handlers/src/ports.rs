@@ -297,7 +297,9 @@ pub trait DeliveryLog: Send + Sync {
 /// The deliveries queue, as the fan-out writes to it.
 #[async_trait]
 pub trait DeliveryQueue: Send + Sync {
-    /// Queues one message per delivery and keeps each ticket for `vendors redeliver`.
+    /// Queues one message per delivery and keeps each ticket for `vendors redeliver`. An event
+    /// already fanned out (its ticket is kept) is not queued again, unless as a redelivery: a
+    /// notify-vendor message that comes back after a stale delete must not double its deliveries.
     async fn enqueue(&self, deliveries: &[skipline_events::Delivery]) -> Result<(), StoreError>;
 }
 

@@ -102,8 +102,9 @@ export class Functions extends Construct {
     }, [
       // The vendor's endpoints.
       new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [storage.vendorTable.tableArn] }),
-      // Keeps each ticket, so that it can be redelivered later.
-      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [storage.deliveryTable.tableArn] }),
+      // Keeps each ticket, so that it can be redelivered later (PutItem), and finds it again when
+      // a notify-vendor message comes back, so that an event is fanned out once (GetItem).
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [storage.deliveryTable.tableArn] }),
       // SendMessage (also what SendMessageBatch needs) onto the deliveries queue only.
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [messaging.deliveries.queue.queueArn] }),
       // The queue is SSE-KMS: a producer needs GenerateDataKey, and Decrypt to reuse the data key.

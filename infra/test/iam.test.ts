@@ -38,7 +38,7 @@ const expected: Record<BinaryName, { Action: string[]; Resource: unknown[] }[]> 
   notify_vendor: [
     logsFor('notify_vendor'), XRAY,
     { Action: ['dynamodb:Query'], Resource: [arn(stack.storage.vendorTable)] },
-    { Action: ['dynamodb:PutItem'], Resource: [arn(stack.storage.deliveryTable)] },
+    { Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: [arn(stack.storage.deliveryTable)] },
     { Action: ['sqs:SendMessage'], Resource: [arn(stack.messaging.deliveries.queue)] },
     { Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: [arn(stack.messaging.queueKey)] },
     ...consume(stack.messaging.notifyVendor.queue),

@@ -73,7 +73,9 @@ fn time_of(ms: i64) -> rusqlite::Result<jiff::Timestamp> {
 
 #[async_trait]
 impl DeliveryQueue for SqliteDeliveries {
-    /// One transaction: the messages and the kept tickets commit together.
+    /// One transaction: the kept tickets and the messages commit together, and an event whose
+    /// ticket is already kept was fanned out before (its notify-vendor message came again
+    /// after a stale delete), so its deliveries are not queued twice.
     async fn enqueue(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
         if deliveries.is_empty() {
             return Ok(());
@@ -84,24 +86,51 @@ impl DeliveryQueue for SqliteDeliveries {
             let payload = serde_json::to_string(&d.payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             rows.push((d.vendorid.clone(), d.eventid.clone(), body, payload, d.redelivery));
         }
-        self.db
+        let queued = self
+            .db
             .write_with(move |c| {
                 let now = now_ms();
                 let attributes = MessageAttributes::new();
+                let mut fresh: std::collections::HashMap<(String, String), bool> = Default::default();
+                let mut queued = 0;
                 for (vendorid, eventid, body, payload, redelivery) in &rows {
-                    send_in(c, DELIVERY_QUEUE, &uuid::Uuid::new_v4().to_string(), body, &attributes, now)?;
                     if !redelivery {
-                        c.prepare_cached(
-                            "INSERT OR IGNORE INTO tickets (vendorid, eventid, queued_ms, payload) VALUES (?1, ?2, ?3, ?4)",
-                        )?
-                        .execute(params![vendorid, eventid, now, payload])?;
+                        let key = (vendorid.clone(), eventid.clone());
+                        let is_new = match fresh.get(&key) {
+                            Some(n) => *n,
+                            None => {
+                                let n = c
+                                    .prepare_cached(
+                                        "INSERT OR IGNORE INTO tickets (vendorid, eventid, queued_ms, payload)
+                                         VALUES (?1, ?2, ?3, ?4)",
+                                    )?
+                                    .execute(params![vendorid, eventid, now, payload])?
+                                    > 0;
+                                fresh.insert(key, n);
+                                n
+                            }
+                        };
+                        if !is_new {
+                            continue;
+                        }
                     }
+                    send_in(
+                        c,
+                        DELIVERY_QUEUE,
+                        &uuid::Uuid::new_v4().to_string(),
+                        body,
+                        &attributes,
+                        now,
+                    )?;
+                    queued += 1;
                 }
-                Ok::<_, QueueError>(())
+                Ok::<_, QueueError>(queued)
             })
             .await
             .map_err(store)?;
-        self.queues.signals.wake(DELIVERY_QUEUE);
+        if queued > 0 {
+            self.queues.signals.wake(DELIVERY_QUEUE);
+        }
         Ok(())
     }
 }
@@ -327,5 +356,33 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(d.purge_expired().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_event_is_fanned_out_once_unless_redelivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("d.db")).unwrap();
+        let queues = Queues::new(db.clone());
+        queues.create(DELIVERY_QUEUE, &Default::default()).await.unwrap();
+        let d = SqliteDeliveries::new(db, queues.clone());
+        let event =
+            skipline_handlers::sqs::decode_event(&skipline_handlers::testing::completed_event_json("o1", "a0", "v0"))
+                .unwrap();
+        let payload = TicketPayload::from_event(&event).unwrap();
+        let both = [
+            Delivery::new("v0", "ep1", &payload, false),
+            Delivery::new("v0", "ep2", &payload, false),
+        ];
+        d.enqueue(&both).await.unwrap();
+        d.enqueue(&both).await.unwrap();
+        let depth = || async { queues.peek(DELIVERY_QUEUE, 100).await.unwrap().len() };
+        assert_eq!(depth().await, 2, "the second fan-out of the same event queues nothing");
+        d.enqueue(&[Delivery::new("v0", "ep1", &payload, true)]).await.unwrap();
+        assert_eq!(depth().await, 3, "a redelivery always goes");
+        let kept = d
+            .tickets("v0", &TicketQuery::Event("o1.OrderCompleted".into()), 10)
+            .await
+            .unwrap();
+        assert_eq!(kept, [payload]);
     }
 }

@@ -314,8 +314,11 @@ impl Runtime {
             tokio::spawn(self.clone().purge_deliveries()),
         ];
         for _ in 0..self.config.consumer_workers.max(1) {
-            for queue in CONSUMER_QUEUES.iter().chain([&DELIVERY_CONSUMER]) {
+            for queue in &CONSUMER_QUEUES {
                 handles.push(tokio::spawn(self.clone().consume(queue)));
+            }
+            for _ in 0..consumers::DELIVERY_POLLERS_PER_WORKER {
+                handles.push(tokio::spawn(self.clone().consume(&DELIVERY_CONSUMER)));
             }
         }
         handles

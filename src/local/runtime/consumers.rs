@@ -16,6 +16,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+/// Messages one deliveries poller takes at once, like the stack's event source mapping (10).
+const DELIVERY_BATCH: usize = 10;
+/// Pollers of the deliveries queue per consumer worker: small batches need more of them.
+pub(super) const DELIVERY_POLLERS_PER_WORKER: usize = 4;
+
 /// A local queue as an event source mapping's poller sees it.
 struct QueueSource<'a> {
     queues: &'a Queues,
@@ -78,10 +83,17 @@ impl Runtime {
         let cart: &dyn CartStore = self.cart.as_ref();
         let clear = ClearCart { cart };
         let (notify, clear, deliver) = (&notify, &clear, &deliver);
+        // A poller finishes its batch before it takes the next, so deliveries come in small
+        // batches: a hanging endpoint holds back at most the few deliveries that share its
+        // batch (and those are sent at once, concurrently), never the rest of the queue.
+        let batch = match queue.consumer {
+            Consumer::Deliver => DELIVERY_BATCH.min(self.config.consumer_batch),
+            _ => self.config.consumer_batch,
+        };
         let source = QueueSource {
             queues: &self.queues,
             queue: queue.queue,
-            batch: self.config.consumer_batch,
+            batch,
             paused: &self.consumers_paused,
         };
         while !self.stopped() {
