@@ -303,7 +303,7 @@ impl DeliveryQueue for SqsDeliveryQueue {
             .collect();
         let bodies = send
             .iter()
-            .map(|d| serde_json::to_string(d))
+            .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let accepted = crate::sqs::send_bodies(&self.sqs, &self.queue_url, &bodies)
