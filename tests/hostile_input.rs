@@ -851,6 +851,11 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
     std::fs::write(&big_body, " ".repeat(20_000) + "{}").unwrap();
     let bad_machine = format!("--state-machine={}", bad_machine.display());
     let big_body = format!("@{}", big_body.display());
+    let existing = tmp.join("existing-backup.db");
+    std::fs::write(&existing, b"keep me").unwrap();
+    let existing = existing.display().to_string();
+    let no_dir = tmp.join("no-such-dir").join("b.db").display().to_string();
+    let missing = tmp.join("missing.db").display().to_string();
     let order = |account: &str, vendor: &str| order_body(account, vendor).to_string();
     let nul_in_key = order("a0", "v0").replace("\"city\"", "\"ci\\u0000ty\"");
     let nested = format!("{}{}", "{\"a\":".repeat(200), "1".to_owned() + &"}".repeat(200));
@@ -1053,6 +1058,14 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
             ]),
             "no endpoint",
         ),
+        // backup / restore.
+        (s(&["backup", "--to", &existing]), "already exists"),
+        (s(&["backup", "--to", &no_dir]), "no such file"),
+        (s(&["backup"]), "required"),
+        (s(&["restore", "--from", &missing]), "does not exist"),
+        (s(&["restore", "--from", &existing]), "not a readable sqlite database"),
+        (s(&["restore"]), "required"),
+        (s(&["--backend", "aws", "backup", "--to", &missing]), "embedded backend"),
         // serve's delivery flags, refused before anything opens.
         (s(&["serve", "--delivery-schedule", "13h"]), "12h"),
         (s(&["serve", "--delivery-schedule", "5s,,1m"]), "not a delay"),

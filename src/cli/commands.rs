@@ -130,7 +130,40 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Queues(cmd) => super::queues::run(&cli, cmd).await,
         Command::States(cmd) => super::states::run(&cli, cmd).await,
         Command::Bench(args) => super::bench::run(&cli, args).await,
+        Command::Backup { to } => copy_database(&cli, |data| crate::local::backup::backup(data, to)),
+        Command::Restore { from } => copy_database(&cli, |data| crate::local::backup::restore(from, data)),
     }
+}
+
+/// `backup` and `restore`: the embedded backend's data dir only.
+fn copy_database(
+    cli: &Cli,
+    copy: impl FnOnce(&std::path::Path) -> Result<crate::local::backup::Copied, crate::local::backup::BackupError>,
+) -> Result<(), CliError> {
+    use crate::local::backup::BackupError as E;
+    if cli.backend == BackendKind::Aws {
+        return Err(CliError::Invalid(
+            "backup and restore are for the embedded backend's data dir; on AWS the tables have point-in-time recovery and the bucket versioning".into(),
+        ));
+    }
+    let copied = copy(&cli.data_dir).map_err(|e| match e {
+        E::Exists(_) | E::NotEmpty(_) => CliError::Conflict(e.to_string()),
+        E::NoDatabase(_) | E::NoBackup(_) => CliError::NotFound(e.to_string()),
+        E::NotABackup { .. } => CliError::Invalid(e.to_string()),
+        E::Io { .. } => CliError::Unavailable(e.to_string()),
+    })?;
+    if cli.json {
+        super::output::json(&copied);
+    } else {
+        println!(
+            "copied {} to {} ({} bytes, integrity_check {})",
+            copied.from.display(),
+            copied.to.display(),
+            copied.bytes,
+            copied.integrity
+        );
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM.

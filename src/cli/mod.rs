@@ -98,6 +98,26 @@ pub enum Command {
     States(StatesCommand),
     /// Measure the embedded runtime: completed orders/s and latency against the disk's own limit.
     Bench(bench::BenchArgs),
+    /// Copy the data dir's database to FILE, safely while `serve` runs (SQLite's VACUUM INTO:
+    /// every order accepted before it starts is in the copy), then check the copy with PRAGMA
+    /// integrity_check. FILE must not exist; it is created owner-only (0600), because it
+    /// holds webhook signing secrets.
+    #[command(
+        after_help = "Nightly, from cron:\n  15 3 * * *  skipline --data-dir /srv/skipline backup --to /backups/skipline-$(date +\\%F).db"
+    )]
+    Backup {
+        /// The new backup file (its directory must exist).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Restore a backup into a new or empty data dir (--data-dir), after checking it. Refuses a
+    /// data dir that holds anything. Then `skipline serve` on it resumes the executions that
+    /// were running when the backup was taken.
+    Restore {
+        /// A file written by `skipline backup`.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

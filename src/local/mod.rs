@@ -6,6 +6,7 @@
 //! [`runtime`] (wiring, dispatcher and consumer loops). The adapters ([`cart`], [`invoices`],
 //! [`vendors`]) implement the handlers' ports.
 
+pub mod backup;
 pub mod cart;
 pub mod db;
 pub mod deliveries;
