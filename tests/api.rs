@@ -390,3 +390,47 @@ async fn an_unsupported_state_machine_is_refused_at_load() {
     let message = err.to_string();
     assert!(message.contains("a DISTRIBUTED Map"), "{message}");
 }
+
+#[tokio::test]
+async fn readyz_answers_once_the_consumers_run_and_the_database_takes_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::open(RuntimeConfig::new(dir.path().join("data")), Overrides::default())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = ApiState {
+        backend: Arc::new(LocalBackend::new(runtime.clone())),
+        allow_private_endpoints: false,
+    };
+    tokio::spawn(serve(listener, state, std::future::pending()));
+    let http = reqwest::Client::new();
+    let readyz = || async {
+        let r = http.get(format!("{base}/readyz")).send().await.unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    // Open but not started: live, not ready, and it says why.
+    let (code, body) = readyz().await;
+    assert_eq!(code, 503, "{body}");
+    assert!(body["reason"].as_str().unwrap().contains("has not started"), "{body}");
+    let live = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(live.status().as_u16(), 200);
+
+    runtime.start_background();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (code, body) = readyz().await;
+        if code == 200 {
+            assert_eq!(body, json!({"status": "ready"}), "no data in it");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never ready: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (code, body) = {
+        let r = http.get(format!("{base}/readyz?verbose=1")).send().await.unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(code, 400, "{body}");
+    runtime.stop();
+}

@@ -483,6 +483,8 @@ fn http_cases() -> Vec<Http> {
         not_allowed("PUT", V0_ENDPOINTS, Some("{}")),
         not_allowed("GET", "/vendors/v-hooks/endpoints/e1", None),
         not_allowed("POST", "/healthz", Some("{}")),
+        not_allowed("POST", "/readyz", Some("{}")),
+        get("/readyz?verbose=1", 400, "unknown query parameter"),
         // The same refusals through a body that arrives with no Content-Type at all.
         post_order("{", 400, "invalid order").without_header("content-type"),
     ]

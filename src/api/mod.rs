@@ -69,6 +69,7 @@ fn routes() -> Router<ApiState> {
             get(|| async { Json(skipline_events::place_order_schema()) }),
         )
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed("method not allowed on this route".into()) })
 }
 
@@ -305,6 +306,19 @@ pub fn endpoint_summary(e: &VendorEndpoint) -> Value {
         v["failingSince"] = json!(since.to_string());
     }
     v
+}
+
+/// Readiness for a supervisor or load balancer: 200 when the database takes writes and the
+/// consumers run, else 503 with the reason. No data, so no token.
+async fn readyz(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<(StatusCode, Json<Value>), AppError> {
+    query(raw, &[])?;
+    Ok(match s.backend.readiness().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not ready", "reason": reason})),
+        ),
+    })
 }
 
 /// An attempt as the API and `--json` show it.

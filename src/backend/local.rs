@@ -339,6 +339,13 @@ impl Backend for LocalBackend {
         Ok(skipline_handlers::vendors::redeliver(rt.vendors.as_ref(), d, d, vendorid, endpointid, query).await?)
     }
 
+    async fn readiness(&self) -> Result<(), String> {
+        match self.runtime.get() {
+            Some(rt) => rt.readiness().await,
+            None => Err("the runtime is not open".into()),
+        }
+    }
+
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError> {
         let allow_private = match (self.runtime.get(), &self.config) {
             (Some(rt), _) => rt.config.allow_private_endpoints,

@@ -302,4 +302,10 @@ pub trait Backend: Send + Sync {
     async fn queues(&self) -> Result<Vec<QueueInfo>, BackendError>;
     async fn peek(&self, queue: &str, max: usize) -> Result<Vec<PeekedMessage>, BackendError>;
     async fn replay(&self, request: &ReplayRequest, progress: &dyn Progress) -> Result<ReplayReport, BackendError>;
+
+    /// Whether the backend can do its work now (`GET /readyz`); the reason when not. A backend
+    /// whose parts are managed services is ready when it is configured.
+    async fn readiness(&self) -> Result<(), String> {
+        Ok(())
+    }
 }

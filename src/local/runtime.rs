@@ -134,6 +134,8 @@ pub struct Runtime {
     /// While set, the consumer loops receive nothing (tests and demos hold cart slots with it).
     pub consumers_paused: std::sync::atomic::AtomicBool,
     consumed: std::sync::OnceLock<ConsumedHook>,
+    /// When each consumer queue's pollers last went round their loop, for readiness.
+    heartbeats: Mutex<std::collections::HashMap<&'static str, std::time::Instant>>,
     /// States whose `…StateEntered` must be durable before they run (see `ExecutionSink`).
     checkpoints: Arc<HashSet<String>>,
     /// New executions from this process, handed to the dispatcher without a database scan.
@@ -274,6 +276,7 @@ impl Runtime {
             webhooks,
             consumers_paused: std::sync::atomic::AtomicBool::new(false),
             consumed: std::sync::OnceLock::new(),
+            heartbeats: Mutex::default(),
             checkpoints: Arc::new(checkpoints),
             submitted,
             submissions: Mutex::new(Some(submissions)),
@@ -338,6 +341,41 @@ impl Runtime {
                 _ = shutdown.changed() => {}
             }
         }
+    }
+
+    /// Records that a poller of `queue` went round its loop.
+    fn beat(&self, queue: &'static str) {
+        self.heartbeats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(queue, std::time::Instant::now());
+    }
+
+    /// Whether this runtime can do its work: the database takes a write within two seconds
+    /// (so the writer is not stalled), and every consumer queue's pollers went round their loop
+    /// recently. The reason when not; for `GET /readyz`.
+    pub async fn readiness(&self) -> Result<(), String> {
+        match tokio::time::timeout(Duration::from_secs(2), self.db.write(|_| Ok(()))).await {
+            Err(_) => return Err("the database writer did not commit within 2 s".into()),
+            Ok(Err(e)) => return Err(format!("the database is not writable: {e}")),
+            Ok(Ok(())) => {}
+        }
+        // A poller's turn is a long poll (0.5 s) and one batch, bounded by the webhook timeout.
+        let stale = Duration::from_secs(30).max(self.config.webhook_timeout * 2 + Duration::from_secs(5));
+        let beats = self.heartbeats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for queue in CONSUMER_QUEUES.iter().chain([&DELIVERY_CONSUMER]).map(|c| c.queue) {
+            match beats.get(queue) {
+                None => return Err(format!("the {queue} consumer has not started")),
+                Some(at) if at.elapsed() > stale => {
+                    return Err(format!(
+                        "the {queue} consumer has not polled for {} s",
+                        at.elapsed().as_secs()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 
     /// Stops background loops at their next turn.

@@ -97,6 +97,7 @@ impl Runtime {
             paused: &self.consumers_paused,
         };
         while !self.stopped() {
+            self.beat(queue.queue);
             if self.consumers_paused.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
