@@ -178,6 +178,7 @@ pub async fn run(args: &DemoArgs, _json: bool) -> Result<(), CliError> {
     let state = ApiState {
         backend: backend.clone(),
         allow_private_endpoints: true,
+        auth: Default::default(),
     };
     let server = tokio::spawn(serve(listener, state, async move {
         let _ = stop_rx.await;

@@ -31,6 +31,7 @@ async fn start_with(state_machine: Option<&str>) -> Server {
     let state = ApiState {
         backend: Arc::new(LocalBackend::new(runtime.clone())),
         allow_private_endpoints: false,
+        auth: Default::default(),
     };
     tokio::spawn(serve(listener, state, std::future::pending()));
     Server {
@@ -402,6 +403,7 @@ async fn readyz_answers_once_the_consumers_run_and_the_database_takes_writes() {
     let state = ApiState {
         backend: Arc::new(LocalBackend::new(runtime.clone())),
         allow_private_endpoints: false,
+        auth: Default::default(),
     };
     tokio::spawn(serve(listener, state, std::future::pending()));
     let http = reqwest::Client::new();

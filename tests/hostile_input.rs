@@ -1060,6 +1060,23 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
             ]),
             "no endpoint",
         ),
+        // tokens.
+        (
+            s(&["tokens", "create", "--name", "a b", "--scope", "admin"]),
+            "token name",
+        ),
+        (
+            s(&["tokens", "create", "--name", &"n".repeat(65), "--scope", "admin"]),
+            "token name",
+        ),
+        (s(&["tokens", "create", "--name", "ok"]), "required"),
+        (
+            s(&["tokens", "create", "--name", "ok", "--scope", "root"]),
+            "invalid value",
+        ),
+        (s(&["tokens", "revoke", "--name", "no-such-token"]), "no active token"),
+        (s(&["tokens", "revoke", "--name", "../x"]), "token name"),
+        (s(&["--backend", "aws", "tokens", "list"]), "api gateway"),
         // backup / restore.
         (s(&["backup", "--to", &existing]), "already exists"),
         (s(&["backup", "--to", &no_dir]), "no such file"),

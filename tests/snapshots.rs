@@ -685,6 +685,7 @@ async fn api() -> Api {
     let state = ApiState {
         backend: Arc::new(LocalBackend::new(runtime.clone())),
         allow_private_endpoints: false,
+        auth: Default::default(),
     };
     tokio::spawn(serve(listener, state, std::future::pending()));
     Api {

@@ -24,6 +24,12 @@ pub enum AppError {
     NotImplemented(String),
     #[error("{0}")]
     Unavailable(String),
+    /// No valid token: 401 with `WWW-Authenticate: Bearer`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid token without the route's scope.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl AppError {
@@ -37,6 +43,8 @@ impl AppError {
             AppError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             AppError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, "NotImplemented"),
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
+            AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
         }
     }
 }
@@ -47,11 +55,18 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(%code, message = %self, "request failed");
         }
-        (
+        let mut response = (
             status,
             Json(json!({"error": {"code": code, "message": self.to_string()}})),
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 

@@ -1,6 +1,7 @@
 //! The local HTTP API (axum). Handlers are thin: parse, call the [`Backend`], shape the answer.
 //! Errors become responses in [`error`] only.
 
+pub mod auth;
 pub mod error;
 
 use crate::backend::{Backend, ExecStatus};
@@ -24,6 +25,8 @@ pub struct ApiState {
     pub backend: Arc<dyn Backend>,
     /// `--allow-private-endpoints`: lets vendors subscribe loopback/private URLs (tests, local use).
     pub allow_private_endpoints: bool,
+    /// Who may call which route (see [`auth`]).
+    pub auth: auth::Auth,
 }
 
 /// API Gateway serves the stack under its stage; the seed's notebook calls `{api}/prod/order`.
@@ -39,6 +42,7 @@ pub fn router(state: ApiState) -> Router {
         .fallback(|| async { AppError::NotFound("no such route; see README.md for the API".into()) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed("method not allowed on this route".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.auth.clone(), auth::require))
         .with_state(state)
 }
 

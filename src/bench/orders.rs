@@ -297,6 +297,7 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
             let state = ApiState {
                 backend: backend.clone(),
                 allow_private_endpoints: true,
+                auth: Default::default(),
             };
             let task = tokio::spawn(serve(listener, state, async move {
                 let _ = stop_api_rx.await;

@@ -131,6 +131,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::States(cmd) => super::states::run(&cli, cmd).await,
         Command::Bench(args) => super::bench::run(&cli, args).await,
         Command::Backup { to } => copy_database(&cli, |data| crate::local::backup::backup(data, to)),
+        Command::Tokens(cmd) => super::tokens::run(&cli, cmd).await,
         Command::Restore { from } => copy_database(&cli, |data| crate::local::backup::restore(from, data)),
     }
 }

@@ -8,6 +8,7 @@ pub mod output;
 mod queues;
 mod serve;
 mod states;
+mod tokens;
 mod topic;
 mod vendors;
 
@@ -110,6 +111,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// API tokens for `skipline serve`: bearer tokens with scopes, shown once, stored hashed.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Restore a backup into a new or empty data dir (--data-dir), after checking it. Refuses a
     /// data dir that holds anything. Then `skipline serve` on it resumes the executions that
     /// were running when the backup was taken.
@@ -117,6 +121,29 @@ pub enum Command {
         /// A file written by `skipline backup`.
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token and show it once; only its SHA-256 is stored. Scopes: orders:write
+    /// (POST /order), orders:read (orders, status, invoices), admin (everything else).
+    #[command(
+        after_help = "Examples:\n  skipline tokens create --name shop-app --scope orders:write --scope orders:read\n  curl -H \"Authorization: Bearer stl_…\" http://127.0.0.1:8080/orders/ORDERID"
+    )]
+    Create {
+        /// 1 to 64 of letters, digits, '-' and '_'; unique among active tokens.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        #[arg(long = "scope", value_name = "SCOPE", required = true, value_enum)]
+        scopes: Vec<crate::local::tokens::Scope>,
+    },
+    /// Every token (never its secret), newest first, with its scopes and whether it is revoked.
+    List,
+    /// Revoke a token; `serve` refuses it within a second.
+    Revoke {
+        #[arg(long, value_name = "NAME")]
+        name: String,
     },
 }
 
@@ -218,9 +245,14 @@ pub struct RuntimeArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Loopback by default; anything else exposes the API to the network.
+    /// Address to listen on. Loopback by default. Anything else exposes the API to the network,
+    /// so it is refused until an API token exists (`skipline tokens create`).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub bind: std::net::SocketAddr,
+    /// Serve a non-loopback --bind with no API token: anyone who can reach it can do anything.
+    /// Only for a network you control entirely.
+    #[arg(long)]
+    pub insecure_no_auth: bool,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 }

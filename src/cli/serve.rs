@@ -23,15 +23,34 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
             cli.data_dir.display()
         )));
     }
+    let any_token = crate::local::tokens::any_active_at(&crate::local::runtime::db_path(&cli.data_dir))
+        .map_err(|e| CliError::Unavailable(format!("cannot read the API tokens: {e}")))?;
+    let loopback = args.bind.ip().is_loopback();
+    match (any_token, loopback, args.insecure_no_auth) {
+        (true, _, _) => println!("API tokens are required (skipline tokens list)"),
+        (false, true, _) => println!(
+            "open development mode: no API token exists, so anyone on this machine can call the API \
+             (create one with `skipline tokens create` to require tokens)"
+        ),
+        (false, false, true) => {
+            tracing::warn!(bind = %args.bind, "listening on a non-loopback address with no API token (--insecure-no-auth)");
+            eprintln!(
+                "warning: {} is not a loopback address and no API token exists; anyone who can reach it can do anything",
+                args.bind
+            );
+        }
+        (false, false, false) => {
+            return Err(CliError::Invalid(format!(
+                "refusing to serve {} without authentication: create a token first (skipline tokens create --name N --scope admin), \
+                 bind to 127.0.0.1, or pass --insecure-no-auth",
+                args.bind
+            )));
+        }
+    }
     let rt = Runtime::open(runtime_config(cli, Some(&args.runtime)), Overrides::default()).await?;
     rt.lock_for_serving()?;
-    if !args.bind.ip().is_loopback() {
-        tracing::warn!(bind = %args.bind, "listening on a non-loopback address: the API has no authentication");
-        eprintln!(
-            "warning: {} is not a loopback address; anyone who can reach it can place orders",
-            args.bind
-        );
-    }
+    let tokens = crate::local::tokens::Tokens::new(rt.db.clone());
+    let auth = crate::api::auth::Auth::tokens(tokens, loopback || args.insecure_no_auth);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| CliError::Unavailable(format!("cannot listen on {}: {e}", args.bind)))?;
@@ -39,6 +58,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
     let state = crate::api::ApiState {
         backend: Arc::new(LocalBackend::new(rt.clone())),
         allow_private_endpoints: args.runtime.allow_private_endpoints,
+        auth,
     };
     let addr = listener
         .local_addr()

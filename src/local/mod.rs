@@ -17,5 +17,6 @@ pub mod queues;
 pub mod replay;
 pub mod runtime;
 pub mod schema;
+pub mod tokens;
 pub mod topic;
 pub mod vendors;

@@ -54,6 +54,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (eventid, endpointid)
 ) WITHOUT ROWID;
 
+-- API tokens (see `local::tokens`): only the SHA-256 of each is kept.
+CREATE TABLE IF NOT EXISTS api_tokens (
+    name       TEXT NOT NULL,
+    digest     TEXT NOT NULL UNIQUE,
+    scopes     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+
 -- The delivery log: every attempt (see `Attempt`), read newest first per vendor.
 CREATE TABLE IF NOT EXISTS delivery_attempts (
     seq             INTEGER PRIMARY KEY,
