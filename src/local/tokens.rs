@@ -6,7 +6,7 @@
 
 use super::db::{Db, DbError};
 use base64::Engine as _;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
