@@ -12,4 +12,5 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod local;
+pub mod metrics;
 pub mod receiver;

@@ -485,6 +485,8 @@ fn http_cases() -> Vec<Http> {
         not_allowed("POST", "/healthz", Some("{}")),
         not_allowed("POST", "/readyz", Some("{}")),
         get("/readyz?verbose=1", 400, "unknown query parameter"),
+        get("/metrics?name=x", 400, "unknown query parameter"),
+        not_allowed("POST", "/metrics", Some("{}")),
         // The same refusals through a body that arrives with no Content-Type at all.
         post_order("{", 400, "invalid order").without_header("content-type"),
     ]

@@ -74,6 +74,7 @@ fn routes() -> Router<ApiState> {
         )
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus_metrics))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed("method not allowed on this route".into()) })
 }
 
@@ -323,6 +324,35 @@ async fn readyz(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<(S
             Json(json!({"status": "not ready", "reason": reason})),
         ),
     })
+}
+
+/// Prometheus text format. Queue gauges are read now; everything else was recorded as it
+/// happened. Served only where `serve` installed the recorder; `admin` scope.
+async fn prometheus_metrics(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
+    query(raw, &[])?;
+    let Some(handle) = crate::metrics::handle() else {
+        return Err(AppError::NotFound("metrics are served by `skipline serve`".into()));
+    };
+    let queues = s.backend.queues().await?;
+    let visible: BTreeMap<&str, u64> = queues.iter().map(|q| (q.name.as_str(), q.visible)).collect();
+    for q in &queues {
+        for (state, n) in [
+            ("visible", q.visible),
+            ("in_flight", q.in_flight),
+            ("delayed", q.delayed),
+        ] {
+            metrics::gauge!(crate::metrics::QUEUE_MESSAGES, "queue" => q.name.clone(), "state" => state).set(n as f64);
+        }
+        if let Some(dlq) = &q.dlq {
+            let depth = visible.get(dlq.as_str()).copied().unwrap_or(0);
+            metrics::gauge!(crate::metrics::DLQ_MESSAGES, "queue" => q.name.clone()).set(depth as f64);
+        }
+    }
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        handle.render(),
+    )
+        .into_response())
 }
 
 /// An attempt as the API and `--json` show it.

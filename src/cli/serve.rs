@@ -47,6 +47,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
             )));
         }
     }
+    crate::metrics::install().map_err(CliError::Unavailable)?;
     let rt = Runtime::open(runtime_config(cli, Some(&args.runtime)), Overrides::default()).await?;
     rt.lock_for_serving()?;
     let tokens = crate::local::tokens::Tokens::new(rt.db.clone());

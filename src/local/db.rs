@@ -291,9 +291,12 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, stats: &DbStats) {
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
-        stats.commit_ns.fetch_add(elapsed_ns(commit_started), Ordering::Relaxed);
+        let commit_ns = elapsed_ns(commit_started);
+        stats.commit_ns.fetch_add(commit_ns, Ordering::Relaxed);
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.writes.fetch_add(finishers.len() as u64, Ordering::Relaxed);
+        metrics::histogram!(crate::metrics::COMMIT_WRITES).record(finishers.len() as f64);
+        metrics::histogram!(crate::metrics::COMMIT_SECONDS).record(commit_ns as f64 / 1e9);
         for finish in finishers {
             finish(commit.clone());
         }

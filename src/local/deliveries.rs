@@ -195,6 +195,10 @@ impl DeliveryLog for SqliteDeliveries {
     }
 
     async fn record_attempt(&self, a: &Attempt) -> Result<(), StoreError> {
+        metrics::counter!(crate::metrics::DELIVERIES, "outcome" => a.outcome.as_str()).increment(1);
+        if a.outcome != AttemptOutcome::Skipped {
+            metrics::histogram!(crate::metrics::DELIVERY_SECONDS).record(a.latency_ms as f64 / 1000.0);
+        }
         let a = a.clone();
         Ok(self
             .db

@@ -350,6 +350,8 @@ struct SinkState {
     pending: Vec<HistoryEvent>,
     /// Where a resumed run would start if the process died now.
     durable_resume: Option<(String, Value)>,
+    /// When each top-level state was entered, for its duration metric (only while serving).
+    entered: Vec<(String, std::time::Instant)>,
 }
 
 impl ExecutionSink {
@@ -367,6 +369,7 @@ impl ExecutionSink {
             state: Mutex::new(SinkState {
                 pending: Vec::new(),
                 durable_resume: Some(resume),
+                entered: Vec::new(),
             }),
         }
     }
@@ -376,11 +379,28 @@ impl ExecutionSink {
     }
 }
 
+/// Records a top-level state's duration when it exits.
+fn state_timing(entered: &mut Vec<(String, std::time::Instant)>, event: &HistoryEvent) {
+    match event {
+        HistoryEvent::StateEntered { state, .. } => entered.push((state.clone(), std::time::Instant::now())),
+        HistoryEvent::StateExited { state, .. } => {
+            if let Some(i) = entered.iter().rposition(|(s, _)| s == state) {
+                let (name, at) = entered.swap_remove(i);
+                metrics::histogram!(crate::metrics::STATE_SECONDS, "state" => name).record(at.elapsed().as_secs_f64());
+            }
+        }
+        _ => {}
+    }
+}
+
 #[async_trait::async_trait]
 impl HistorySink for ExecutionSink {
     async fn record(&self, event: &HistoryEvent) -> Result<(), String> {
         let batch = {
             let mut st = self.lock();
+            if crate::metrics::handle().is_some() {
+                state_timing(&mut st.entered, event);
+            }
             st.pending.push(event.clone());
             let flush = match event {
                 HistoryEvent::StateEntered { state, input, .. } => {

@@ -3,7 +3,7 @@
 
 use super::Runtime;
 use crate::local::executions::{ExecutionRecord, ExecutionSink, state_machine_arn};
-use skipline_engine::asl::{ExecutionContext, Resume, SystemClock};
+use skipline_engine::asl::{ExecutionContext, Outcome, Resume, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -153,10 +153,22 @@ impl Runtime {
             self.checkpoints.clone(),
             (state.clone(), input.clone()),
         );
-        self.machine
+        let outcome = self
+            .machine
             .run(&ctx, resume, self.invoker.as_ref(), &SystemClock, &sink)
             .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let label = match outcome {
+            Outcome::Succeeded { .. } => "succeeded",
+            Outcome::Failed { .. } => "failed",
+            Outcome::TimedOut { .. } => "timed_out",
+        };
+        metrics::counter!(crate::metrics::ORDERS, "outcome" => label).increment(1);
+        let took = jiff::Timestamp::now()
+            .duration_since(ctx.start_time)
+            .as_secs_f64()
+            .max(0.0);
+        metrics::histogram!(crate::metrics::ORDER_SECONDS, "outcome" => label).record(took);
+        Ok(())
     }
 }
