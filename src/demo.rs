@@ -179,6 +179,7 @@ pub async fn run(args: &DemoArgs, _json: bool) -> Result<(), CliError> {
         backend: backend.clone(),
         allow_private_endpoints: true,
         auth: Default::default(),
+        limits: None,
     };
     let server = tokio::spawn(serve(listener, state, async move {
         let _ = stop_rx.await;

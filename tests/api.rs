@@ -32,6 +32,7 @@ async fn start_with(state_machine: Option<&str>) -> Server {
         backend: Arc::new(LocalBackend::new(runtime.clone())),
         allow_private_endpoints: false,
         auth: Default::default(),
+        limits: None,
     };
     tokio::spawn(serve(listener, state, std::future::pending()));
     Server {
@@ -404,6 +405,7 @@ async fn readyz_answers_once_the_consumers_run_and_the_database_takes_writes() {
         backend: Arc::new(LocalBackend::new(runtime.clone())),
         allow_private_endpoints: false,
         auth: Default::default(),
+        limits: None,
     };
     tokio::spawn(serve(listener, state, std::future::pending()));
     let http = reqwest::Client::new();

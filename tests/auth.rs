@@ -239,3 +239,55 @@ async fn loopback_without_tokens_is_open_development_mode() {
     let r = http.get(format!("{}/executions", server.base)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_requests_get_429_with_retry_after_per_token_and_overall() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let a = token(&data, "app-a", &["admin"]);
+    let b = token(&data, "app-b", &["admin"]);
+    let server = Serve::start(
+        &data,
+        &["--token-rate", "1", "--token-burst", "3", "--global-burst", "100"],
+        &dir.path().join("serve.log"),
+    );
+    let http = http_client();
+    let get = |t: String| {
+        let (http, url) = (http.clone(), format!("{}/executions", server.base));
+        async move { http.get(url).bearer_auth(t).send().await.unwrap() }
+    };
+    for _ in 0..3 {
+        assert_eq!(get(a.clone()).await.status().as_u16(), 200);
+    }
+    let throttled = get(a.clone()).await;
+    assert_eq!(throttled.status().as_u16(), 429);
+    let retry: u64 = throttled.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    let body: Value = throttled.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "TooManyRequests");
+    assert_eq!(
+        get(b.clone()).await.status().as_u16(),
+        200,
+        "another token has its own bucket"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(get(a).await.status().as_u16(), 200, "refilled after Retry-After");
+    drop(server);
+
+    // Overall: checked before any token, so even unauthenticated floods are held.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(
+        &dir.path().join("data"),
+        &["--global-rate", "1", "--global-burst", "2"],
+        &dir.path().join("serve.log"),
+    );
+    let url = format!("{}/healthz", server.base);
+    let codes: Vec<u16> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(http.get(&url).send().await.unwrap().status().as_u16());
+        }
+        v
+    };
+    assert_eq!(codes, [200, 200, 429]);
+}

@@ -686,6 +686,7 @@ async fn api() -> Api {
         backend: Arc::new(LocalBackend::new(runtime.clone())),
         allow_private_endpoints: false,
         auth: Default::default(),
+        limits: None,
     };
     tokio::spawn(serve(listener, state, std::future::pending()));
     Api {

@@ -105,7 +105,7 @@ impl Checker {
 }
 
 /// The middleware: 401 without a valid token, 403 with one that lacks the scope.
-pub async fn require(State(auth): State<Auth>, request: Request, next: Next) -> Result<Response, AppError> {
+pub async fn require(State(auth): State<Auth>, mut request: Request, next: Next) -> Result<Response, AppError> {
     let Some(checker) = auth.0.clone() else {
         return Ok(next.run(request).await);
     };
@@ -143,6 +143,9 @@ pub async fn require(State(auth): State<Auth>, request: Request, next: Next) -> 
             scope.as_str()
         )));
     }
+    request
+        .extensions_mut()
+        .insert(super::throttle::Caller(token.name.clone()));
     Ok(next.run(request).await)
 }
 

@@ -30,6 +30,9 @@ pub enum AppError {
     /// A valid token without the route's scope.
     #[error("{0}")]
     Forbidden(String),
+    /// Throttled: 429, with `Retry-After` set by the limiter.
+    #[error("{0}")]
+    TooManyRequests(String),
 }
 
 impl AppError {
@@ -45,6 +48,7 @@ impl AppError {
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
             AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
+            AppError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod throttle;
 
 use crate::backend::{Backend, ExecStatus};
 use axum::body::Bytes;
@@ -27,6 +28,8 @@ pub struct ApiState {
     pub allow_private_endpoints: bool,
     /// Who may call which route (see [`auth`]).
     pub auth: auth::Auth,
+    /// Request limits (see [`throttle`]); `None` serves unthrottled (in-process tools and tests).
+    pub limits: Option<throttle::Limits>,
 }
 
 /// API Gateway serves the stack under its stage; the seed's notebook calls `{api}/prod/order`.
@@ -36,14 +39,22 @@ pub const STAGE_PREFIX: &str = "/prod";
 /// Gateway needs only its host changed.
 pub fn router(state: ApiState) -> Router {
     let routes = routes();
-    Router::new()
+    let router = Router::new()
         .nest(STAGE_PREFIX, routes.clone())
         .merge(routes)
         .fallback(|| async { AppError::NotFound("no such route; see README.md for the API".into()) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed("method not allowed on this route".into()) })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(state.auth.clone(), auth::require))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let auth = axum::middleware::from_fn_with_state(state.auth.clone(), auth::require);
+    // Outermost first: the overall limit, then authentication, then the per-token limit.
+    let router = match state.limits.as_ref().and_then(throttle::configs) {
+        Some((overall, per_token)) => router
+            .layer(tower_governor::GovernorLayer::new(per_token).error_handler(throttle::too_many))
+            .layer(auth)
+            .layer(tower_governor::GovernorLayer::new(overall).error_handler(throttle::too_many)),
+        None => router.layer(auth),
+    };
+    router.with_state(state)
 }
 
 fn routes() -> Router<ApiState> {

@@ -298,6 +298,7 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
                 backend: backend.clone(),
                 allow_private_endpoints: true,
                 auth: Default::default(),
+                limits: None,
             };
             let task = tokio::spawn(serve(listener, state, async move {
                 let _ = stop_api_rx.await;

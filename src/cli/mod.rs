@@ -253,6 +253,23 @@ pub struct ServeArgs {
     /// Only for a network you control entirely.
     #[arg(long)]
     pub insecure_no_auth: bool,
+    /// Requests/s one API token may make (its bucket refills at this rate). Requests without a
+    /// token, in open development mode, share one bucket. API Gateway in our stack: 50/s overall.
+    #[arg(long, value_name = "RPS", default_value_t = crate::api::throttle::DEFAULT_TOKEN_RATE,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub token_rate: u32,
+    /// Requests one token may make at once before the rate applies (API Gateway: 100 overall).
+    #[arg(long, value_name = "N", default_value_t = crate::api::throttle::DEFAULT_TOKEN_BURST,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub token_burst: u32,
+    /// Requests/s for the whole API, checked before any token is looked at.
+    #[arg(long, value_name = "RPS", default_value_t = crate::api::throttle::DEFAULT_GLOBAL_RATE,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub global_rate: u32,
+    /// Requests the whole API takes at once before the overall rate applies.
+    #[arg(long, value_name = "N", default_value_t = crate::api::throttle::DEFAULT_GLOBAL_BURST,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub global_burst: u32,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 }

@@ -60,6 +60,12 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
         backend: Arc::new(LocalBackend::new(rt.clone())),
         allow_private_endpoints: args.runtime.allow_private_endpoints,
         auth,
+        limits: Some(crate::api::throttle::Limits {
+            token_rate: args.token_rate,
+            token_burst: args.token_burst,
+            global_rate: args.global_rate,
+            global_burst: args.global_burst,
+        }),
     };
     let addr = listener
         .local_addr()
