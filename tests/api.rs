@@ -438,3 +438,81 @@ async fn readyz_answers_once_the_consumers_run_and_the_database_takes_writes() {
     assert_eq!(code, 400, "{body}");
     runtime.stop();
 }
+
+#[tokio::test]
+async fn the_admin_routes_do_what_the_cli_does() {
+    let s = start().await;
+    s.runtime.queues.create("audit", &Default::default()).await.unwrap();
+    let (code, sub, _) = s
+        .post(
+            "/topic/subscriptions",
+            r#"{"protocol":"sqs","endpoint":"audit","raw":true,"filterPolicy":{"eventtype":["OrderCompleted"]}}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(code, 201, "{sub}");
+    assert_eq!(sub["endpoint"], "audit");
+    let (code, again, _) = s
+        .post("/topic/subscriptions", r#"{"protocol":"sqs","endpoint":"audit"}"#, &[])
+        .await;
+    assert_eq!(code, 409, "{again}");
+    let (code, subs) = s.get("/topic/subscriptions").await;
+    assert_eq!(code, 200);
+    assert!(
+        subs["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["endpoint"] == "audit")
+    );
+
+    let (code, placed, _) = s.post("/order", &seed("acct-admin", "v0"), &[]).await;
+    assert_eq!(code, 202, "{placed}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let messages = loop {
+        let (code, m) = s.get("/queues/audit/messages?max=5").await;
+        assert_eq!(code, 200, "{m}");
+        if !m["messages"].as_array().unwrap().is_empty() {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the completion never reached audit"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        messages["messages"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("OrderCompleted")
+    );
+    let (code, queues) = s.get("/queues").await;
+    assert_eq!(code, 200);
+    let audit = queues["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "audit")
+        .cloned()
+        .unwrap();
+    assert_eq!(audit["visible"], 1, "peeking receives nothing: {audit}");
+    let (code, report, _) = s
+        .post("/queues/audit/replay", r#"{"to":"clear-cart-dlq","dryRun":true}"#, &[])
+        .await;
+    assert_eq!(code, 200, "{report}");
+    assert_eq!(
+        (report["moved"].as_u64(), report["dryRun"].as_bool()),
+        (Some(1), Some(true)),
+        "{report}"
+    );
+    let (_, queues) = s.get("/queues").await;
+    let audit = queues["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "audit")
+        .cloned()
+        .unwrap();
+    assert_eq!(audit["visible"], 1, "a dry run moves nothing");
+}

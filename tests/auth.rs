@@ -130,6 +130,17 @@ async fn every_route_answers_401_403_or_its_answer_and_a_refusal_writes_nothing(
             202,
         ),
         route("DELETE", "/vendors/v9/endpoints/ep_none", None, Some("admin"), 404),
+        route("GET", "/topic/subscriptions", None, Some("admin"), 200),
+        route("GET", "/queues", None, Some("admin"), 200),
+        route("GET", "/queues/deliveries-dlq/messages", None, Some("admin"), 200),
+        route(
+            "POST",
+            "/queues/deliveries-dlq/replay",
+            Some(r#"{"dryRun":true}"#.into()),
+            Some("admin"),
+            200,
+        ),
+        route("GET", "/metrics", None, Some("admin"), 200),
         route("GET", "/no-such-route", None, Some("admin"), 404),
         place,
     ];

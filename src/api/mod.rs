@@ -1,6 +1,7 @@
 //! The local HTTP API (axum). Handlers are thin: parse, call the [`Backend`], shape the answer.
 //! Errors become responses in [`error`] only.
 
+mod admin;
 pub mod auth;
 pub mod error;
 pub mod throttle;
@@ -79,6 +80,13 @@ fn routes() -> Router<ApiState> {
         )
         .route("/vendors/{vendorid}/deliveries", get(vendor_deliveries))
         .route("/vendors/{vendorid}/redeliver", post(redeliver))
+        .route(
+            "/topic/subscriptions",
+            get(admin::topic_subscriptions).post(admin::topic_subscribe),
+        )
+        .route("/queues", get(admin::queues))
+        .route("/queues/{queue}/messages", get(admin::peek))
+        .route("/queues/{queue}/replay", post(admin::replay))
         .route(
             "/schema/place-order",
             get(|| async { Json(skipline_events::place_order_schema()) }),

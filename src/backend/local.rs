@@ -65,6 +65,7 @@ impl From<TopicError> for BackendError {
         match e {
             TopicError::Invalid(m) => BackendError::Invalid(m),
             TopicError::NotFound(m) => BackendError::NotFound(m),
+            TopicError::Conflict(m) => BackendError::Conflict(m),
             TopicError::Db(d) => d.into(),
         }
     }

@@ -44,6 +44,9 @@ pub enum TopicError {
     Invalid(String),
     #[error("{0}")]
     NotFound(String),
+    /// The same subscription exists already.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -164,7 +167,7 @@ impl Topic {
                     |r| r.get(0),
                 )?;
                 if dup {
-                    return Err(TopicError::Invalid(format!("{} {} is already subscribed", s.protocol, s.endpoint)));
+                    return Err(TopicError::Conflict(format!("{} {} is already subscribed", s.protocol, s.endpoint)));
                 }
                 c.prepare_cached("INSERT INTO subscriptions (id, protocol, endpoint, filter_policy, scope, raw, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![s.id, s.protocol, s.endpoint, s.filter_policy, s.scope.as_str(), s.raw, now],
                 )?;

@@ -1,0 +1,163 @@
+//! The admin routes the CLI has had and the API lacked: topic subscriptions, queues, peek and
+//! replay (with its dry run). All need the `admin` scope; each takes what its CLI command takes.
+
+use super::error::AppError;
+use super::{ApiState, body, json_content_type, path, query};
+use crate::backend::{NewSubscription, Protocol, Quiet, ReplayRequest, ReplayTarget, requests};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use skipline_engine::filter::{FilterPolicy, FilterScope};
+
+/// Reads a JSON object body into `T`, naming the expected shape on any problem.
+fn object<T: serde::de::DeserializeOwned>(bytes: &Bytes, shape: &str) -> Result<T, AppError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::BadRequest(format!("body must be a JSON object {shape}")));
+    }
+    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("body must be {shape}: {e}")))
+}
+
+/// A filter policy given as a JSON object, checked as SNS checks it.
+fn policy(value: &Value, scope: FilterScope) -> Result<(String, FilterPolicy), AppError> {
+    let text = value.to_string();
+    let parsed = FilterPolicy::parse(&text, scope).map_err(|e| AppError::BadRequest(format!("filterPolicy: {e}")))?;
+    Ok((text, parsed))
+}
+
+pub async fn topic_subscriptions(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, AppError> {
+    query(raw, &[])?;
+    Ok(Json(json!({"subscriptions": s.backend.topic_subscriptions().await?})))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SubscribeBody {
+    protocol: Protocol,
+    endpoint: String,
+    #[serde(default)]
+    filter_policy: Option<Value>,
+    #[serde(default)]
+    filter_policy_scope: Option<String>,
+    #[serde(default)]
+    raw: bool,
+}
+
+const SUBSCRIBE_SHAPE: &str =
+    r#"{"protocol": "sqs"|"http"|"https", "endpoint", "filterPolicy"?, "filterPolicyScope"?, "raw"?}"#;
+
+pub async fn topic_subscribe(
+    State(s): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    payload: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    query(raw, &[])?;
+    json_content_type(&headers)?;
+    let req: SubscribeBody = object(&body(payload)?, SUBSCRIBE_SHAPE)?;
+    let scope = match req.filter_policy_scope.as_deref() {
+        None | Some("MessageAttributes") => FilterScope::MessageAttributes,
+        Some("MessageBody") => FilterScope::MessageBody,
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "filterPolicyScope must be MessageAttributes or MessageBody, not {other:?}"
+            )));
+        }
+    };
+    let filter_policy = req.filter_policy.as_ref().map(|p| policy(p, scope)).transpose()?;
+    let info = s
+        .backend
+        .topic_subscribe(NewSubscription {
+            protocol: req.protocol,
+            endpoint: req.endpoint,
+            filter_policy,
+            raw: req.raw,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(info))))
+}
+
+pub async fn queues(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, AppError> {
+    query(raw, &[])?;
+    Ok(Json(json!({"queues": s.backend.queues().await?})))
+}
+
+/// `?max=` (1–1000, default 10): messages without receiving them.
+pub async fn peek(
+    State(s): State<ApiState>,
+    queue: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    let queue = path(queue)?;
+    let q = query(raw, &["max"])?;
+    let max = match q.get("max") {
+        None => 10,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=requests::MAX_PEEK).contains(n))
+            .ok_or_else(|| AppError::BadRequest(format!("max must be a number from 1 to {}", requests::MAX_PEEK)))?,
+    };
+    Ok(Json(json!({"messages": s.backend.peek(&queue, max).await?})))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ReplayBody {
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    to_topic: bool,
+    #[serde(default)]
+    max: Option<u64>,
+    #[serde(default)]
+    filter_policy: Option<Value>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+const REPLAY_SHAPE: &str = r#"{"to"? | "toTopic"?, "max"?, "filterPolicy"?, "dryRun"?}"#;
+
+/// Moves messages from a DLQ back (as `queues replay`); `dryRun` only counts.
+pub async fn replay(
+    State(s): State<ApiState>,
+    queue: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    payload: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AppError> {
+    let from = path(queue)?;
+    query(raw, &[])?;
+    json_content_type(&headers)?;
+    let bytes = body(payload)?;
+    let req: ReplayBody = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        ReplayBody::default()
+    } else {
+        object(&bytes, REPLAY_SHAPE)?
+    };
+    let to = match (req.to, req.to_topic) {
+        (Some(_), true) => return Err(AppError::BadRequest("give \"to\" or \"toTopic\", not both".into())),
+        (Some(q), false) => ReplayTarget::Queue(q),
+        (None, true) => ReplayTarget::Topic,
+        (None, false) => ReplayTarget::Origin,
+    };
+    if req.max == Some(0) {
+        return Err(AppError::BadRequest("max must be at least 1".into()));
+    }
+    let filter = req
+        .filter_policy
+        .as_ref()
+        .map(|p| policy(p, FilterScope::MessageAttributes))
+        .transpose()?
+        .map(|(_, p)| p);
+    let request = ReplayRequest {
+        from,
+        to,
+        max: req.max,
+        filter,
+        dry_run: req.dry_run,
+    };
+    Ok(Json(json!(s.backend.replay(&request, &Quiet).await?)))
+}
