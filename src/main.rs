@@ -1,7 +1,6 @@
 //! `skipline`: parse arguments, set up logging, run the command, exit with its code.
 
-use clap::Parser;
-use skipline::cli::{Cli, commands};
+use skipline::cli::commands;
 use tracing_subscriber::EnvFilter;
 
 /// The runtime allocates and frees many small JSON values per order; glibc malloc showed up as a
@@ -11,7 +10,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
-    let cli = Cli::parse();
+    // `serve --config FILE` adds the file's settings under the command line and environment.
+    let cli = skipline::cli::config::parse();
     // The demo narrates its own story; its expected failures need not shout.
     let quiet = matches!(cli.command, skipline::cli::Command::Demo(_));
     let default = match cli.verbose {

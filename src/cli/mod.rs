@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod commands;
+pub mod config;
 mod executions;
 mod order;
 pub mod output;
@@ -214,65 +215,114 @@ pub enum InspectionLevel {
 #[derive(Debug, Clone, Args)]
 pub struct RuntimeArgs {
     /// Permit vendor endpoints on loopback/private addresses and plain http:// (local use and tests only).
-    #[arg(long)]
+    #[arg(long, env = "SKIPLINE_ALLOW_PRIVATE_ENDPOINTS", value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_private_endpoints: bool,
     /// Run this state-machine file instead of the embedded infra/statemachine/order_flow.asl.json.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "SKIPLINE_STATE_MACHINE", value_name = "FILE")]
     pub state_machine: Option<PathBuf>,
     /// The notify-vendor and clear-cart queues' visibility timeout: how long a failed message
     /// waits before redelivery. (Webhook deliveries follow --delivery-schedule instead.)
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "SKIPLINE_VISIBILITY_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub visibility_timeout: Duration,
     /// Receives before a notify-vendor or clear-cart message moves to its DLQ.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, env = "SKIPLINE_MAX_RECEIVE_COUNT", value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_receive_count: u32,
     /// How long one webhook delivery may take.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, env = "SKIPLINE_WEBHOOK_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub webhook_timeout: Duration,
     /// When a failed webhook delivery is tried again: the waits after the first attempt, each
     /// up to 12h (SQS's visibility cap), jittered by ±10%. A 429 or 503 with Retry-After can
     /// lengthen a wait. Once the schedule is exhausted the delivery goes to deliveries-dlq;
     /// the deliveries queue's maxReceiveCount and retention are set from it. The default is
     /// Svix's: 8 attempts over about 27.5 hours.
-    #[arg(long, value_name = "DELAYS", default_value = skipline_handlers::schedule::DEFAULT_SCHEDULE,
+    #[arg(long, env = "SKIPLINE_DELIVERY_SCHEDULE", value_name = "DELAYS", default_value = skipline_handlers::schedule::DEFAULT_SCHEDULE,
           value_parser = |s: &str| skipline_handlers::schedule::Schedule::parse(s).map_err(|e| e.to_string()))]
     pub delivery_schedule: skipline_handlers::schedule::Schedule,
     /// Disable an endpoint that has failed every attempt for this long (it then gets nothing
     /// until `skipline vendors enable`), and publish an EndpointDisabled event. Up to 30d.
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_period)]
+    #[arg(long, env = "SKIPLINE_DISABLE_AFTER", value_name = "DURATION", default_value = "24h", value_parser = parse_period)]
     pub disable_after: Duration,
 }
 
+/// `skipline serve`. Every option can also come from the environment (`SKIPLINE_` and the
+/// option's name, e.g. SKIPLINE_BIND) or from a TOML file (`--config`); see [`config`].
 #[derive(Debug, Args)]
+#[command(after_help = SERVE_AFTER_HELP)]
 pub struct ServeArgs {
+    /// Read settings from this TOML file: one `name = value` per option, named as the long
+    /// option without its dashes (`bind = "0.0.0.0:8443"`, `tls-cert = "/etc/skipline/cert.pem"`).
+    /// The command line wins over the environment, which wins over the file.
+    #[arg(long, env = "SKIPLINE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the effective settings as TOML, each with where it came from, and exit: nothing
+    /// is opened or created. The output is itself a valid --config file.
+    #[arg(long)]
+    pub print_config: bool,
     /// Address to listen on. Loopback by default. Anything else exposes the API to the network,
     /// so it is refused until an API token exists (`skipline tokens create`).
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    #[arg(long, env = "SKIPLINE_BIND", default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub bind: std::net::SocketAddr,
     /// Serve a non-loopback --bind with no API token: anyone who can reach it can do anything.
     /// Only for a network you control entirely.
-    #[arg(long)]
+    #[arg(long, env = "SKIPLINE_INSECURE_NO_AUTH", value_parser = clap::builder::BoolishValueParser::new())]
     pub insecure_no_auth: bool,
+    /// Serve HTTPS with this PEM certificate chain (leaf first), e.g. Let's Encrypt's
+    /// fullchain.pem. Needs --tls-key. TLS 1.2 and 1.3 through rustls.
+    #[arg(long, env = "SKIPLINE_TLS_CERT", value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, PKCS#1 or SEC1) for --tls-cert. Read once at start; keep it
+    /// owner-only.
+    #[arg(long, env = "SKIPLINE_TLS_KEY", value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// On SIGTERM or SIGINT: how long open requests, running executions and consumer batches
+    /// may take to finish before the process exits 0 anyway. What is cut off resumes from its
+    /// last durable checkpoint at the next start. A second signal exits at once.
+    #[arg(long, env = "SKIPLINE_SHUTDOWN_TIMEOUT", value_name = "DURATION", default_value = "10s",
+          value_parser = parse_shutdown_timeout)]
+    pub shutdown_timeout: Duration,
     /// Requests/s one API token may make (its bucket refills at this rate). Requests without a
     /// token, in open development mode, share one bucket. API Gateway in our stack: 50/s overall.
-    #[arg(long, value_name = "RPS", default_value_t = crate::api::throttle::DEFAULT_TOKEN_RATE,
+    #[arg(long, env = "SKIPLINE_TOKEN_RATE", value_name = "RPS", default_value_t = crate::api::throttle::DEFAULT_TOKEN_RATE,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub token_rate: u32,
     /// Requests one token may make at once before the rate applies (API Gateway: 100 overall).
-    #[arg(long, value_name = "N", default_value_t = crate::api::throttle::DEFAULT_TOKEN_BURST,
+    #[arg(long, env = "SKIPLINE_TOKEN_BURST", value_name = "N", default_value_t = crate::api::throttle::DEFAULT_TOKEN_BURST,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub token_burst: u32,
     /// Requests/s for the whole API, checked before any token is looked at.
-    #[arg(long, value_name = "RPS", default_value_t = crate::api::throttle::DEFAULT_GLOBAL_RATE,
+    #[arg(long, env = "SKIPLINE_GLOBAL_RATE", value_name = "RPS", default_value_t = crate::api::throttle::DEFAULT_GLOBAL_RATE,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub global_rate: u32,
     /// Requests the whole API takes at once before the overall rate applies.
-    #[arg(long, value_name = "N", default_value_t = crate::api::throttle::DEFAULT_GLOBAL_BURST,
+    #[arg(long, env = "SKIPLINE_GLOBAL_BURST", value_name = "N", default_value_t = crate::api::throttle::DEFAULT_GLOBAL_BURST,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub global_burst: u32,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
+    /// Where each setting came from; filled in by [`config::parse`], for --print-config.
+    #[arg(skip)]
+    pub settings: Vec<config::Setting>,
 }
+
+const SERVE_AFTER_HELP: &str = "\
+Settings: command line > environment (SKIPLINE_BIND, SKIPLINE_TLS_CERT, …) > --config FILE > default.
+
+Examples:
+  skipline serve                                        http://127.0.0.1:8080, open development mode
+  skipline tokens create --name ops --scope admin       then, on a VPS:
+  skipline serve --bind 0.0.0.0:8443 --tls-cert /etc/skipline/fullchain.pem --tls-key /etc/skipline/key.pem
+  skipline serve --config /etc/skipline/serve.toml --print-config
+
+A serve.toml:
+  data-dir = \"/srv/skipline\"
+  bind = \"0.0.0.0:8443\"
+  tls-cert = \"/etc/skipline/fullchain.pem\"
+  tls-key = \"/etc/skipline/key.pem\"
+  token-rate = 100
+
+On SIGTERM: stop accepting, let open requests, executions and consumer batches finish for up
+to --shutdown-timeout, exit 0. The API is described at /openapi.json.";
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -524,6 +574,15 @@ pub enum QueuesCommand {
 /// Accepts `500ms`, `2s`, `1m`, `1h`, or a bare number of seconds, up to 24 hours.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     parse_duration_up_to(text, 24 * 3600)
+}
+
+/// `serve --shutdown-timeout`: up to 10 minutes, beyond which a supervisor has long given up.
+fn parse_shutdown_timeout(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() || d > Duration::from_secs(600) {
+        return Err(format!("{text:?} is out of range (more than 0, up to 10m)"));
+    }
+    Ok(d)
 }
 
 /// A rotation's grace period: as [`parse_duration`], with days (`2d`), up to

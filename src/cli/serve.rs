@@ -5,9 +5,14 @@ use super::order::serve_running;
 use super::{BackendKind, Cli, ServeArgs};
 use crate::backend::local::LocalBackend;
 use crate::local::runtime::{Overrides, Runtime};
+use std::path::Path;
 use std::sync::Arc;
 
 pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
+    if args.print_config {
+        print!("{}", super::config::render(&args.settings));
+        return Ok(());
+    }
     if cli.backend == BackendKind::Aws {
         return Err(CliError::Invalid(
             "`serve` runs the embedded backend; on AWS the API is API Gateway (see infra/README.md)".into(),
@@ -23,6 +28,11 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
             cli.data_dir.display()
         )));
     }
+    // Read before opening anything, so a wrong path or key refuses and leaves nothing behind.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+        _ => None,
+    };
     let any_token = crate::local::tokens::any_active_at(&crate::local::runtime::db_path(&cli.data_dir))
         .map_err(|e| CliError::Unavailable(format!("cannot read the API tokens: {e}")))?;
     let loopback = args.bind.ip().is_loopback();
@@ -52,8 +62,8 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
     rt.lock_for_serving()?;
     let tokens = crate::local::tokens::Tokens::new(rt.db.clone());
     let auth = crate::api::auth::Auth::tokens(tokens, loopback || args.insecure_no_auth);
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
+    let listener = std::net::TcpListener::bind(args.bind)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| CliError::Unavailable(format!("cannot listen on {}: {e}", args.bind)))?;
     let handles = rt.start_background();
     let state = crate::api::ApiState {
@@ -70,16 +80,94 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::Unavailable(e.to_string()))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
-        "skipline listening on http://{addr} (data dir {})",
+        "skipline listening on {scheme}://{addr} (data dir {})",
         cli.data_dir.display()
     );
-    crate::api::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|e| CliError::Unavailable(format!("server failed: {e}")))?;
-    rt.stop();
-    for h in handles {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), h).await;
+    let handle = axum_server::Handle::new();
+    let mut server = tokio::spawn(crate::api::serve_until(listener, tls, state, handle.clone()));
+    tokio::select! {
+        result = &mut server => {
+            rt.stop();
+            let failed = match result {
+                Ok(Ok(())) => "the server stopped by itself".to_string(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            };
+            return Err(CliError::Unavailable(format!("server failed: {failed}")));
+        }
+        () = shutdown_signal() => {}
+    }
+    // Stop accepting now; then, within one bound: open requests, then running executions
+    // (each reaches its next durable checkpoint or ends), then the consumers' current batches.
+    let bound = args.shutdown_timeout;
+    let deadline = tokio::time::Instant::now() + bound;
+    println!(
+        "shutting down: finishing open requests, executions and consumer batches for up to {} (a second signal exits at once)",
+        humantime(bound)
+    );
+    handle.graceful_shutdown(Some(bound));
+    let drain = async {
+        let _ = tokio::time::timeout_at(deadline, server).await;
+        rt.stop();
+        let left = rt.drain(deadline).await;
+        for h in handles {
+            let _ = tokio::time::timeout_at(deadline, h).await;
+        }
+        left
+    };
+    tokio::select! {
+        left = drain => match left {
+            0 => println!("stopped: every execution reached a checkpoint"),
+            n => println!("stopped after {}: {n} execution(s) still running will resume from their last checkpoint at the next start", humantime(bound)),
+        },
+        () = shutdown_signal() => println!("stopped at once on a second signal: unfinished executions resume at the next start"),
     }
     Ok(())
+}
+
+/// `1.5s`, `10s`: how the bound is written on the command line.
+fn humantime(d: std::time::Duration) -> String {
+    format!("{}s", d.as_secs_f64())
+}
+
+/// The certificate chain and key for `--tls-cert`/`--tls-key`, checked to match, with
+/// aws-lc-rs (the provider reqwest already links) named explicitly: both rustls providers
+/// are in the binary, so rustls cannot pick one by itself.
+fn tls_config(cert: &Path, key: &Path) -> Result<axum_server::tls_rustls::RustlsConfig, CliError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| CliError::Invalid(format!("--tls-cert {}: {e}", cert.display())))?;
+    if chain.is_empty() {
+        return Err(CliError::Invalid(format!(
+            "--tls-cert {}: no PEM certificate in it",
+            cert.display()
+        )));
+    }
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => CliError::Invalid(format!(
+            "--tls-key {}: no PEM private key (PKCS#8, PKCS#1 or SEC1) in it",
+            key.display()
+        )),
+        e => CliError::Invalid(format!("--tls-key {}: {e}", key.display())),
+    })?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CliError::Invalid(format!("TLS: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(chain, private)
+        .map_err(|e| {
+            CliError::Invalid(format!(
+                "--tls-cert {} and --tls-key {}: {e}",
+                cert.display(),
+                key.display()
+            ))
+        })?;
+    // The server speaks HTTP/1.1 (axum is built without http2).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)))
 }

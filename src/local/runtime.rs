@@ -384,6 +384,19 @@ impl Runtime {
         self.wake.notify_waiters();
     }
 
+    /// After [`Runtime::stop`]: waits until no execution is running, or until `deadline`, and
+    /// returns how many were still running. Each one left is safe: it resumes from its last
+    /// durable checkpoint at the next start.
+    pub async fn drain(&self, deadline: tokio::time::Instant) -> usize {
+        loop {
+            let running = self.active.lock().unwrap_or_else(|p| p.into_inner()).len();
+            if running == 0 || tokio::time::Instant::now() >= deadline {
+                return running;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     fn stopped(&self) -> bool {
         *self.shutdown.borrow()
     }

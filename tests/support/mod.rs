@@ -87,6 +87,24 @@ impl Serve {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// SIGTERM, then waits up to `limit` for the exit: its status (None if still running) and
+    /// how long it took.
+    pub fn terminate(&mut self, limit: Duration) -> (Option<std::process::ExitStatus>, Duration) {
+        let sent = Instant::now();
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(kill.success(), "kill -TERM {} failed", self.pid);
+        while sent.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return (Some(status), sent.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (None, sent.elapsed())
+    }
+
     /// Resident set size in KiB, from /proc/PID/status.
     pub fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;

@@ -94,6 +94,11 @@ impl Runtime {
             let Ok(_permit) = permits.acquire_owned().await else {
                 return;
             };
+            // Stopping: what has not begun here waits for the next start, where it resumes.
+            if rt.stopped() {
+                rt.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
+                return;
+            }
             let result = rt.execute(work).await;
             rt.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
             if let Err(e) = result {
