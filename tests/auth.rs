@@ -89,6 +89,7 @@ async fn every_route_answers_401_403_or_its_answer_and_a_refusal_writes_nothing(
         route("GET", "/healthz", None, None, 200),
         route("GET", "/readyz", None, None, 200),
         route("GET", "/schema/place-order", None, None, 200),
+        route("GET", "/openapi.json", None, None, 200),
         route("GET", &format!("/orders/{orderid}"), None, Some("orders:read"), 200),
         route(
             "GET",

@@ -2,6 +2,7 @@
 //! replay (with its dry run). All need the `admin` scope; each takes what its CLI command takes.
 
 use super::error::AppError;
+use super::openapi::ErrorBody;
 use super::{ApiState, body, json_content_type, path, query};
 use crate::backend::{NewSubscription, Protocol, Quiet, ReplayRequest, ReplayTarget, requests};
 use axum::Json;
@@ -27,14 +28,19 @@ fn policy(value: &Value, scope: FilterScope) -> Result<(String, FilterPolicy), A
     Ok((text, parsed))
 }
 
+#[utoipa::path(get, path = "/topic/subscriptions", tag = "admin", summary = "The topic's subscriptions",
+    responses((status = 200, description = "{\"subscriptions\": [...]}", body = Object)))]
 pub async fn topic_subscriptions(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, AppError> {
     query(raw, &[])?;
     Ok(Json(json!({"subscriptions": s.backend.topic_subscriptions().await?})))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = NewTopicSubscription)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SubscribeBody {
+pub(super) struct SubscribeBody {
+    /// sqs, http or https.
+    #[schema(value_type = String)]
     protocol: Protocol,
     endpoint: String,
     #[serde(default)]
@@ -48,6 +54,12 @@ struct SubscribeBody {
 const SUBSCRIBE_SHAPE: &str =
     r#"{"protocol": "sqs"|"http"|"https", "endpoint", "filterPolicy"?, "filterPolicyScope"?, "raw"?}"#;
 
+#[utoipa::path(post, path = "/topic/subscriptions", tag = "admin",
+    summary = "Subscribe a queue (name, ARN or URL) or an HTTP(S) endpoint to the topic, with an SNS filter policy",
+    request_body = SubscribeBody,
+    responses((status = 201, description = "Subscribed", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody),
+        (status = 404, description = "No such queue", body = ErrorBody),
+        (status = 409, description = "Already subscribed", body = ErrorBody)))]
 pub async fn topic_subscribe(
     State(s): State<ApiState>,
     RawQuery(raw): RawQuery,
@@ -79,12 +91,17 @@ pub async fn topic_subscribe(
     Ok((StatusCode::CREATED, Json(json!(info))))
 }
 
+#[utoipa::path(get, path = "/queues", tag = "admin", summary = "Every queue: visible, in flight, delayed, and its DLQ",
+    responses((status = 200, description = "{\"queues\": [...]}", body = Object)))]
 pub async fn queues(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, AppError> {
     query(raw, &[])?;
     Ok(Json(json!({"queues": s.backend.queues().await?})))
 }
 
 /// `?max=` (1–1000, default 10): messages without receiving them.
+#[utoipa::path(get, path = "/queues/{queue}/messages", tag = "admin", summary = "Messages in a queue, without receiving them",
+    params(("queue" = String, Path), ("max" = Option<usize>, Query, description = "1 to 1000, default 10")),
+    responses((status = 200, description = "{\"messages\": [...]}", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody), (status = 404, description = "No such queue", body = ErrorBody)))]
 pub async fn peek(
     State(s): State<ApiState>,
     queue: Result<Path<String>, PathRejection>,
@@ -103,9 +120,9 @@ pub async fn peek(
     Ok(Json(json!({"messages": s.backend.peek(&queue, max).await?})))
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ReplayBody {
+pub(super) struct ReplayBody {
     #[serde(default)]
     to: Option<String>,
     #[serde(default)]
@@ -121,6 +138,10 @@ struct ReplayBody {
 const REPLAY_SHAPE: &str = r#"{"to"? | "toTopic"?, "max"?, "filterPolicy"?, "dryRun"?}"#;
 
 /// Moves messages from a DLQ back (as `queues replay`); `dryRun` only counts.
+#[utoipa::path(post, path = "/queues/{queue}/replay", tag = "admin",
+    summary = "Move messages from a DLQ back to its source queue, another queue or the topic; dryRun only counts",
+    params(("queue" = String, Path)), request_body(content = ReplayBody, description = "Optional: no body moves everything back to the source queue"),
+    responses((status = 200, description = "What moved (or would), and what was skipped", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody), (status = 404, description = "No such queue", body = ErrorBody)))]
 pub async fn replay(
     State(s): State<ApiState>,
     queue: Result<Path<String>, PathRejection>,

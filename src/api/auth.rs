@@ -1,6 +1,6 @@
 //! Bearer-token authentication and scopes for the local API.
 //!
-//! - `/healthz`, `/readyz` and `/schema/…` are public: they return no data.
+//! - `/healthz`, `/readyz`, `/schema/…` and `/openapi.json` are public: they return no data.
 //! - `POST /order` needs `orders:write`; reading orders, their status and invoices needs
 //!   `orders:read`; everything else (vendors, executions, deliveries) needs `admin`.
 //! - With no active token the API is open only if the server allowed that at start (a loopback
@@ -57,7 +57,7 @@ pub fn required_scope(method: &Method, path: &str) -> Option<Scope> {
         .strip_prefix(super::STAGE_PREFIX)
         .filter(|p| p.starts_with('/'))
         .unwrap_or(path);
-    if path == "/healthz" || path == "/readyz" || path.starts_with("/schema/") {
+    if path == "/healthz" || path == "/readyz" || path == "/openapi.json" || path.starts_with("/schema/") {
         return None;
     }
     let read = method == Method::GET || method == Method::HEAD;

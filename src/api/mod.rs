@@ -4,6 +4,7 @@
 mod admin;
 pub mod auth;
 pub mod error;
+pub mod openapi;
 pub mod throttle;
 
 use crate::backend::{Backend, ExecStatus};
@@ -12,14 +13,17 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use error::AppError;
+use openapi::{ErrorBody, Placed};
 use serde_json::{Value, json};
 use skipline_events::MAX_BODY_BYTES;
 use skipline_handlers::ports::VendorEndpoint;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -39,7 +43,7 @@ pub const STAGE_PREFIX: &str = "/prod";
 /// Every route at the root and again under [`STAGE_PREFIX`], so a client written for API
 /// Gateway needs only its host changed.
 pub fn router(state: ApiState) -> Router {
-    let routes = routes();
+    let (routes, _) = routes();
     let router = Router::new()
         .nest(STAGE_PREFIX, routes.clone())
         .merge(routes)
@@ -58,43 +62,54 @@ pub fn router(state: ApiState) -> Router {
     router.with_state(state)
 }
 
-fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/order", post(place_order).get(get_order))
-        .route("/orders/{orderid}", get(order_status))
-        .route("/orders/{orderid}/invoice", get(order_invoice))
-        .route("/invoice", get(get_invoice))
-        .route("/executions", get(list_executions))
-        .route(
-            "/vendors/{vendorid}/endpoints",
-            post(subscribe_vendor).get(list_vendor_endpoints),
-        )
-        .route("/vendors/{vendorid}/endpoints/{endpointid}", delete(unsubscribe_vendor))
-        .route(
-            "/vendors/{vendorid}/endpoints/{endpointid}/rotate-secret",
-            post(rotate_vendor_secret),
-        )
-        .route(
-            "/vendors/{vendorid}/endpoints/{endpointid}/enable",
-            post(enable_vendor_endpoint),
-        )
-        .route("/vendors/{vendorid}/deliveries", get(vendor_deliveries))
-        .route("/vendors/{vendorid}/redeliver", post(redeliver))
-        .route(
-            "/topic/subscriptions",
-            get(admin::topic_subscriptions).post(admin::topic_subscribe),
-        )
-        .route("/queues", get(admin::queues))
-        .route("/queues/{queue}/messages", get(admin::peek))
-        .route("/queues/{queue}/replay", post(admin::replay))
-        .route(
-            "/schema/place-order",
-            get(|| async { Json(skipline_events::place_order_schema()) }),
-        )
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(prometheus_metrics))
-        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed("method not allowed on this route".into()) })
+/// Every route, registered from its handler's `#[utoipa::path]`, so the router and
+/// `/openapi.json` are one list (handlers with the same path share one `routes!`).
+fn routes() -> (Router<ApiState>, &'static Value) {
+    let (router, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(place_order, get_order))
+        .routes(routes!(order_status))
+        .routes(routes!(order_invoice))
+        .routes(routes!(get_invoice))
+        .routes(routes!(list_executions))
+        .routes(routes!(subscribe_vendor, list_vendor_endpoints))
+        .routes(routes!(unsubscribe_vendor))
+        .routes(routes!(rotate_vendor_secret))
+        .routes(routes!(enable_vendor_endpoint))
+        .routes(routes!(vendor_deliveries))
+        .routes(routes!(redeliver))
+        .routes(routes!(admin::topic_subscriptions, admin::topic_subscribe))
+        .routes(routes!(admin::queues))
+        .routes(routes!(admin::peek))
+        .routes(routes!(admin::replay))
+        .routes(routes!(place_order_schema))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(prometheus_metrics))
+        .routes(routes!(openapi_json))
+        .split_for_parts();
+    let router = router.method_not_allowed_fallback(|| async {
+        AppError::MethodNotAllowed("method not allowed on this route".into())
+    });
+    (router, openapi::document(api))
+}
+
+#[utoipa::path(get, path = "/schema/place-order", tag = "service",
+    summary = "The JSON Schema of the POST /order body (draft 2020-12)",
+    responses((status = 200, description = "The schema", body = Object)))]
+async fn place_order_schema() -> Json<Value> {
+    Json(skipline_events::place_order_schema())
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "service", summary = "Liveness",
+    responses((status = 200, description = "{\"status\": \"ok\"}", body = Object)))]
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "service", summary = "This document (OpenAPI 3.1)",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+async fn openapi_json(State(_): State<ApiState>) -> Json<Value> {
+    Json(openapi::document_or_empty().clone())
 }
 
 /// Turns axum's body rejection (e.g. over the limit) into our JSON error.
@@ -156,6 +171,17 @@ fn json_content_type(headers: &HeaderMap) -> Result<(), AppError> {
     }
 }
 
+#[utoipa::path(post, path = "/order", tag = "orders",
+    summary = "Place an order: starts the order flow",
+    description = "Answers once the execution is durable. The same Idempotency-Key with the same body answers 200 with the existing execution; with another body, 409.",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Names the execution; 1 to 80 of letters, digits, '-' and '_'")),
+    responses(
+        (status = 202, description = "Accepted: the execution is durable and running", body = Placed),
+        (status = 200, description = "This Idempotency-Key was used with this body before", body = Placed),
+        (status = 400, description = "Malformed input; nothing was written", body = ErrorBody),
+        (status = 409, description = "The Idempotency-Key was used with another body", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody)))]
 async fn place_order(
     State(s): State<ApiState>,
     headers: HeaderMap,
@@ -184,6 +210,10 @@ async fn place_order(
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
+#[utoipa::path(get, path = "/order", tag = "orders",
+    summary = "The active cart item of an account at a vendor (the seed's GET /order)",
+    params(("accountid" = String, Query), ("vendorid" = String, Query)),
+    responses((status = 200, description = "The cart item", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody), (status = 404, description = "No active order", body = ErrorBody)))]
 async fn get_order(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, AppError> {
     let q = query(raw, &["accountid", "vendorid"])?;
     let (Some(a), Some(v)) = (q.get("accountid"), q.get("vendorid")) else {
@@ -206,6 +236,10 @@ fn json_body<T: serde::Serialize>(value: &T) -> Result<Json<Value>, AppError> {
     ))
 }
 
+#[utoipa::path(get, path = "/orders/{orderid}", tag = "orders",
+    summary = "An order's status, rejection reason, invoice key and execution history",
+    params(("orderid" = String, Path)),
+    responses((status = 200, description = "The order", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody), (status = 404, description = "No such order", body = ErrorBody)))]
 async fn order_status(
     State(s): State<ApiState>,
     orderid: Result<Path<String>, PathRejection>,
@@ -216,6 +250,10 @@ async fn order_status(
     json_body(&s.backend.order_status(&orderid, true).await?)
 }
 
+#[utoipa::path(get, path = "/orders/{orderid}/invoice", tag = "orders",
+    summary = "An order's invoice",
+    params(("orderid" = String, Path)),
+    responses((status = 200, description = "The invoice", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody), (status = 404, description = "No such order, or it has no invoice", body = ErrorBody)))]
 async fn order_invoice(
     State(s): State<ApiState>,
     orderid: Result<Path<String>, PathRejection>,
@@ -228,6 +266,10 @@ async fn order_invoice(
 
 /// The seed's route. It answered with a presigned S3 URL; we answer with the invoice itself, on
 /// both backends, so that a client needs no second request and no S3 access.
+#[utoipa::path(get, path = "/invoice", tag = "orders",
+    summary = "An invoice by its object key (the seed's route; answers the invoice, not a presigned URL)",
+    params(("objectKey" = String, Query)),
+    responses((status = 200, description = "The invoice", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody), (status = 404, description = "No such invoice", body = ErrorBody)))]
 async fn get_invoice(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, AppError> {
     let q = query(raw, &["objectKey"])?;
     let key = q
@@ -236,6 +278,11 @@ async fn get_invoice(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Resu
     Ok(Json(s.backend.invoice(key).await?))
 }
 
+#[utoipa::path(get, path = "/executions", tag = "admin",
+    summary = "Recent executions, newest first",
+    params(("status" = Option<String>, Query, description = "RUNNING, SUCCEEDED or FAILED"),
+           ("limit" = Option<usize>, Query, description = "1 to 1000, default 50")),
+    responses((status = 200, description = "{\"executions\": [...]}", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody)))]
 async fn list_executions(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Json<Value>, AppError> {
     let q = query(raw, &["status", "limit"])?;
     let status = match q.get("status") {
@@ -257,7 +304,8 @@ async fn list_executions(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> 
     Ok(Json(json!({"executions": list})))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = NewVendorEndpoint)]
 #[serde(deny_unknown_fields)]
 struct SubscribeBody {
     url: String,
@@ -265,6 +313,12 @@ struct SubscribeBody {
     secret: Option<String>,
 }
 
+#[utoipa::path(post, path = "/vendors/{vendorid}/endpoints", tag = "vendors",
+    summary = "Subscribe a webhook endpoint for a vendor's tickets",
+    description = "Tickets are signed to Standard Webhooks. A generated secret is shown once. Private and loopback URLs are refused unless the server runs with --allow-private-endpoints.",
+    params(("vendorid" = String, Path)), request_body = SubscribeBody,
+    responses((status = 201, description = "Subscribed", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody),
+        (status = 409, description = "This URL is already subscribed", body = ErrorBody)))]
 async fn subscribe_vendor(
     State(s): State<ApiState>,
     vendorid: Result<Path<String>, PathRejection>,
@@ -334,6 +388,9 @@ pub fn endpoint_summary(e: &VendorEndpoint) -> Value {
 
 /// Readiness for a supervisor or load balancer: 200 when the database takes writes and the
 /// consumers run, else 503 with the reason. No data, so no token.
+#[utoipa::path(get, path = "/readyz", tag = "service",
+    summary = "Readiness: the database takes writes and the consumers run",
+    responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready, with the reason", body = Object)))]
 async fn readyz(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<(StatusCode, Json<Value>), AppError> {
     query(raw, &[])?;
     Ok(match s.backend.readiness().await {
@@ -347,6 +404,9 @@ async fn readyz(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<(S
 
 /// Prometheus text format. Queue gauges are read now; everything else was recorded as it
 /// happened. Served only where `serve` installed the recorder; `admin` scope.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    summary = "Prometheus text format: orders, states, queues, deliveries, group commits",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain", body = String), (status = 404, description = "Not served by this process", body = ErrorBody)))]
 async fn prometheus_metrics(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
     query(raw, &[])?;
     let Some(handle) = crate::metrics::handle() else {
@@ -379,6 +439,10 @@ pub fn attempt_json(a: &skipline_handlers::ports::Attempt) -> Value {
     serde_json::to_value(a).unwrap_or_else(|e| json!({"error": e.to_string()}))
 }
 
+#[utoipa::path(post, path = "/vendors/{vendorid}/endpoints/{endpointid}/enable", tag = "vendors",
+    summary = "Enable an endpoint that was disabled (by a 410 or by failing for --disable-after)",
+    params(("vendorid" = String, Path), ("endpointid" = String, Path)),
+    responses((status = 200, description = "The endpoint", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody), (status = 404, description = "No such endpoint", body = ErrorBody)))]
 async fn enable_vendor_endpoint(
     State(s): State<ApiState>,
     ids: Result<Path<(String, String)>, PathRejection>,
@@ -391,6 +455,14 @@ async fn enable_vendor_endpoint(
 }
 
 /// `?endpoint=&failed=true&since=&until=&limit=`; times are RFC 3339 or a duration ago.
+#[utoipa::path(get, path = "/vendors/{vendorid}/deliveries", tag = "vendors",
+    summary = "The delivery log: every attempt, newest first",
+    params(("vendorid" = String, Path), ("endpoint" = Option<String>, Query),
+        ("failed" = Option<bool>, Query, description = "Only attempts that did not deliver"),
+        ("since" = Option<String>, Query, description = "RFC 3339, or a duration ago such as 2h"),
+        ("until" = Option<String>, Query, description = "RFC 3339, or a duration ago"),
+        ("limit" = Option<usize>, Query, description = "1 to 1000, default 50")),
+    responses((status = 200, description = "{\"deliveries\": [...]}", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody)))]
 async fn vendor_deliveries(
     State(s): State<ApiState>,
     vendorid: Result<Path<String>, PathRejection>,
@@ -424,7 +496,8 @@ async fn vendor_deliveries(
     Ok(Json(json!({"deliveries": items})))
 }
 
-#[derive(serde::Deserialize)]
+/// `{"event"}` or `{"since", "until"?}`, with `"endpoint"?`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RedeliverBody {
     #[serde(default)]
@@ -437,6 +510,10 @@ struct RedeliverBody {
     until: Option<String>,
 }
 
+#[utoipa::path(post, path = "/vendors/{vendorid}/redeliver", tag = "vendors",
+    summary = "Send kept tickets again, with their original webhook-id",
+    params(("vendorid" = String, Path)), request_body = RedeliverBody,
+    responses((status = 202, description = "Queued for delivery", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody), (status = 404, description = "No such event or endpoint", body = ErrorBody)))]
 async fn redeliver(
     State(s): State<ApiState>,
     vendorid: Result<Path<String>, PathRejection>,
@@ -472,7 +549,7 @@ async fn redeliver(
     Ok((StatusCode::ACCEPTED, Json(json!(report))))
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RotateBody {
     #[serde(default)]
@@ -482,6 +559,11 @@ struct RotateBody {
     grace_seconds: Option<u64>,
 }
 
+#[utoipa::path(post, path = "/vendors/{vendorid}/endpoints/{endpointid}/rotate-secret", tag = "vendors",
+    summary = "Rotate an endpoint's signing secret; the old one signs too during the grace period",
+    params(("vendorid" = String, Path), ("endpointid" = String, Path)),
+    request_body(content = RotateBody, description = "Optional: no body generates a secret, with 24 h of grace"),
+    responses((status = 200, description = "The endpoint; a generated secret is shown once", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody), (status = 404, description = "No such endpoint", body = ErrorBody)))]
 async fn rotate_vendor_secret(
     State(s): State<ApiState>,
     ids: Result<Path<(String, String)>, PathRejection>,
@@ -519,6 +601,10 @@ async fn rotate_vendor_secret(
     Ok(Json(out))
 }
 
+#[utoipa::path(get, path = "/vendors/{vendorid}/endpoints", tag = "vendors",
+    summary = "A vendor's endpoints, secrets redacted, with their health",
+    params(("vendorid" = String, Path)),
+    responses((status = 200, description = "{\"endpoints\": [...]}", body = Object), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody)))]
 async fn list_vendor_endpoints(
     State(s): State<ApiState>,
     vendorid: Result<Path<String>, PathRejection>,
@@ -531,6 +617,10 @@ async fn list_vendor_endpoints(
     Ok(Json(json!({"endpoints": items})))
 }
 
+#[utoipa::path(delete, path = "/vendors/{vendorid}/endpoints/{endpointid}", tag = "vendors",
+    summary = "Remove an endpoint",
+    params(("vendorid" = String, Path), ("endpointid" = String, Path)),
+    responses((status = 204, description = "Removed"), (status = 400, description = "Malformed input; nothing was written", body = ErrorBody), (status = 404, description = "No such endpoint", body = ErrorBody)))]
 async fn unsubscribe_vendor(
     State(s): State<ApiState>,
     ids: Result<Path<(String, String)>, PathRejection>,
@@ -542,8 +632,7 @@ async fn unsubscribe_vendor(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Binds and serves until `shutdown` resolves. Refuses nothing about the address, but the
-/// CLI defaults to loopback and warns loudly otherwise.
+/// Serves in-process (the demo and the bench) until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
@@ -552,4 +641,25 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// `skipline serve`: on `listener`, over TLS when `tls` is given, until `handle` is told to
+/// shut down (`Handle::graceful_shutdown` stops accepting at once and bounds the drain of open
+/// requests). Refuses nothing about the address; the CLI decides what may be served where.
+pub async fn serve_until(
+    listener: std::net::TcpListener,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    state: ApiState,
+    handle: axum_server::Handle<std::net::SocketAddr>,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service();
+    match tls {
+        None => axum_server::from_tcp(listener)?.handle(handle).serve(app).await,
+        Some(config) => {
+            axum_server::from_tcp_rustls(listener, config)?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+    }
 }
