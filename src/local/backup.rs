@@ -434,7 +434,13 @@ pub fn restore(from: &Path, data_dir: &Path, keys: &Keys) -> Result<Copied, Back
         // An encrypted backup can be checked only once decrypted, here in the private data dir.
         let integrity = match checked {
             Some(ok) => ok,
-            None => check(&partial)?,
+            None => check(&partial).map_err(|e| match e {
+                BackupError::NotABackup { reason, .. } => BackupError::NotABackup {
+                    path: from.to_path_buf(),
+                    reason: format!("decrypted, but {reason}"),
+                },
+                e => e,
+            })?,
         };
         // Renamed into place only once complete, so a data dir never holds half a database.
         std::fs::rename(&partial, &to).map_err(|e| io(&to, e))?;
