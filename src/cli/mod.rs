@@ -129,21 +129,21 @@ No flag takes the passphrase itself: on a command line it would show in `ps` and
 history. Put it in a 0600 file (--passphrase-file) or in SKIPLINE_BACKUP_PASSPHRASE.
 
 Examples:
-  skipline backup --to /backups/skipline.db
-  skipline backup --to /backups/skipline.db.age --passphrase-file /etc/skipline/backup-passphrase
-  SKIPLINE_BACKUP_PASSPHRASE=… skipline backup --to /backups/skipline.db.age --encrypt
-  skipline backup --to /backups/skipline.db.age --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+  skipline backup --to b.db                                  plaintext, 0600
+  skipline backup --to b.db.age --recipient age1…            to a public key (age-keygen)
+  skipline backup --to b.db.age --passphrase-file pass.txt   with a passphrase
+  SKIPLINE_BACKUP_PASSPHRASE=… skipline backup --to b.db.age --encrypt
 
-Nightly, from cron (a public key: the server never holds what decrypts its backups):
-  15 3 * * *  skipline --data-dir /srv/skipline backup --recipient age1… --to /backups/skipline-$(date +\\%F).db.age
+Nightly, from cron (to a public key: the server never holds what decrypts its backups):
+  15 3 * * *  skipline --data-dir /srv/skipline backup --recipient age1… --to /b/$(date +\\%F).age
 
-By hand: age -d -i key.txt -o skipline.db skipline.db.age (or age -d for a passphrase)";
+By hand: age -d -i key.txt -o skipline.db b.db.age (for a passphrase, age -d asks for it)";
 
 const RESTORE_HELP: &str = "\
 Examples:
-  skipline --data-dir /srv/new restore --from /backups/skipline.db
-  skipline --data-dir /srv/new restore --from /backups/skipline.db.age --passphrase-file /etc/skipline/backup-passphrase
-  skipline --data-dir /srv/new restore --from /backups/skipline.db.age --identity ~/.config/age/backup-key.txt";
+  skipline --data-dir new restore --from b.db
+  skipline --data-dir new restore --from b.db.age --passphrase-file pass.txt
+  skipline --data-dir new restore --from b.db.age --identity key.txt";
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
