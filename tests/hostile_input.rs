@@ -766,10 +766,17 @@ async fn hostile_http_and_cli_input_is_refused_and_writes_nothing() {
         }
     }
 
-    // Commands given a data dir that does not exist must not create it when refusing.
+    // Commands given a data dir that does not exist must not create it when refusing, a restore
+    // that had to make it to decrypt into included.
     let missing = dir.path().join("never-created");
     let missing_s = missing.to_str().unwrap();
+    let sealed = sealed(dir.path());
     for args in [
+        restore(&sealed.passphrase, &[]),
+        restore(&sealed.passphrase, &["--passphrase-file", &sealed.wrong_pass]),
+        restore(&sealed.passphrase, &["--passphrase-file", &sealed.good_pass]),
+        restore(&sealed.truncated, &["--passphrase-file", &sealed.good_pass]),
+        restore(&sealed.to_key, &["--identity", &sealed.stranger]),
         s(&["order", "status", "o-1"]),
         s(&["executions", "list"]),
         peek("notify-vendor", &[]),
@@ -923,6 +930,74 @@ fn rotate(vendor: &str, endpoint: &str, extra: &[&str]) -> Vec<String> {
     )
 }
 
+/// The passphrase the sealed fixtures are encrypted with.
+const BACKUP_PASSPHRASE: &str = "correct horse battery staple";
+
+/// Files for the encrypted backup cases, written into `tmp`; each field is a path.
+struct Sealed {
+    /// age, passphrase, over bytes that are not a database.
+    passphrase: String,
+    /// The same, cut short: age refuses it while decrypting.
+    truncated: String,
+    /// age, to a public key nobody here holds.
+    to_key: String,
+    /// An identity file with a key that matches nothing.
+    stranger: String,
+    good_pass: String,
+    wrong_pass: String,
+    short_pass: String,
+    empty_pass: String,
+}
+
+fn sealed(tmp: &Path) -> Sealed {
+    use std::io::Write;
+    let path = |name: &str| tmp.join(name).display().to_string();
+    let seal = |recipient: &dyn age::Recipient, name: &str| {
+        let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient)).unwrap();
+        let mut bytes = Vec::new();
+        let mut w = encryptor.wrap_output(&mut bytes).unwrap();
+        w.write_all(&b"not a database, sealed ".repeat(5_000)).unwrap();
+        w.finish().unwrap();
+        std::fs::write(tmp.join(name), &bytes).unwrap();
+        bytes
+    };
+    // A low work factor: these only have to be refused, quickly.
+    let mut scrypt = age::scrypt::Recipient::new(BACKUP_PASSPHRASE.to_string().into());
+    scrypt.set_work_factor(10);
+    let bytes = seal(&scrypt, "sealed-passphrase.age");
+    std::fs::write(tmp.join("sealed-truncated.age"), &bytes[..bytes.len() / 2]).unwrap();
+    seal(&age::x25519::Identity::generate().to_public(), "sealed-to-key.age");
+    {
+        use age::secrecy::ExposeSecret;
+        let stranger = age::x25519::Identity::generate().to_string();
+        std::fs::write(tmp.join("stranger.key"), format!("{}\n", stranger.expose_secret())).unwrap();
+    }
+    std::fs::write(tmp.join("good.pass"), format!("{BACKUP_PASSPHRASE}\n")).unwrap();
+    std::fs::write(tmp.join("wrong.pass"), "incorrect horse battery staple\n").unwrap();
+    std::fs::write(tmp.join("short.pass"), "hunter2\n").unwrap();
+    std::fs::write(tmp.join("empty.pass"), "").unwrap();
+    Sealed {
+        passphrase: path("sealed-passphrase.age"),
+        truncated: path("sealed-truncated.age"),
+        to_key: path("sealed-to-key.age"),
+        stranger: path("stranger.key"),
+        good_pass: path("good.pass"),
+        wrong_pass: path("wrong.pass"),
+        short_pass: path("short.pass"),
+        empty_pass: path("empty.pass"),
+    }
+}
+
+/// `restore --from <from>` and `extra`.
+fn restore(from: &str, extra: &[&str]) -> Vec<String> {
+    plus(s(&["restore", "--from", from]), extra)
+}
+
+/// `backup --to <to>` and `extra`.
+fn backup(to: &str, extra: &[&str]) -> Vec<String> {
+    plus(s(&["backup", "--to", to]), extra)
+}
+
 fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
     let bad_machine = tmp.join("bad.asl.json");
     std::fs::write(&bad_machine, r#"{"StartAt":"X","States":{"X":{"Type":"Map"}}}"#).unwrap();
@@ -935,6 +1010,9 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
     let existing = existing.display().to_string();
     let no_dir = tmp.join("no-such-dir").join("b.db").display().to_string();
     let missing = tmp.join("missing.db").display().to_string();
+    let sealed = sealed(tmp);
+    let new_backup = tmp.join("never-written.age").display().to_string();
+    let recipient = age::x25519::Identity::generate().to_public().to_string();
     let order = |account: &str, vendor: &str| order_body(account, vendor).to_string();
     let nul_in_key = order("a0", "v0").replace("\"city\"", "\"ci\\u0000ty\"");
     let nested = format!("{}{}", "{\"a\":".repeat(200), "1".to_owned() + &"}".repeat(200));
@@ -1162,6 +1240,68 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
         (s(&["restore", "--from", &existing]), "not a readable sqlite database"),
         (s(&["restore"]), "required"),
         (s(&["--backend", "aws", "backup", "--to", &missing]), "embedded backend"),
+        // Encrypted backups: keys refused before anything is written; never a passphrase value.
+        (
+            backup(&new_backup, &["--passphrase-file", &sealed.short_pass]),
+            "use at least 12",
+        ),
+        (
+            backup(&new_backup, &["--passphrase-file", &sealed.empty_pass]),
+            "is empty",
+        ),
+        (backup(&new_backup, &["--passphrase-file", &missing]), "cannot read"),
+        (
+            backup(&new_backup, &["--recipient", "age1nope"]),
+            "not an age public key",
+        ),
+        (
+            backup(&new_backup, &["--recipient", &sealed.good_pass]),
+            "not an age public key",
+        ),
+        (
+            backup(
+                &new_backup,
+                &["--recipient", &recipient, "--passphrase-file", &sealed.good_pass],
+            ),
+            "cannot be used with",
+        ),
+        (
+            backup(&new_backup, &["--passphrase", BACKUP_PASSPHRASE]),
+            "unexpected argument",
+        ),
+        (
+            backup(&existing, &["--passphrase-file", &sealed.good_pass]),
+            "already exists",
+        ),
+        (restore(&sealed.passphrase, &[]), "--passphrase-file"),
+        (
+            restore(&sealed.passphrase, &["--passphrase-file", &sealed.wrong_pass]),
+            "wrong passphrase",
+        ),
+        (
+            restore(&sealed.passphrase, &["--identity", &sealed.stranger]),
+            "--passphrase-file",
+        ),
+        (
+            restore(&sealed.passphrase, &["--passphrase-file", &missing]),
+            "cannot read",
+        ),
+        // The right passphrase, but the served data dir is not empty: refused before any payload.
+        (
+            restore(&sealed.passphrase, &["--passphrase-file", &sealed.good_pass]),
+            "not empty",
+        ),
+        (restore(&sealed.to_key, &[]), "--identity"),
+        (
+            restore(&sealed.to_key, &["--identity", &sealed.stranger]),
+            "no --identity matches",
+        ),
+        (restore(&sealed.to_key, &["--identity", &existing]), "non-identity data"),
+        (restore(&sealed.to_key, &["--identity", &missing]), "cannot read"),
+        (
+            restore(&existing, &["--passphrase-file", &sealed.good_pass]),
+            "not encrypted",
+        ),
         // serve's delivery flags, refused before anything opens.
         (s(&["serve", "--delivery-schedule", "13h"]), "12h"),
         (s(&["serve", "--delivery-schedule", "5s,,1m"]), "not a delay"),

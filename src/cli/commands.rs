@@ -130,9 +130,91 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Queues(cmd) => super::queues::run(&cli, cmd).await,
         Command::States(cmd) => super::states::run(&cli, cmd).await,
         Command::Bench(args) => super::bench::run(&cli, args).await,
-        Command::Backup { to } => copy_database(&cli, |data| crate::local::backup::backup(data, to)),
+        Command::Backup(args) => {
+            let encryption = backup_encryption(args)?;
+            copy_database(&cli, |data| {
+                crate::local::backup::backup(data, &args.to, encryption.as_ref())
+            })
+        }
         Command::Tokens(cmd) => super::tokens::run(&cli, cmd).await,
-        Command::Restore { from } => copy_database(&cli, |data| crate::local::backup::restore(from, data)),
+        Command::Restore(args) => {
+            let keys = restore_keys(args)?;
+            copy_database(&cli, |data| crate::local::backup::restore(&args.from, data, &keys))
+        }
+    }
+}
+
+/// The passphrase in the environment, if set and not empty (an empty one counts as unset).
+fn env_passphrase(min_chars: usize) -> Result<Option<age::secrecy::SecretString>, CliError> {
+    use crate::local::backup::{PASSPHRASE_ENV, passphrase};
+    match std::env::var(PASSPHRASE_ENV) {
+        Ok(text) if text.is_empty() => Ok(None),
+        Ok(text) => Ok(Some(passphrase(text, PASSPHRASE_ENV, min_chars).map_err(backup_error)?)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(e) => Err(CliError::Invalid(format!("{PASSPHRASE_ENV}: {e}"))),
+    }
+}
+
+/// The encryption `backup` asked for, its keys read and checked before anything is written.
+fn backup_encryption(args: &super::BackupArgs) -> Result<Option<crate::local::backup::Encryption>, CliError> {
+    use crate::local::backup::{self as b, Encryption, MIN_PASSPHRASE_CHARS, PASSPHRASE_ENV};
+    if !args.recipients.is_empty() {
+        let recipients = args
+            .recipients
+            .iter()
+            .map(|r| b::parse_recipient(r))
+            .collect::<Result<_, _>>()
+            .map_err(backup_error)?;
+        return Ok(Some(Encryption::Recipients(recipients)));
+    }
+    if let Some(path) = &args.passphrase_file {
+        let p = b::read_passphrase_file(path, MIN_PASSPHRASE_CHARS).map_err(backup_error)?;
+        return Ok(Some(Encryption::Passphrase(p)));
+    }
+    if !args.encrypt {
+        return Ok(None);
+    }
+    match env_passphrase(MIN_PASSPHRASE_CHARS)? {
+        Some(p) => Ok(Some(Encryption::Passphrase(p))),
+        None => Err(CliError::Invalid(format!(
+            "--encrypt needs a key: --recipient age1… (an age public key), --passphrase-file FILE, or a passphrase in {PASSPHRASE_ENV}"
+        ))),
+    }
+}
+
+/// The keys `restore` may decrypt with; the environment's passphrase only when no flag is given.
+fn restore_keys(args: &super::RestoreArgs) -> Result<crate::local::backup::Keys, CliError> {
+    use crate::local::backup as b;
+    let explicit = args.passphrase_file.is_some() || !args.identities.is_empty();
+    let passphrase = match &args.passphrase_file {
+        Some(path) => Some(b::read_passphrase_file(path, 1).map_err(backup_error)?),
+        None => env_passphrase(1)?,
+    };
+    let mut identities = Vec::new();
+    for path in &args.identities {
+        identities.extend(b::read_identity_file(path).map_err(backup_error)?);
+    }
+    Ok(b::Keys {
+        passphrase,
+        identities,
+        explicit,
+    })
+}
+
+/// Exit codes: a bad or missing key or file is the caller's to fix (2); a name already taken or
+/// a data dir in use is a conflict (4); a failing disk is unavailable (5).
+fn backup_error(e: crate::local::backup::BackupError) -> CliError {
+    use crate::local::backup::BackupError as E;
+    match e {
+        E::Exists(_) | E::NotEmpty(_) => CliError::Conflict(e.to_string()),
+        E::NoDatabase(_) | E::NoBackup(_) => CliError::NotFound(e.to_string()),
+        E::NotABackup { .. }
+        | E::BadKey(_)
+        | E::NeedsPassphrase { .. }
+        | E::NeedsIdentity { .. }
+        | E::WrongKey { .. }
+        | E::NotEncrypted { .. } => CliError::Invalid(e.to_string()),
+        E::Io { .. } => CliError::Unavailable(e.to_string()),
     }
 }
 
@@ -141,23 +223,21 @@ fn copy_database(
     cli: &Cli,
     copy: impl FnOnce(&std::path::Path) -> Result<crate::local::backup::Copied, crate::local::backup::BackupError>,
 ) -> Result<(), CliError> {
-    use crate::local::backup::BackupError as E;
     if cli.backend == BackendKind::Aws {
         return Err(CliError::Invalid(
             "backup and restore are for the embedded backend's data dir; on AWS the tables have point-in-time recovery and the bucket versioning".into(),
         ));
     }
-    let copied = copy(&cli.data_dir).map_err(|e| match e {
-        E::Exists(_) | E::NotEmpty(_) => CliError::Conflict(e.to_string()),
-        E::NoDatabase(_) | E::NoBackup(_) => CliError::NotFound(e.to_string()),
-        E::NotABackup { .. } => CliError::Invalid(e.to_string()),
-        E::Io { .. } => CliError::Unavailable(e.to_string()),
-    })?;
+    let copied = copy(&cli.data_dir).map_err(backup_error)?;
     if cli.json {
         super::output::json(&copied);
     } else {
+        let sealed = match copied.encryption {
+            Some(kind) => format!(", {kind}"),
+            None => String::new(),
+        };
         println!(
-            "copied {} to {} ({} bytes, integrity_check {})",
+            "copied {} to {} ({} bytes, integrity_check {}{sealed})",
             copied.from.display(),
             copied.to.display(),
             copied.bytes,

@@ -104,25 +104,80 @@ pub enum Command {
     /// every order accepted before it starts is in the copy), then check the copy with PRAGMA
     /// integrity_check. FILE must not exist; it is created owner-only (0600), because it
     /// holds webhook signing secrets.
-    #[command(
-        after_help = "Nightly, from cron:\n  15 3 * * *  skipline --data-dir /srv/skipline backup --to /backups/skipline-$(date +\\%F).db"
-    )]
-    Backup {
-        /// The new backup file (its directory must exist).
-        #[arg(long, value_name = "FILE")]
-        to: PathBuf,
-    },
+    ///
+    /// With --encrypt, --passphrase-file or --recipient, FILE holds only an age-encrypted copy
+    /// (https://age-encryption.org: an audited format that the `age` and `rage` CLIs also
+    /// decrypt). The plaintext copy is made and checked in the data dir, then deleted.
+    #[command(after_help = BACKUP_HELP)]
+    Backup(BackupArgs),
     /// API tokens for `skipline serve`: bearer tokens with scopes, shown once, stored hashed.
     #[command(subcommand)]
     Tokens(TokensCommand),
     /// Restore a backup into a new or empty data dir (--data-dir), after checking it. Refuses a
     /// data dir that holds anything. Then `skipline serve` on it resumes the executions that
     /// were running when the backup was taken.
-    Restore {
-        /// A file written by `skipline backup`.
-        #[arg(long, value_name = "FILE")]
-        from: PathBuf,
-    },
+    ///
+    /// An age-encrypted backup is recognised by its header and decrypted into the data dir with
+    /// --passphrase-file (or $SKIPLINE_BACKUP_PASSPHRASE) or --identity; a missing or wrong
+    /// key is refused before anything is written. A plaintext backup given --passphrase-file
+    /// or --identity is refused too: a sealed one was expected.
+    #[command(after_help = RESTORE_HELP)]
+    Restore(RestoreArgs),
+}
+
+const BACKUP_HELP: &str = "\
+No flag takes the passphrase itself: on a command line it would show in `ps` and in shell
+history. Put it in a 0600 file (--passphrase-file) or in SKIPLINE_BACKUP_PASSPHRASE.
+
+Examples:
+  skipline backup --to b.db                                  plaintext, 0600
+  skipline backup --to b.db.age --recipient age1…            to a public key (age-keygen)
+  skipline backup --to b.db.age --passphrase-file pass.txt   with a passphrase
+  SKIPLINE_BACKUP_PASSPHRASE=… skipline backup --to b.db.age --encrypt
+
+Nightly, from cron (to a public key: the server never holds what decrypts its backups):
+  15 3 * * *  skipline --data-dir /srv/skipline backup --recipient age1… --to /b/$(date +\\%F).age
+
+By hand: age -d -i key.txt -o skipline.db b.db.age (for a passphrase, age -d asks for it)";
+
+const RESTORE_HELP: &str = "\
+Examples:
+  skipline --data-dir new restore --from b.db
+  skipline --data-dir new restore --from b.db.age --passphrase-file pass.txt
+  skipline --data-dir new restore --from b.db.age --identity key.txt";
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The new backup file (its directory must exist).
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Encrypt the backup with age. The key is --recipient, else --passphrase-file, else the
+    /// passphrase in $SKIPLINE_BACKUP_PASSPHRASE. Implied by either flag.
+    #[arg(long)]
+    pub encrypt: bool,
+    /// Encrypt with the passphrase on the first line of FILE (at least 12 characters).
+    /// Anyone with the passphrase can restore the backup.
+    #[arg(long, value_name = "FILE", conflicts_with = "recipients")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Encrypt to this age public key (age1…; `age-keygen -y KEYFILE` prints it). Repeat for
+    /// more: any one of their identity files can restore the backup.
+    #[arg(long = "recipient", value_name = "AGE1…")]
+    pub recipients: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A file written by `skipline backup`, encrypted or not.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// For a backup encrypted with a passphrase: the file whose first line is the passphrase.
+    /// Without it, $SKIPLINE_BACKUP_PASSPHRASE is used when the backup needs one.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// For a backup encrypted to public keys: an age identity file (as `age-keygen` writes)
+    /// holding a matching private key. Repeatable.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
