@@ -1013,6 +1013,15 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
     let sealed = sealed(tmp);
     let new_backup = tmp.join("never-written.age").display().to_string();
     let recipient = age::x25519::Identity::generate().to_public().to_string();
+    // serve --config files that are refused, each with what it says is wrong.
+    let config = |name: &str, text: &[u8]| {
+        let path = tmp.join(name);
+        std::fs::write(&path, text).unwrap();
+        serve(&["--config", path.to_str().unwrap()])
+    };
+    let not_pem = tmp.join("not.pem");
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    let not_pem = not_pem.display().to_string();
     let order = |account: &str, vendor: &str| order_body(account, vendor).to_string();
     let nul_in_key = order("a0", "v0").replace("\"city\"", "\"ci\\u0000ty\"");
     let nested = format!("{}{}", "{\"a\":".repeat(200), "1".to_owned() + &"}".repeat(200));
@@ -1307,6 +1316,27 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
         (s(&["serve", "--delivery-schedule", "5s,,1m"]), "not a delay"),
         (s(&["serve", "--delivery-schedule", ""]), "not a delay"),
         (s(&["serve", "--disable-after", "31d"]), "0 to 30d"),
+        // serve's TLS, shutdown and config settings, refused before anything opens.
+        (serve(&["--tls-cert", &not_pem]), "--tls-key"),
+        (serve(&["--tls-key", &not_pem]), "--tls-cert"),
+        (
+            serve(&["--tls-cert", &not_pem, "--tls-key", &not_pem]),
+            "no pem certificate",
+        ),
+        (serve(&["--tls-cert", &missing, "--tls-key", &missing]), "--tls-cert"),
+        (serve(&["--shutdown-timeout", "0s"]), "more than 0"),
+        (serve(&["--shutdown-timeout", "11m"]), "up to 10m"),
+        (serve(&["--config", &missing]), "cannot open"),
+        (config("syntax.toml", b"bind = "), "expected"),
+        (config("unknown.toml", b"bnid = \"127.0.0.1:1\""), "unknown setting"),
+        (config("value.toml", b"bind = \"somewhere\""), "--bind"),
+        (config("range.toml", b"token-rate = 0"), "--token-rate"),
+        (config("flag.toml", b"insecure-no-auth = 1"), "true or false"),
+        (config("table.toml", b"[bind]\nx = 1"), "string, a number or a boolean"),
+        (config("twice.toml", b"token-rate = 1\ntoken_rate = 2"), "set twice"),
+        (config("binary.toml", b"bind = \"\xff\""), "not utf-8"),
+        (config("huge.toml", &[b'#'; 70_000]), "larger than"),
+        (config("open.toml", b"bind = \"0.0.0.0:0\""), "refusing to serve"),
         // topic test-filter: invalid policies and attributes.
         (test_filter("{", attrs), "failed to parse json"),
         (test_filter("[]", attrs), "must be a json object"),

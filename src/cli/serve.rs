@@ -22,12 +22,6 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
     if let Some(path) = &args.runtime.state_machine {
         std::fs::metadata(path).map_err(|e| CliError::Invalid(format!("state machine {}: {e}", path.display())))?;
     }
-    if serve_running(cli) {
-        return Err(CliError::Conflict(format!(
-            "another `skipline serve` is already running on {} (it holds serve.lock)",
-            cli.data_dir.display()
-        )));
-    }
     // Read before opening anything, so a wrong path or key refuses and leaves nothing behind.
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
@@ -36,26 +30,33 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
     let any_token = crate::local::tokens::any_active_at(&crate::local::runtime::db_path(&cli.data_dir))
         .map_err(|e| CliError::Unavailable(format!("cannot read the API tokens: {e}")))?;
     let loopback = args.bind.ip().is_loopback();
-    match (any_token, loopback, args.insecure_no_auth) {
-        (true, _, _) => println!("API tokens are required (skipline tokens list)"),
-        (false, true, _) => println!(
+    if !any_token && !loopback && !args.insecure_no_auth {
+        return Err(CliError::Invalid(format!(
+            "refusing to serve {} without authentication: create a token first (skipline tokens create --name N --scope admin), \
+             bind to 127.0.0.1, or pass --insecure-no-auth",
+            args.bind
+        )));
+    }
+    // Input is checked; now the state of the data dir.
+    if serve_running(cli) {
+        return Err(CliError::Conflict(format!(
+            "another `skipline serve` is already running on {} (it holds serve.lock)",
+            cli.data_dir.display()
+        )));
+    }
+    if any_token {
+        println!("API tokens are required (skipline tokens list)");
+    } else if loopback {
+        println!(
             "open development mode: no API token exists, so anyone on this machine can call the API \
              (create one with `skipline tokens create` to require tokens)"
-        ),
-        (false, false, true) => {
-            tracing::warn!(bind = %args.bind, "listening on a non-loopback address with no API token (--insecure-no-auth)");
-            eprintln!(
-                "warning: {} is not a loopback address and no API token exists; anyone who can reach it can do anything",
-                args.bind
-            );
-        }
-        (false, false, false) => {
-            return Err(CliError::Invalid(format!(
-                "refusing to serve {} without authentication: create a token first (skipline tokens create --name N --scope admin), \
-                 bind to 127.0.0.1, or pass --insecure-no-auth",
-                args.bind
-            )));
-        }
+        );
+    } else {
+        tracing::warn!(bind = %args.bind, "listening on a non-loopback address with no API token (--insecure-no-auth)");
+        eprintln!(
+            "warning: {} is not a loopback address and no API token exists; anyone who can reach it can do anything",
+            args.bind
+        );
     }
     crate::metrics::install().map_err(CliError::Unavailable)?;
     let rt = Runtime::open(runtime_config(cli, Some(&args.runtime)), Overrides::default()).await?;
