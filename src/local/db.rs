@@ -221,6 +221,12 @@ impl Db {
         rx.await.map_err(|_| E::from(DbError::Closed))?
     }
 
+    /// One statement in the next group transaction (see [`Db::write`]); the rows it changed.
+    pub async fn execute(&self, sql: &'static str, params: Vec<rusqlite::types::Value>) -> Result<usize, DbError> {
+        self.write(move |c| Ok(c.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))?))
+            .await
+    }
+
     /// Runs a read on a pooled connection off the async threads.
     pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
     where

@@ -98,17 +98,10 @@ impl SqliteInvoices {
 #[async_trait]
 impl InvoiceStore for SqliteInvoices {
     async fn put_new(&self, key: &str, body: &[u8]) -> Result<PutBlobOutcome, StoreError> {
-        let (key, body) = (key.to_string(), body.to_vec());
         let now = jiff::Timestamp::now().to_string();
-        let inserted = self
-            .db
-            .write(move |c| {
-                Ok(
-                    c.prepare_cached("INSERT OR IGNORE INTO invoices (key, body, created_at) VALUES (?1, ?2, ?3)")?
-                        .execute(params![key, body, now])?,
-                )
-            })
-            .await?;
+        let sql = "INSERT OR IGNORE INTO invoices (key, body, created_at) VALUES (?1, ?2, ?3)";
+        let params = vec![key.to_string().into(), body.to_vec().into(), now.into()];
+        let inserted = self.db.execute(sql, params).await?;
         Ok(if inserted == 1 {
             PutBlobOutcome::Created
         } else {
