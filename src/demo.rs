@@ -118,8 +118,9 @@ fn unavailable(e: reqwest::Error) -> CliError {
     CliError::Unavailable(format!("demo API call failed: {e}"))
 }
 
-/// Waits until `cond` holds, up to `limit`; returns whether it did.
-async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
+/// Waits until `cond` holds, up to `limit`, asking every 50 ms; returns whether it did. The
+/// contract suite waits with it too.
+pub async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -13,7 +13,6 @@ pub mod official;
 use async_trait::async_trait;
 use skipline::backend::{Backend, OrderStatus};
 use skipline::receiver::WebhookReceiver;
-use std::time::Duration;
 
 #[async_trait]
 pub trait Harness: Send + Sync {
@@ -30,23 +29,7 @@ pub trait Harness: Send + Sync {
     fn delivery_dlq(&self) -> String;
 }
 
-/// Polls `cond` every 50 ms until it holds or `limit` passes.
-pub async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if cond().await {
-            return true;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use skipline::demo::eventually;
 
 /// A valid request body for `account` at `vendor`.
 pub fn order_body(account: &str, vendor: &str) -> Vec<u8> {
