@@ -379,15 +379,7 @@ async fn the_flow_completes_and_notifies_the_vendor_once() {
         .unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(serde_json::to_value(&kept[0]).unwrap(), ticket);
-    let log = stack
-        .deliveries()
-        .attempts(&AttemptQuery {
-            vendorid: "v0".into(),
-            limit: 10,
-            ..AttemptQuery::default()
-        })
-        .await
-        .unwrap();
+    let log = stack.attempts("v0", false).await;
     assert_eq!(
         (log.len(), log[0].outcome, log[0].status),
         (1, AttemptOutcome::Delivered, Some(200))
@@ -574,16 +566,7 @@ async fn a_failing_delivery_is_retried_through_visibility_then_dead_lettered() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(receiver.hits("down"), 2, "no attempt past the schedule");
-    let attempts = stack
-        .deliveries()
-        .attempts(&AttemptQuery {
-            vendorid: "v0".into(),
-            failed_only: true,
-            limit: 10,
-            ..AttemptQuery::default()
-        })
-        .await
-        .unwrap();
+    let attempts = stack.attempts("v0", true).await;
     let outcomes: Vec<_> = attempts.iter().map(|a| (a.attempt, a.outcome)).collect();
     assert_eq!(outcomes, [(2, AttemptOutcome::Exhausted), (1, AttemptOutcome::Failed)]);
     assert!(attempts[1].next_attempt_at.is_some());

@@ -325,6 +325,18 @@ impl Stack {
         )
     }
 
+    /// The vendor's delivery log, newest first (up to 10), only failures when `failed_only`.
+    pub async fn attempts(&self, vendorid: &str, failed_only: bool) -> Vec<skipline_handlers::ports::Attempt> {
+        use skipline_handlers::ports::{AttemptQuery, DeliveryLog};
+        let query = AttemptQuery {
+            vendorid: vendorid.into(),
+            failed_only,
+            limit: 10,
+            ..Default::default()
+        };
+        self.deliveries().attempts(&query).await.expect("delivery log")
+    }
+
     /// Every body on the audit queue (all published events), consumed.
     pub async fn drain_audit(&self) -> Vec<Value> {
         let Some(url) = &self.audit_queue_url else {
