@@ -324,17 +324,9 @@ async fn the_notebooks_requests_get_the_same_answers_from_the_lambdas() {
     );
     assert_eq!((status, &by_order), (200, &invoice));
 
-    let xl = orders.iter().position(|o| o.size == "x-Large").unwrap();
-    let key = notebook::invoice_key(now, &orders[xl].accountid);
+    let key = notebook::xlarge_invoice_key(now, &orders);
     let (status, invoice) = answer(get_object.invoke(invoice_request(&key)).await);
-    assert_eq!(status, 200, "{invoice}");
-    assert!(
-        invoice["lines"][0]["description"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("x-Large "),
-        "{invoice}"
-    );
+    notebook::assert_xlarge_line(status, &invoice);
 
     let (status, e) = answer(get_object.invoke(invoice_request("2026-12-a0")).await);
     assert_eq!(status, 400, "{e}");
