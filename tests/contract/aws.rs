@@ -187,6 +187,9 @@ impl Harness for AwsHarness {
     fn delivery_dlq(&self) -> String {
         skipline_aws::sqs::queue_name(&self.stack.delivery_dlq_url).to_string()
     }
+    async fn add_queue(&self, name: &str) {
+        self.create_queue(name).await;
+    }
 }
 
 /// `AwsBackend`, with execution status, output and history taken from the in-process runs
