@@ -421,17 +421,8 @@ impl Queues {
 
     /// The queue's dead-letter source: which queue redrives into `dlq`.
     pub async fn source_of(&self, dlq: &str) -> Result<Option<String>, QueueError> {
-        let d = dlq.to_string();
-        Ok(self
-            .db
-            .read(move |c| {
-                Ok(
-                    c.prepare_cached("SELECT name FROM queues WHERE dlq = ?1 ORDER BY name LIMIT 1")?
-                        .query_row([d], |r| r.get(0))
-                        .optional()?,
-                )
-            })
-            .await?)
+        let sql = "SELECT name FROM queues WHERE dlq = ?1 ORDER BY name LIMIT 1";
+        Ok(self.db.first(sql, vec![dlq.to_string().into()]).await?)
     }
 
     pub async fn exists(&self, queue: &str) -> Result<bool, QueueError> {
