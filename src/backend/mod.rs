@@ -352,7 +352,7 @@ pub trait Backend: Send + Sync {
         secret: Option<&str>,
         allow_private: bool,
     ) -> Result<(VendorEndpoint, bool), BackendError> {
-        let new = requests::vendor_endpoint(vendorid, url, secret, allow_private)?;
+        let new = vendors::NewEndpoint::parse(vendorid, url, secret, allow_private)?;
         let ports = self.vendor_ports(true).await?;
         let s = vendors::subscribe_vendor(ports.directory.as_ref(), ports.clock.as_ref(), &new).await?;
         Ok((s.endpoint, s.secret_generated))
@@ -381,7 +381,7 @@ pub trait Backend: Send + Sync {
         secret: Option<&str>,
         grace: Option<std::time::Duration>,
     ) -> Result<(VendorEndpoint, bool), BackendError> {
-        let rotation = requests::rotation(vendorid, endpointid, secret, grace)?;
+        let rotation = vendors::Rotation::parse(vendorid, endpointid, secret, grace)?;
         let ports = self.vendor_ports(false).await?;
         let r = vendors::rotate_secret(ports.directory.as_ref(), ports.clock.as_ref(), &rotation).await?;
         Ok((r.endpoint, r.secret_generated))
