@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::testing::{FakeClock, FakeInvoker, RecordingSink, Reply, execution};
-use super::{HistoryEvent, LoadError, Outcome, Resume, StateMachine, TaskFailure, TaskInvoker};
+use super::testing::{FakeInvoker, Ran, Reply, run_definition};
+use super::{HistoryEvent, LoadError, Outcome, StateMachine, TaskFailure, TaskInvoker};
 
 const DEFINITION: &str = include_str!("../../../infra/statemachine/order_flow.asl.json");
 const PUT_ITEM: &str = "arn:aws:lambda:eu-west-1:123456789012:function:skipline-put-item";
@@ -34,31 +34,8 @@ fn input() -> Value {
     json!({"orderid": "o-1", "order": order()})
 }
 
-struct Ran {
-    outcome: Outcome,
-    events: Vec<HistoryEvent>,
-    sleeps: Vec<Duration>,
-}
-
 async fn run(invoker: &FakeInvoker) -> Ran {
-    let machine = StateMachine::load(DEFINITION, &substitutions(), invoker)
-        .unwrap_or_else(|e| panic!("order_flow.asl.json does not load: {e}"));
-    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
-    let outcome = machine
-        .run(
-            &execution(input()),
-            Resume::Start { input: input() },
-            invoker,
-            &clock,
-            &sink,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    Ran {
-        outcome,
-        events: sink.events(),
-        sleeps: clock.sleeps(),
-    }
+    run_definition(DEFINITION, &substitutions(), input(), invoker).await
 }
 
 fn resources(invoker: &FakeInvoker) -> Vec<String> {

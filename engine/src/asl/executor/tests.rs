@@ -7,16 +7,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::asl::ports::Clock;
-use crate::asl::testing::{FakeClock, FakeInvoker, RecordingSink, Reply, execution};
+use crate::asl::testing::{FakeClock, FakeInvoker, Ran, RecordingSink, Reply, execution, run_definition};
 use crate::asl::{HistoryEvent, Outcome, Resume, RetryOf, RunError, StateMachine, StateType};
 
 pub(super) const F: &str = "arn:aws:lambda:eu-west-1:123456789012:function:f";
-
-pub(super) struct Ran {
-    pub(super) outcome: Outcome,
-    pub(super) events: Vec<HistoryEvent>,
-    pub(super) sleeps: Vec<Duration>,
-}
 
 pub(super) fn load(definition: &Value, invoker: &FakeInvoker) -> StateMachine {
     StateMachine::load(&definition.to_string(), &BTreeMap::new(), invoker)
@@ -24,24 +18,7 @@ pub(super) fn load(definition: &Value, invoker: &FakeInvoker) -> StateMachine {
 }
 
 pub(super) async fn run(definition: Value, input: Value, invoker: &FakeInvoker) -> Ran {
-    let machine = load(&definition, invoker);
-    let clock = FakeClock::new();
-    let sink = RecordingSink::new();
-    let outcome = machine
-        .run(
-            &execution(input.clone()),
-            Resume::Start { input },
-            invoker,
-            &clock,
-            &sink,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("run failed: {e}"));
-    Ran {
-        outcome,
-        events: sink.events(),
-        sleeps: clock.sleeps(),
-    }
+    run_definition(&definition.to_string(), &BTreeMap::new(), input, invoker).await
 }
 
 /// A machine whose start state `T` is a Task on `F` with `extra` fields, plus helpers:
