@@ -179,6 +179,14 @@ pub(crate) fn execution(input: Value) -> ExecutionContext {
     }
 }
 
+/// The outcome of an execution that failed with `error` and `cause`.
+pub(crate) fn failed(error: &str, cause: &str) -> super::Outcome {
+    super::Outcome::Failed {
+        error: error.into(),
+        cause: cause.into(),
+    }
+}
+
 /// What a test run left: the outcome, the history and the sleeps it asked for.
 pub(crate) struct Ran {
     pub(crate) outcome: super::Outcome,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::asl::ports::Clock;
-use crate::asl::testing::{FakeClock, FakeInvoker, Ran, RecordingSink, Reply, execution, run_definition};
+use crate::asl::testing::{FakeClock, FakeInvoker, Ran, RecordingSink, Reply, execution, failed, run_definition};
 use crate::asl::{HistoryEvent, Outcome, Resume, RetryOf, RunError, StateMachine, StateType};
 
 pub(super) const F: &str = "arn:aws:lambda:eu-west-1:123456789012:function:f";
@@ -44,13 +44,6 @@ pub(super) fn secs(list: &[u64]) -> Vec<Duration> {
 
 pub(super) fn succeeded(output: Value) -> Outcome {
     Outcome::Succeeded { output }
-}
-
-fn failed(error: &str, cause: &str) -> Outcome {
-    Outcome::Failed {
-        error: error.into(),
-        cause: cause.into(),
-    }
 }
 
 pub(super) fn error_of(outcome: &Outcome) -> (&str, &str) {
