@@ -349,13 +349,7 @@ async fn notify_vendor_fans_out_and_deliver_ticket_schedules_the_retry() {
     use skipline_handlers::ports::AttemptOutcome;
     let (moto, stack) = stack().await;
     let flow = Flow::new(stack.clone()).await;
-    skipline_handlers::vendors::subscribe_vendor(
-        &stack.directory(),
-        &skipline_handlers::ports::SystemClock,
-        &skipline_handlers::vendors::NewEndpoint::parse("v0", "http://127.0.0.1:9/hook", None, true).unwrap(),
-    )
-    .await
-    .unwrap();
+    stack.subscribe("v0", "http://127.0.0.1:9/hook").await;
     assert!(matches!(
         flow.run("o-1", order_input("o-1", "a0", "v0")).await.outcome,
         Outcome::Succeeded { .. }

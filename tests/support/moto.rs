@@ -317,6 +317,14 @@ impl Stack {
         DynamoVendorDirectory::new(self.clients.dynamodb.clone(), &self.vendor_table)
     }
 
+    /// Subscribes `url` for `vendor` (private addresses allowed), as `vendors subscribe` does.
+    pub async fn subscribe(&self, vendor: &str, url: &str) -> skipline_handlers::vendors::Subscribed {
+        let new = skipline_handlers::vendors::NewEndpoint::parse(vendor, url, None, true).expect("endpoint");
+        skipline_handlers::vendors::subscribe_vendor(&self.directory(), &SystemClock, &new)
+            .await
+            .expect("subscribe")
+    }
+
     pub fn deliveries(&self) -> DynamoDeliveryLog {
         DynamoDeliveryLog::new(
             self.clients.dynamodb.clone(),
