@@ -68,6 +68,7 @@ impl Report {
     }
 }
 
+/// A large `coffee` at `price` for `account` at `vendor`.
 fn order_body(account: &str, vendor: &str, coffee: &str, price: &str, quantity: u32) -> Value {
     json!({"order": {"accountid": account, "vendorid": vendor, "orderdate": jiff::Timestamp::now().to_string(),
         "city": "Sydney", "details": {"coffeetype": coffee, "coffeesize": "Large", "unitprice": price, "quantity": quantity},
@@ -101,6 +102,13 @@ impl Client {
         let status = r.status().as_u16();
         Ok((status, r.json().await.unwrap_or(Value::Null)))
     }
+    /// Places one large `coffee` (see [`order_body`]): the status and the order id (empty if none).
+    async fn order(&self, account: &str, vendor: &str, coffee: &str, price: &str) -> Result<(u16, String), CliError> {
+        let (status, placed) = self
+            .post("/order", &order_body(account, vendor, coffee, price, 1))
+            .await?;
+        Ok((status, placed["orderid"].as_str().unwrap_or_default().to_string()))
+    }
     /// Polls `GET /orders/{id}` until the execution leaves RUNNING.
     async fn wait_done(&self, orderid: &str) -> Result<Value, CliError> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -118,8 +126,30 @@ fn unavailable(e: reqwest::Error) -> CliError {
     CliError::Unavailable(format!("demo API call failed: {e}"))
 }
 
-/// Waits until `cond` holds, up to `limit`; returns whether it did.
-async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
+/// The HTTP API over `backend` on a free loopback port until `stop` fires (or is dropped), with
+/// private endpoints allowed, since the demo's and the benchmarks' receivers are on loopback.
+/// Returns its base URL and the server task.
+pub(crate) async fn loopback_api(
+    backend: Arc<dyn Backend>,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> std::io::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let state = ApiState {
+        backend,
+        allow_private_endpoints: true,
+        auth: Default::default(),
+        limits: None,
+    };
+    let server = tokio::spawn(serve(listener, state, async move {
+        let _ = stop.await;
+    }));
+    Ok((base, server))
+}
+
+/// Waits until `cond` holds, up to `limit`, asking every 50 ms; returns whether it did. The
+/// contract suite waits with it too.
+pub async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -168,30 +198,15 @@ pub async fn run(args: &DemoArgs, _json: bool) -> Result<(), CliError> {
     rt.lock_for_serving()?;
     let background = rt.start_background();
     let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(rt.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (base, server) = loopback_api(backend.clone(), stop_rx)
         .await
         .map_err(|e| CliError::Unavailable(e.to_string()))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| CliError::Unavailable(e.to_string()))?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let state = ApiState {
-        backend: backend.clone(),
-        allow_private_endpoints: true,
-        auth: Default::default(),
-        limits: None,
-    };
-    let server = tokio::spawn(serve(listener, state, async move {
-        let _ = stop_rx.await;
-    }));
+    println!("Skip the Line demo — API on {base}, data in {}", data_dir.display());
     let client = Client {
         http: reqwest::Client::new(),
-        base: format!("http://{addr}"),
+        base,
     };
-    println!(
-        "Skip the Line demo — API on http://{addr}, data in {}",
-        data_dir.display()
-    );
     println!("(the vendor receiver is on loopback, so this demo runs with --allow-private-endpoints)\n");
 
     let mut report = Report { checks: Vec::new() };
@@ -297,13 +312,7 @@ async fn scenario(
     r.check("cart cleared after completion", cleared, "");
 
     println!("\n2. The invoice printer at {BROKEN_VENDOR} is offline; the same commuter orders twice");
-    let (_, first) = client
-        .post(
-            "/order",
-            &order_body("commuter-2", BROKEN_VENDOR, "Long black", "3.80", 1),
-        )
-        .await?;
-    let first_id = first["orderid"].as_str().unwrap_or_default().to_string();
+    let (_, first_id) = client.order("commuter-2", BROKEN_VENDOR, "Long black", "3.80").await?;
     let held = eventually(Duration::from_secs(5), || async {
         client
             .get(&format!("/order?accountid=commuter-2&vendorid={BROKEN_VENDOR}"))
@@ -313,10 +322,7 @@ async fn scenario(
     })
     .await;
     r.check("first order holds the cart slot while its invoice is retried", held, "");
-    let (_, second) = client
-        .post("/order", &order_body("commuter-2", BROKEN_VENDOR, "Mocha", "4.20", 1))
-        .await?;
-    let second_id = second["orderid"].as_str().unwrap_or_default().to_string();
+    let (_, second_id) = client.order("commuter-2", BROKEN_VENDOR, "Mocha", "4.20").await?;
     let rejected = client.wait_done(&second_id).await?;
     r.check(
         "second active order rejected",
@@ -346,10 +352,7 @@ async fn scenario(
     subscribe(client, receiver, "v-harbour", "harbour", r).await?;
     let harbour_till = subscribe(client, receiver, "v-harbour", "harbour-till", r).await?;
     receiver.fail("harbour", true);
-    let (_, placed) = client
-        .post("/order", &order_body("commuter-3", "v-harbour", "Cortado", "3.60", 1))
-        .await?;
-    let orderid = placed["orderid"].as_str().unwrap_or_default().to_string();
+    let (_, orderid) = client.order("commuter-3", "v-harbour", "Cortado", "3.60").await?;
     let done = client.wait_done(&orderid).await?;
     r.check("order completed regardless", done["status"] == "SUCCEEDED", "");
     let till = eventually(Duration::from_secs(10), || async {
@@ -383,10 +386,7 @@ async fn scenario(
     println!("\n4. Vendor v-pier's endpoint stays down past the whole schedule");
     let secret = subscribe(client, receiver, "v-pier", "pier", r).await?;
     receiver.fail("pier", true);
-    let (_, placed) = client
-        .post("/order", &order_body("commuter-4", "v-pier", "Piccolo", "3.40", 1))
-        .await?;
-    let orderid = placed["orderid"].as_str().unwrap_or_default().to_string();
+    let (_, orderid) = client.order("commuter-4", "v-pier", "Piccolo", "3.40").await?;
     client.wait_done(&orderid).await?;
     let dead = eventually(Duration::from_secs(20), || async {
         backend.peek(&dlq, 10).await.map(|m| m.len() == 1).unwrap_or(false)

@@ -52,19 +52,18 @@ pub struct WebhookReceiver {
     pub addr: Option<SocketAddr>,
 }
 
+/// A header's value as text; empty when it is absent or not text.
+pub fn header_text(headers: &HeaderMap, name: &str) -> String {
+    let value = headers.get(name).and_then(|v| v.to_str().ok());
+    value.unwrap_or_default().to_string()
+}
+
 async fn receive(
     State(r): State<WebhookReceiver>,
     Path(path): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
     let mut inner = r.lock();
     *inner.hits.entry(path.clone()).or_default() += 1;
     if inner.failing.contains(&path) {
@@ -72,7 +71,7 @@ async fn receive(
     }
     inner.deliveries.push(Delivery {
         path,
-        eventid: header(HEADER_WEBHOOK_ID),
+        eventid: header_text(&headers, HEADER_WEBHOOK_ID),
         headers: headers
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))

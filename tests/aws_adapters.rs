@@ -19,11 +19,24 @@ use skipline_handlers::ports::{
     PutCartOutcome, ReleaseOutcome, StoreError, TicketQuery, VendorDirectory, VendorEndpoint,
 };
 use skipline_handlers::tasks::DYNAMODB_DELETE_ITEM;
-use skipline_handlers::vendors::NewEndpoint;
 use std::time::Duration;
 
 async fn stack(moto: &Moto) -> Stack {
     Stack::create(&moto.clients(), "", StackOptions::default()).await
+}
+
+/// A moto server (kept running while the first value lives), the stack, and the flow on it.
+async fn flow() -> (Moto, Stack, Flow) {
+    let moto = Moto::start().await;
+    let stack = stack(&moto).await;
+    let flow = Flow::new(stack.clone()).await;
+    (moto, stack, flow)
+}
+
+/// Asserts the consumers' queues are empty: one more poll each receives nothing.
+async fn assert_consumers_drained(flow: &Flow) {
+    let received = (flow.notify_once().await.received, flow.clear_once().await.received);
+    assert_eq!(received, (0, 0), "(notify-vendor, clear-cart)");
 }
 
 #[tokio::test]
@@ -280,9 +293,7 @@ async fn vendor_directory_and_delivery_log() {
 
 #[tokio::test]
 async fn invoker_delete_item_is_conditional_and_named_like_step_functions() {
-    let moto = Moto::start().await;
-    let stack = stack(&moto).await;
-    let flow = Flow::new(stack.clone()).await;
+    let (_moto, stack, flow) = flow().await;
     stack.cart().put_if_free(&cart_item("a0", "v0", "o1")).await.unwrap();
     let params = |orderid: &str| {
         json!({"TableName": stack.cart_table, "Key": {"accountid": {"S": "a0"}, "vendorid": {"S": "v0"}},
@@ -327,17 +338,9 @@ fn entered(history: &[(String, HistoryEvent)]) -> Vec<String> {
 
 #[tokio::test]
 async fn the_flow_completes_and_notifies_the_vendor_once() {
-    let moto = Moto::start().await;
-    let stack = stack(&moto).await;
-    let flow = Flow::new(stack.clone()).await;
+    let (_moto, stack, flow) = flow().await;
     let receiver = WebhookReceiver::start().await.unwrap();
-    let sub = skipline_handlers::vendors::subscribe_vendor(
-        &stack.directory(),
-        &skipline_handlers::ports::SystemClock,
-        &NewEndpoint::parse("v0", &receiver.url("v0"), None, true).unwrap(),
-    )
-    .await
-    .unwrap();
+    let sub = stack.subscribe("v0", &receiver.url("v0")).await;
 
     let ran = flow.run("o-1", order_input("o-1", "a0", "v0")).await;
     let Outcome::Succeeded { output } = &ran.outcome else {
@@ -379,15 +382,7 @@ async fn the_flow_completes_and_notifies_the_vendor_once() {
         .unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(serde_json::to_value(&kept[0]).unwrap(), ticket);
-    let log = stack
-        .deliveries()
-        .attempts(&AttemptQuery {
-            vendorid: "v0".into(),
-            limit: 10,
-            ..AttemptQuery::default()
-        })
-        .await
-        .unwrap();
+    let log = stack.attempts("v0", false).await;
     assert_eq!(
         (log.len(), log[0].outcome, log[0].status),
         (1, AttemptOutcome::Delivered, Some(200))
@@ -419,9 +414,7 @@ async fn the_flow_completes_and_notifies_the_vendor_once() {
 
 #[tokio::test]
 async fn a_duplicate_active_order_is_rejected_and_not_delivered_to_the_consumers() {
-    let moto = Moto::start().await;
-    let stack = stack(&moto).await;
-    let flow = Flow::new(stack.clone()).await;
+    let (_moto, stack, flow) = flow().await;
     assert!(matches!(
         flow.run("o-1", order_input("o-1", "a0", "v0")).await.outcome,
         Outcome::Succeeded { .. }
@@ -444,17 +437,12 @@ async fn a_duplicate_active_order_is_rejected_and_not_delivered_to_the_consumers
     let n = flow.notify_once().await;
     let c = flow.clear_once().await;
     assert_eq!((n.received, c.received), (1, 1));
-    assert_eq!(
-        (flow.notify_once().await.received, flow.clear_once().await.received),
-        (0, 0)
-    );
+    assert_consumers_drained(&flow).await;
 }
 
 #[tokio::test]
 async fn an_invoice_failure_is_retried_then_the_cart_is_released() {
-    let moto = Moto::start().await;
-    let stack = stack(&moto).await;
-    let flow = Flow::new(stack.clone()).await;
+    let (_moto, stack, flow) = flow().await;
     // Writes for this vendor go to a bucket that does not exist: a real NoSuchBucket from moto.
     flow.invoices.break_vendor("vbroken");
     let ran = flow.run("o-9", order_input("o-9", "a0", "vbroken")).await;
@@ -482,10 +470,7 @@ async fn an_invoice_failure_is_retried_then_the_cart_is_released() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["eventtype"], "OrderFailed");
     assert_eq!(events[0]["error"], "StoreUnavailable");
-    assert_eq!(
-        (flow.notify_once().await.received, flow.clear_once().await.received),
-        (0, 0)
-    );
+    assert_consumers_drained(&flow).await;
 }
 
 #[tokio::test]
@@ -500,20 +485,8 @@ async fn a_failing_delivery_is_retried_through_visibility_then_dead_lettered() {
     let flow = Flow::new(stack.clone()).await;
     let receiver = WebhookReceiver::start().await.unwrap();
     receiver.fail("down", true);
-    let healthy = skipline_handlers::vendors::subscribe_vendor(
-        &stack.directory(),
-        &skipline_handlers::ports::SystemClock,
-        &NewEndpoint::parse("v0", &receiver.url("up"), None, true).unwrap(),
-    )
-    .await
-    .unwrap();
-    skipline_handlers::vendors::subscribe_vendor(
-        &stack.directory(),
-        &skipline_handlers::ports::SystemClock,
-        &NewEndpoint::parse("v0", &receiver.url("down"), None, true).unwrap(),
-    )
-    .await
-    .unwrap();
+    let healthy = stack.subscribe("v0", &receiver.url("up")).await;
+    stack.subscribe("v0", &receiver.url("down")).await;
     assert!(matches!(
         flow.run("o-1", order_input("o-1", "a0", "v0")).await.outcome,
         Outcome::Succeeded { .. }
@@ -574,16 +547,7 @@ async fn a_failing_delivery_is_retried_through_visibility_then_dead_lettered() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(receiver.hits("down"), 2, "no attempt past the schedule");
-    let attempts = stack
-        .deliveries()
-        .attempts(&AttemptQuery {
-            vendorid: "v0".into(),
-            failed_only: true,
-            limit: 10,
-            ..AttemptQuery::default()
-        })
-        .await
-        .unwrap();
+    let attempts = stack.attempts("v0", true).await;
     let outcomes: Vec<_> = attempts.iter().map(|a| (a.attempt, a.outcome)).collect();
     assert_eq!(outcomes, [(2, AttemptOutcome::Exhausted), (1, AttemptOutcome::Failed)]);
     assert!(attempts[1].next_attempt_at.is_some());

@@ -7,51 +7,15 @@ mod contract;
 mod aws;
 
 use aws::aws_harness;
-use contract::{Harness, eventually, order_body, scenarios, unique};
+use contract::{Harness, eventually, order_body, unique};
 use skipline::backend::{Backend, BackendError, ExecStatus, Quiet, ReplayRequest, ReplayTarget};
 use skipline_engine::filter::{FilterPolicy, FilterScope};
 use std::time::Duration;
 
-#[tokio::test]
-async fn contract_happy_path() {
-    scenarios::happy_path(&aws_harness().await).await;
-}
-
-#[tokio::test]
-async fn contract_duplicate_active_order_is_rejected() {
-    scenarios::duplicate_active_order_is_rejected(&aws_harness().await).await;
-}
-
-#[tokio::test]
-async fn contract_idempotent_place_order() {
-    scenarios::idempotent_place_order(&aws_harness().await).await;
-}
-
-#[tokio::test]
-async fn contract_invalid_input_writes_nothing() {
-    scenarios::invalid_input_writes_nothing(&aws_harness().await).await;
-}
-
-#[tokio::test]
-async fn contract_deliveries_are_logged_and_redelivered() {
-    scenarios::deliveries_are_logged_and_redelivered(&aws_harness().await).await;
-}
-
-#[tokio::test]
-async fn contract_failing_endpoint_dead_letters_then_replays_once() {
-    scenarios::failing_endpoint_dead_letters_then_replays_once(&aws_harness().await).await;
-}
-
-#[tokio::test]
-async fn contract_invoice_failure_is_compensated() {
-    scenarios::invoice_failure_is_compensated(&aws_harness().await).await;
-}
-
-#[tokio::test]
-async fn contract_topic_subscription_filters() {
-    let h = aws_harness().await;
-    h.create_queue("rejections").await;
-    scenarios::topic_subscription_filters(&h, "rejections").await;
+/// The contract scenarios, on a moto server each.
+mod contract_scenarios {
+    use super::*;
+    crate::contract::scenario_tests!(aws_harness());
 }
 
 /// What AWS itself (moto) reports, without the harness's execution overlay.

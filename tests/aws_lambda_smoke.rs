@@ -324,17 +324,9 @@ async fn the_notebooks_requests_get_the_same_answers_from_the_lambdas() {
     );
     assert_eq!((status, &by_order), (200, &invoice));
 
-    let xl = orders.iter().position(|o| o.size == "x-Large").unwrap();
-    let key = notebook::invoice_key(now, &orders[xl].accountid);
+    let key = notebook::xlarge_invoice_key(now, &orders);
     let (status, invoice) = answer(get_object.invoke(invoice_request(&key)).await);
-    assert_eq!(status, 200, "{invoice}");
-    assert!(
-        invoice["lines"][0]["description"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("x-Large "),
-        "{invoice}"
-    );
+    notebook::assert_xlarge_line(status, &invoice);
 
     let (status, e) = answer(get_object.invoke(invoice_request("2026-12-a0")).await);
     assert_eq!(status, 400, "{e}");
@@ -354,16 +346,10 @@ async fn the_notebooks_requests_get_the_same_answers_from_the_lambdas() {
 #[tokio::test]
 async fn notify_vendor_fans_out_and_deliver_ticket_schedules_the_retry() {
     use skipline_aws::esm::EventSourceMapping;
-    use skipline_handlers::ports::{AttemptOutcome, AttemptQuery, DeliveryLog};
+    use skipline_handlers::ports::AttemptOutcome;
     let (moto, stack) = stack().await;
     let flow = Flow::new(stack.clone()).await;
-    skipline_handlers::vendors::subscribe_vendor(
-        &stack.directory(),
-        &skipline_handlers::ports::SystemClock,
-        &skipline_handlers::vendors::NewEndpoint::parse("v0", "http://127.0.0.1:9/hook", None, true).unwrap(),
-    )
-    .await
-    .unwrap();
+    stack.subscribe("v0", "http://127.0.0.1:9/hook").await;
     assert!(matches!(
         flow.run("o-1", order_input("o-1", "a0", "v0")).await.outcome,
         Outcome::Succeeded { .. }
@@ -399,15 +385,7 @@ async fn notify_vendor_fans_out_and_deliver_ticket_schedules_the_retry() {
         panic!("deliver_ticket answers with a batch response")
     };
     assert_eq!(body["batchItemFailures"], json!([{"itemIdentifier": id}]), "{body}");
-    let log = stack
-        .deliveries()
-        .attempts(&AttemptQuery {
-            vendorid: "v0".into(),
-            limit: 10,
-            ..AttemptQuery::default()
-        })
-        .await
-        .unwrap();
+    let log = stack.attempts("v0", false).await;
     assert_eq!((log.len(), log[0].outcome), (1, AttemptOutcome::Failed), "{log:?}");
     assert!(log[0].error.as_deref().unwrap_or_default().contains("https"), "{log:?}");
     // Hidden for the schedule's 2 s (±10%, rounded up to 3 s at most), not the queue's 30 s.

@@ -3,7 +3,7 @@
 mod contract;
 
 use async_trait::async_trait;
-use contract::{Harness, scenarios};
+use contract::Harness;
 use skipline::backend::local::LocalBackend;
 use skipline::backend::{Backend, ExecStatus, OrderStatus};
 use skipline::local::runtime::{Overrides, Runtime, RuntimeConfig};
@@ -124,6 +124,10 @@ impl Harness for LocalHarness {
     fn delivery_dlq(&self) -> String {
         "deliveries-dlq".into()
     }
+    async fn add_queue(&self, name: &str) {
+        let config = Default::default();
+        self.runtime.queues.create(name, &config).await.expect("create queue");
+    }
 }
 
 /// Every scenario, once per definition of the order flow: both must keep the same contract.
@@ -131,52 +135,7 @@ macro_rules! scenarios_on {
     ($module:ident, $machine:expr) => {
         mod $module {
             use super::*;
-
-            #[tokio::test]
-            async fn happy_path() {
-                scenarios::happy_path(&harness($machine).await).await;
-            }
-
-            #[tokio::test]
-            async fn duplicate_active_order_is_rejected() {
-                scenarios::duplicate_active_order_is_rejected(&harness($machine).await).await;
-            }
-
-            #[tokio::test]
-            async fn idempotent_place_order() {
-                scenarios::idempotent_place_order(&harness($machine).await).await;
-            }
-
-            #[tokio::test]
-            async fn invalid_input_writes_nothing() {
-                scenarios::invalid_input_writes_nothing(&harness($machine).await).await;
-            }
-
-            #[tokio::test]
-            async fn failing_endpoint_dead_letters_then_replays_once() {
-                scenarios::failing_endpoint_dead_letters_then_replays_once(&harness($machine).await).await;
-            }
-
-            #[tokio::test]
-            async fn deliveries_are_logged_and_redelivered() {
-                scenarios::deliveries_are_logged_and_redelivered(&harness($machine).await).await;
-            }
-
-            #[tokio::test]
-            async fn invoice_failure_is_compensated() {
-                scenarios::invoice_failure_is_compensated(&harness($machine).await).await;
-            }
-
-            #[tokio::test]
-            async fn topic_subscription_filters() {
-                let h = harness($machine).await;
-                h.runtime
-                    .queues
-                    .create("rejections", &Default::default())
-                    .await
-                    .unwrap();
-                scenarios::topic_subscription_filters(&h, "rejections").await;
-            }
+            crate::contract::scenario_tests!(harness($machine));
         }
     };
 }

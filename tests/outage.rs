@@ -16,7 +16,7 @@ mod support;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use support::{Mode, Receiver, Serve, cli, duplicates, get, http_client, order_body, subscribe};
+use support::{Mode, Stage, cli, duplicates, get};
 
 const FAILING: &str = "v-500";
 const HANGING: &str = "v-hang";
@@ -54,29 +54,19 @@ async fn wait_for(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> bo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_a_short_schedule_tickets_dead_letter_and_are_replayed_once() {
     let started = Instant::now();
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = Serve::start(
-        &data,
-        &[
-            "--allow-private-endpoints",
-            "--visibility-timeout",
-            "1s",
-            "--max-receive-count",
-            "2",
-            "--webhook-timeout",
-            "500ms",
-            // Three attempts in about a second and a half, then the DLQ.
-            "--delivery-schedule",
-            "500ms,1s",
-        ],
-        &dir.path().join("serve.log"),
-    );
-    let base = server.base.clone();
-    let http = http_client();
-    let receiver = Receiver::start().await;
+    // Three attempts in about a second and a half, then the DLQ.
+    let schedule = "--delivery-schedule 500ms,1s";
+    let args = format!("--visibility-timeout 1s --max-receive-count 2 --webhook-timeout 500ms {schedule}");
+    let mut stage = Stage::start(&args).await;
+    let Stage {
+        data,
+        base,
+        http,
+        receiver,
+        ..
+    } = &stage;
     for v in [FAILING, HANGING, HEALTHY] {
-        subscribe(&http, &base, v, &receiver.url(v)).await;
+        stage.subscribe(v, v).await;
     }
     receiver.set_mode(FAILING, Mode::Fail);
     receiver.set_mode(HANGING, Mode::Hang(Duration::from_secs(2)));
@@ -85,16 +75,7 @@ async fn past_a_short_schedule_tickets_dead_letter_and_are_replayed_once() {
     let mut orders: Vec<(String, &str)> = Vec::new();
     for (vendor, n) in [(FAILING, 4), (HANGING, 4), (HEALTHY, 2)] {
         for i in 0..n {
-            let account = format!("acct-{vendor}-{i}");
-            let r = http
-                .post(format!("{base}/order"))
-                .json(&order_body(&account, vendor))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status().as_u16(), 202);
-            let v: Value = r.json().await.unwrap();
-            orders.push((v["orderid"].as_str().unwrap().to_string(), vendor));
+            orders.push((stage.place(&format!("acct-{vendor}-{i}"), vendor).await, vendor));
         }
     }
     let broken = orders.iter().filter(|(_, v)| *v != HEALTHY).count();
@@ -104,12 +85,12 @@ async fn past_a_short_schedule_tickets_dead_letter_and_are_replayed_once() {
     for (id, _) in &orders {
         let url = format!("{base}/orders/{id}");
         wait_for("executions to succeed", Duration::from_secs(30), async || {
-            get(&http, &url).await.unwrap().1["status"] == "SUCCEEDED"
+            get(http, &url).await.unwrap().1["status"] == "SUCCEEDED"
         })
         .await;
     }
     wait_for("the broken tickets in the DLQ", Duration::from_secs(45), async || {
-        peek(&data, "deliveries-dlq").len() == broken
+        peek(data, "deliveries-dlq").len() == broken
     })
     .await;
     let accepted = receiver.accepted();
@@ -129,7 +110,7 @@ async fn past_a_short_schedule_tickets_dead_letter_and_are_replayed_once() {
         attempts_hang, 12,
         "each hanging ticket was tried the schedule's 3 times"
     );
-    let dead = peek(&data, "deliveries-dlq");
+    let dead = peek(data, "deliveries-dlq");
     let dead_events: Vec<String> = dead
         .iter()
         .map(|m| {
@@ -158,7 +139,7 @@ async fn past_a_short_schedule_tickets_dead_letter_and_are_replayed_once() {
                 i - 8
             }
         );
-        let (code, _) = get(&http, &format!("{base}/order?accountid={account}&vendorid={vendor}"))
+        let (code, _) = get(http, &format!("{base}/order?accountid={account}&vendorid={vendor}"))
             .await
             .unwrap();
         assert_eq!(code, 404, "cart of {account} at {vendor} cleared");
@@ -170,10 +151,10 @@ async fn past_a_short_schedule_tickets_dead_letter_and_are_replayed_once() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(receiver.accepted().len(), 2, "no delivery before the replay");
 
-    let dry = run_cli(&data, &["queues", "replay", "--from", "deliveries-dlq", "--dry-run"]);
+    let dry = run_cli(data, &["queues", "replay", "--from", "deliveries-dlq", "--dry-run"]);
     assert!(dry.contains(&format!("would have moved {broken} ")), "{dry}");
-    assert_eq!(peek(&data, "deliveries-dlq").len(), broken, "a dry run moves nothing");
-    let replayed = run_cli(&data, &["queues", "replay", "--from", "deliveries-dlq"]);
+    assert_eq!(peek(data, "deliveries-dlq").len(), broken, "a dry run moves nothing");
+    let replayed = run_cli(data, &["queues", "replay", "--from", "deliveries-dlq"]);
     assert!(
         replayed.contains(&format!("moved {broken} skipped 0 failed 0")),
         "{replayed}"
@@ -184,7 +165,7 @@ async fn past_a_short_schedule_tickets_dead_letter_and_are_replayed_once() {
     .await;
     // Longer than two visibility timeouts: any redelivery would have happened by now.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let again = run_cli(&data, &["queues", "replay", "--from", "deliveries-dlq"]);
+    let again = run_cli(data, &["queues", "replay", "--from", "deliveries-dlq"]);
     assert!(again.contains("moved 0 skipped 0 failed 0"), "{again}");
     tokio::time::sleep(Duration::from_millis(1000)).await;
 
@@ -206,11 +187,10 @@ async fn past_a_short_schedule_tickets_dead_letter_and_are_replayed_once() {
     let (dups, mixed) = duplicates(&hooks);
     assert_eq!((dups, mixed.len()), (0, 0), "{mixed:?}");
     assert_eq!(hooks.len(), orders.len(), "no extra deliveries");
-    assert!(peek(&data, "deliveries-dlq").is_empty(), "the DLQ is empty");
-    assert!(peek(&data, "deliveries").is_empty(), "the queue is drained");
-    assert!(peek(&data, "notify-vendor-dlq").is_empty(), "the fan-out never failed");
-    let mut server = server;
-    assert!(server.alive(), "{}", server.log_tail());
+    assert!(peek(data, "deliveries-dlq").is_empty(), "the DLQ is empty");
+    assert!(peek(data, "deliveries").is_empty(), "the queue is drained");
+    assert!(peek(data, "notify-vendor-dlq").is_empty(), "the fan-out never failed");
+    stage.assert_alive();
     println!(
         "outage: orders {} dead-lettered {} attempts during outage (500 {}, hang {}) \
          delivered after replay {} duplicates {} ({:.1}s)",
@@ -224,45 +204,18 @@ async fn past_a_short_schedule_tickets_dead_letter_and_are_replayed_once() {
     );
 }
 
-async fn place(http: &reqwest::Client, base: &str, account: &str, vendor: &str) -> String {
-    let r = http
-        .post(format!("{base}/order"))
-        .json(&order_body(account, vendor))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 202);
-    let v: Value = r.json().await.unwrap();
-    v["orderid"].as_str().unwrap().to_string()
-}
-
 /// Two endpoints of one vendor; one is down for far longer than the notify-vendor queue's own
 /// redrive window (1 s visibility × 2 receives, which is what dead-lettered tickets before
 /// per-delivery schedules), and shorter than the compressed schedule (about 15 s). Nobody
 /// replays anything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_shorter_than_the_schedule_needs_nobody() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = Serve::start(
-        &data,
-        &[
-            "--allow-private-endpoints",
-            "--visibility-timeout",
-            "1s",
-            "--max-receive-count",
-            "2",
-            "--delivery-schedule",
-            "500ms,1s,2s,4s,8s",
-        ],
-        &dir.path().join("serve.log"),
-    );
-    let base = server.base.clone();
-    let http = http_client();
-    let receiver = Receiver::start().await;
+    let args = "--visibility-timeout 1s --max-receive-count 2 --delivery-schedule 500ms,1s,2s,4s,8s";
+    let mut stage = Stage::start(args).await;
+    let Stage { data, receiver, .. } = &stage;
     let vendor = "v-shop";
-    subscribe(&http, &base, vendor, &receiver.url("tablet")).await;
-    subscribe(&http, &base, vendor, &receiver.url("till")).await;
+    stage.subscribe(vendor, "tablet").await;
+    stage.subscribe(vendor, "till").await;
     receiver.set_mode("tablet", Mode::Fail);
 
     // Orders arrive all through the outage, which lasts 6 s.
@@ -270,7 +223,7 @@ async fn an_outage_shorter_than_the_schedule_needs_nobody() {
     let mut orders = Vec::new();
     let mut placed_at = HashMap::new();
     for i in 0..6 {
-        let id = place(&http, &base, &format!("acct-{i}"), vendor).await;
+        let id = stage.place(&format!("acct-{i}"), vendor).await;
         placed_at.insert(format!("{id}.OrderCompleted"), Instant::now());
         orders.push(id);
         tokio::time::sleep(Duration::from_millis(1000)).await;
@@ -319,16 +272,16 @@ async fn an_outage_shorter_than_the_schedule_needs_nobody() {
         assert_eq!(events, expected, "{path}: every ticket exactly once");
         assert!(hooks.iter().filter(|h| h.path == path).all(|h| h.signature_ok));
     }
-    assert!(peek(&data, "deliveries-dlq").is_empty(), "nothing dead-lettered");
-    assert!(peek(&data, "notify-vendor-dlq").is_empty());
+    assert!(peek(data, "deliveries-dlq").is_empty(), "nothing dead-lettered");
+    assert!(peek(data, "notify-vendor-dlq").is_empty());
 
     // Every attempt is in the delivery log: failures then one delivery per ticket.
     let log: Vec<Value> = serde_json::from_str(&run_cli(
-        &data,
+        data,
         &["--json", "vendors", "deliveries", "--vendor", vendor, "--limit", "1000"],
     ))
     .unwrap();
-    let tablet_id = endpoint_id(&data, vendor, "tablet");
+    let tablet_id = endpoint_id(data, vendor, "tablet");
     let tablet: Vec<&Value> = log.iter().filter(|a| a["endpointid"] == tablet_id.as_str()).collect();
     let delivered = tablet.iter().filter(|a| a["outcome"] == "delivered").count();
     let failed = tablet.iter().filter(|a| a["outcome"] == "failed").count();
@@ -344,19 +297,18 @@ async fn an_outage_shorter_than_the_schedule_needs_nobody() {
             .filter(|a| a["outcome"] == "failed")
             .all(|a| a["status"] == 500 && a["nextAttemptAt"].is_string())
     );
-    let failing = run_cli(&data, &["vendors", "list", "--vendor-id", vendor]);
+    let failing = run_cli(data, &["vendors", "list", "--vendor-id", vendor]);
     assert!(
         !failing.contains("failing since") && !failing.contains("DISABLED"),
         "healthy again: {failing}"
     );
-    let mut server = server;
-    assert!(server.alive(), "{}", server.log_tail());
     println!(
         "outage of {:.1}s: {} tickets, {} attempts on the tablet, none dead-lettered, no replay",
         down_for.as_secs_f64(),
         orders.len(),
         receiver.attempts("tablet")
     );
+    stage.assert_alive();
 }
 
 /// The id of the endpoint at `path` of the receiver.
@@ -375,42 +327,28 @@ fn endpoint_id(data: &std::path::Path, vendor: &str, path: &str) -> String {
 /// that fails every attempt for --disable-after is disabled too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gone_disables_and_retry_after_holds_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = Serve::start(
-        &data,
-        &[
-            "--allow-private-endpoints",
-            "--delivery-schedule",
-            "200ms,200ms,200ms,1s,1s,1s",
-            "--disable-after",
-            "1500ms",
-        ],
-        &dir.path().join("serve.log"),
-    );
-    let base = server.base.clone();
-    let http = http_client();
-    let receiver = Receiver::start().await;
-    subscribe(&http, &base, "v-gone", &receiver.url("gone")).await;
-    subscribe(&http, &base, "v-busy", &receiver.url("busy")).await;
-    subscribe(&http, &base, "v-dead", &receiver.url("dead")).await;
+    let mut stage = Stage::start("--delivery-schedule 200ms,200ms,200ms,1s,1s,1s --disable-after 1500ms").await;
+    let Stage { data, receiver, .. } = &stage;
+    for (vendor, path) in [("v-gone", "gone"), ("v-busy", "busy"), ("v-dead", "dead")] {
+        stage.subscribe(vendor, path).await;
+    }
     receiver.set_mode("gone", Mode::Gone);
     receiver.set_mode("busy", Mode::Busy(3));
     receiver.set_mode("dead", Mode::Fail);
-    place(&http, &base, "acct-4", "v-dead").await;
+    stage.place("acct-4", "v-dead").await;
 
-    let first = place(&http, &base, "acct-1", "v-gone").await;
-    place(&http, &base, "acct-2", "v-busy").await;
+    let first = stage.place("acct-1", "v-gone").await;
+    stage.place("acct-2", "v-busy").await;
     wait_for("the 410", Duration::from_secs(20), async || {
         receiver.attempts("gone") == 1
     })
     .await;
     wait_for("the endpoint disabled", Duration::from_secs(10), async || {
-        run_cli(&data, &["vendors", "list", "--vendor-id", "v-gone"]).contains("DISABLED")
+        run_cli(data, &["vendors", "list", "--vendor-id", "v-gone"]).contains("DISABLED")
     })
     .await;
     let listed: Vec<Value> =
-        serde_json::from_str(&run_cli(&data, &["--json", "vendors", "list", "--vendor-id", "v-gone"])).unwrap();
+        serde_json::from_str(&run_cli(data, &["--json", "vendors", "list", "--vendor-id", "v-gone"])).unwrap();
     assert_eq!(listed[0]["state"], "disabled");
     assert!(
         listed[0]["disabledReason"].as_str().unwrap().contains("410 Gone"),
@@ -440,7 +378,7 @@ async fn gone_disables_and_retry_after_holds_back() {
     );
 
     // Another order: nothing is attempted on a disabled endpoint, but the log says why.
-    place(&http, &base, "acct-3", "v-gone").await;
+    stage.place("acct-3", "v-gone").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.attempts("gone"), 1, "no attempt after the 410");
 
@@ -460,11 +398,11 @@ async fn gone_disables_and_retry_after_holds_back() {
 
     // Failing every attempt for 1.5 s disables it, before the schedule runs out.
     wait_for("the failing endpoint disabled", Duration::from_secs(15), async || {
-        run_cli(&data, &["vendors", "list", "--vendor-id", "v-dead"]).contains("DISABLED")
+        run_cli(data, &["vendors", "list", "--vendor-id", "v-dead"]).contains("DISABLED")
     })
     .await;
     let dead: Vec<Value> =
-        serde_json::from_str(&run_cli(&data, &["--json", "vendors", "list", "--vendor-id", "v-dead"])).unwrap();
+        serde_json::from_str(&run_cli(data, &["--json", "vendors", "list", "--vendor-id", "v-dead"])).unwrap();
     assert!(
         dead[0]["disabledReason"]
             .as_str()
@@ -479,23 +417,23 @@ async fn gone_disables_and_retry_after_holds_back() {
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(receiver.attempts("dead"), tries, "no attempt once disabled");
-    assert!(peek(&data, "deliveries-dlq").is_empty(), "disabled, not dead-lettered");
+    assert!(peek(data, "deliveries-dlq").is_empty(), "disabled, not dead-lettered");
 
     // Enable, then redeliver what it missed, with the same webhook-ids.
     receiver.set_mode("gone", Mode::Ok);
-    let gone_id = endpoint_id(&data, "v-gone", "gone");
+    let gone_id = endpoint_id(data, "v-gone", "gone");
     let enabled = run_cli(
-        &data,
+        data,
         &["vendors", "enable", "--vendor", "v-gone", "--endpoint", &gone_id],
     );
     assert!(enabled.contains("enabled"), "{enabled}");
-    let redelivered = run_cli(&data, &["vendors", "redeliver", "--vendor", "v-gone", "--since", "1h"]);
+    let redelivered = run_cli(data, &["vendors", "redeliver", "--vendor", "v-gone", "--since", "1h"]);
     assert!(
         redelivered.contains("queued 2 deliveries for 2 tickets"),
         "the 410'd one and the skipped one: {redelivered}"
     );
     let event_only = run_cli(
-        &data,
+        data,
         &[
             "vendors",
             "redeliver",
@@ -521,7 +459,7 @@ async fn gone_disables_and_retry_after_holds_back() {
     );
     assert!(got.iter().all(|h| h.signature_ok));
     let log: Vec<Value> = serde_json::from_str(&run_cli(
-        &data,
+        data,
         &["--json", "vendors", "deliveries", "--vendor", "v-gone", "--failed"],
     ))
     .unwrap();
@@ -530,6 +468,5 @@ async fn gone_disables_and_retry_after_holds_back() {
         outcomes.contains(&"disabled") && outcomes.contains(&"skipped"),
         "{outcomes:?}"
     );
-    let mut server = server;
-    assert!(server.alive(), "{}", server.log_tail());
+    stage.assert_alive();
 }

@@ -1,9 +1,12 @@
 //! A restart mid-flow: `skipline serve` is killed with SIGKILL while an execution is between
 //! states, restarted on the same data dir, and the execution resumes and completes.
 
+mod support;
+
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use support::copy_dir;
 
 struct Serve(Child);
 
@@ -75,20 +78,18 @@ async fn an_execution_resumes_after_kill_9() {
     .await;
     let last = &resumed.last;
     assert_eq!(last["status"], "SUCCEEDED", "{last}");
-    let entered: Vec<&str> = last["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"].as_str().is_some_and(|t| t.ends_with("StateEntered")))
-        .map(|e| e["state"].as_str().unwrap())
+    let entered: Vec<String> = types(last)
+        .into_iter()
+        .filter(|(t, _)| t.ends_with("StateEntered"))
+        .map(|(_, s)| s)
         .collect();
     assert_eq!(
-        entered.iter().filter(|s| **s == "PutItem").count(),
+        entered.iter().filter(|s| *s == "PutItem").count(),
         1,
         "PutItem ran before the kill only: {entered:?}"
     );
     assert!(
-        entered.iter().filter(|s| **s == "Pause").count() >= 2,
+        entered.iter().filter(|s| *s == "Pause").count() >= 2,
         "resumed at the checkpoint: {entered:?}"
     );
     let recalled = last["history"]
@@ -106,19 +107,6 @@ async fn an_execution_resumes_after_kill_9() {
         .await
         .unwrap();
     assert_eq!(invoice.status().as_u16(), 200);
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn types(status: &Value) -> Vec<(String, String)> {
@@ -288,6 +276,13 @@ fn count(history: &Value, kind: &str, state: &str) -> usize {
         .count()
 }
 
+/// Asserts how often each (event type, state) is in the history; the text says what it means.
+fn assert_counts(history: &Value, expected: &[(&str, &str, usize, &str)]) {
+    for (kind, state, n, why) in expected {
+        assert_eq!(count(history, kind, state), *n, "{kind} of {state}: {why}");
+    }
+}
+
 /// SIGKILL in the middle of a Map: the Map continues its interrupted attempt, keeping the
 /// iteration that had finished, and the execution ends with every iteration's output, in order.
 #[tokio::test]
@@ -307,31 +302,21 @@ async fn an_execution_killed_in_the_middle_of_a_map_resumes_with_the_right_outpu
     .last;
     assert_eq!(last["status"], "SUCCEEDED", "{last}");
     let history = &last["history"];
-    assert_eq!(
-        count(history, "MapStateEntered", "Ticks"),
-        2,
-        "re-entered at its checkpoint"
-    );
-    assert_eq!(
-        count(history, "MapStateStarted", "Ticks"),
-        1,
-        "the same attempt goes on"
-    );
-    assert_eq!(
-        count(history, "WaitStateEntered", "Ticks/0/Tick"),
-        1,
-        "the finished iteration is not run again"
-    );
-    assert_eq!(
-        count(history, "WaitStateEntered", "Ticks/1/Tick"),
-        2,
-        "the cut-off one resumes"
-    );
-    assert_eq!(count(history, "WaitStateEntered", "Ticks/2/Tick"), 1);
-    assert_eq!(
-        count(history, "TaskStateEntered", "PutItem"),
-        1,
-        "the cart step is not re-run"
+    assert_counts(
+        history,
+        &[
+            ("MapStateEntered", "Ticks", 2, "re-entered at its checkpoint"),
+            ("MapStateStarted", "Ticks", 1, "the same attempt goes on"),
+            (
+                "WaitStateEntered",
+                "Ticks/0/Tick",
+                1,
+                "the finished iteration is not run again",
+            ),
+            ("WaitStateEntered", "Ticks/1/Tick", 2, "the cut-off one resumes"),
+            ("WaitStateEntered", "Ticks/2/Tick", 1, "the last one runs once"),
+            ("TaskStateEntered", "PutItem", 1, "the cart step is not re-run"),
+        ],
     );
     let exited = history
         .as_array()
@@ -372,21 +357,19 @@ async fn an_execution_killed_in_the_middle_of_a_parallel_resumes_and_its_effects
     .last;
     assert_eq!(last["status"], "SUCCEEDED", "{last}");
     let history = &last["history"];
-    assert_eq!(
-        count(history, "ParallelStateEntered", "PutItem"),
-        2,
-        "re-entered at its checkpoint"
+    assert_counts(
+        history,
+        &[
+            ("ParallelStateEntered", "PutItem", 2, "re-entered at its checkpoint"),
+            ("ParallelStateSucceeded", "PutItem", 1, "it succeeds once"),
+            (
+                "LambdaFunctionScheduled",
+                "PutItem/0/PutItem",
+                1,
+                "the finished branch's cart commit is not run again",
+            ),
+            ("WaitStateEntered", "PutItem/1/Pause", 2, "the cut-off branch resumes"),
+            ("LambdaFunctionScheduled", "PutObject", 1, "one invoice"),
+        ],
     );
-    assert_eq!(count(history, "ParallelStateSucceeded", "PutItem"), 1);
-    assert_eq!(
-        count(history, "LambdaFunctionScheduled", "PutItem/0/PutItem"),
-        1,
-        "the finished branch's cart commit is not run again"
-    );
-    assert_eq!(
-        count(history, "WaitStateEntered", "PutItem/1/Pause"),
-        2,
-        "the cut-off branch resumes"
-    );
-    assert_eq!(count(history, "LambdaFunctionScheduled", "PutObject"), 1, "one invoice");
 }

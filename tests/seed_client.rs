@@ -86,17 +86,9 @@ async fn the_notebooks_requests_succeed_against_skipline_serve() {
     assert_eq!((status, &by_order), (200, &invoice));
 
     // x-Large went all the way through to the invoice line.
-    let xl = orders.iter().position(|o| o.size == "x-Large").unwrap();
-    let key = notebook::invoice_key(now, &orders[xl].accountid);
+    let key = notebook::xlarge_invoice_key(now, &orders);
     let (status, invoice) = get(&http, &format!("{base}/invoice?objectKey={key}")).await.unwrap();
-    assert_eq!(status, 200, "{invoice}");
-    assert!(
-        invoice["lines"][0]["description"]
-            .as_str()
-            .unwrap()
-            .starts_with("x-Large "),
-        "{invoice}"
-    );
+    notebook::assert_xlarge_line(status, &invoice);
 
     // The same routes answer without the stage, too.
     let (status, _) = get(&http, &format!("{}/invoice?objectKey={key}", serve.base))

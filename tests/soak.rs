@@ -12,9 +12,7 @@ mod support;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{
-    Receiver, Serve, by_event, duplicates, env_u64, get, http_client, incomplete, median, order_body, subscribe,
-};
+use support::{Stage, by_event, duplicates, env_u64, get, incomplete, median, order_body, subscribe};
 
 const VENDORS: u64 = 8;
 
@@ -22,16 +20,14 @@ const VENDORS: u64 = 8;
 async fn memory_stays_flat_under_steady_load() {
     let secs = env_u64("SKIPLINE_SOAK_SECS", 25).max(8);
     let rate = env_u64("SKIPLINE_SOAK_RATE", 20).max(1);
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut server = Serve::start(
-        &data,
-        &["--allow-private-endpoints", "--visibility-timeout", "5s"],
-        &dir.path().join("serve.log"),
-    );
-    let base = server.base.clone();
-    let http = http_client();
-    let receiver = Receiver::start().await;
+    let Stage {
+        dir: _dir,
+        mut server,
+        base,
+        http,
+        receiver,
+        ..
+    } = Stage::start("--visibility-timeout 5s").await;
     for v in 0..VENDORS {
         let vendor = format!("v{v}");
         subscribe(&http, &base, &vendor, &receiver.url(&vendor)).await;

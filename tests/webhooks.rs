@@ -12,33 +12,7 @@ use skipline_events::{LEGACY_HEADER_SIGNATURE, LEGACY_HEADER_TIMESTAMP};
 use skipline_handlers::webhook::legacy_verify;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{Serve, http_client, official, order_body};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// Places an order over HTTP and returns its id.
-async fn place(http: &reqwest::Client, base: &str, account: &str, vendor: &str) -> String {
-    let r = http
-        .post(format!("{base}/order"))
-        .json(&order_body(account, vendor))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 202);
-    let v: Value = r.json().await.unwrap();
-    v["orderid"].as_str().unwrap().to_string()
-}
+use support::{Serve, copy_dir, http_client, official, place};
 
 /// The delivery of `orderid`'s ticket to `path`, waiting up to 30 s.
 async fn ticket(receiver: &WebhookReceiver, path: &str, orderid: &str) -> Delivery {

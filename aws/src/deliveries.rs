@@ -13,6 +13,7 @@
 //! keeps the stack's grants and tables as they were.
 
 use crate::error::{AwsError, SdkFailure};
+use crate::pages;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::SqsMessage;
 use aws_sdk_dynamodb::Client;
@@ -66,14 +67,7 @@ impl DynamoDeliveryLog {
     }
 
     async fn put(&self, item: Item) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| SdkFailure::new("DynamoDB PutItem", &e))?;
-        Ok(())
+        put_item(&self.client, &self.table, item).await
     }
 
     /// Keeps a ticket for `redeliver`, which also marks its event as fanned out.
@@ -161,45 +155,42 @@ impl DeliveryLog for DynamoDeliveryLog {
             .until
             .map(|t| sort_ms(t - jiff::SignedDuration::from_millis(1)) + "~")
             .unwrap_or_else(|| "~".into());
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
         // Filtering is client-side, so page until `limit` matches or the partition ends.
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("eventid = :pk AND endpointid BETWEEN :from AND :to")
-                .expression_attribute_values(":pk", s(format!("attempts#{}", q.vendorid)))
-                .expression_attribute_values(":from", s(&from))
-                .expression_attribute_values(":to", s(&to))
-                .scan_index_forward(false)
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| SdkFailure::new("DynamoDB Query", &e))?;
-            for item in page.items.unwrap_or_default() {
-                let Some(AttributeValue::S(record)) = item.get("attempt") else {
-                    continue;
-                };
-                let attempt: Attempt =
-                    serde_json::from_str(record).map_err(|e| StoreError::Corrupt(format!("delivery attempt: {e}")))?;
-                let keep = q.endpointid.as_ref().is_none_or(|e| *e == attempt.endpointid)
-                    && q.eventid.as_ref().is_none_or(|e| *e == attempt.eventid)
-                    && (!q.failed_only || attempt.outcome != skipline_handlers::ports::AttemptOutcome::Delivered);
-                if keep {
-                    out.push(attempt);
-                    if out.len() >= q.limit {
-                        return Ok(out);
+        pages::collect(q.limit, |start, _| {
+            let (from, to) = (&from, &to);
+            async move {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("eventid = :pk AND endpointid BETWEEN :from AND :to")
+                    .expression_attribute_values(":pk", s(format!("attempts#{}", q.vendorid)))
+                    .expression_attribute_values(":from", s(from))
+                    .expression_attribute_values(":to", s(to))
+                    .scan_index_forward(false)
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| SdkFailure::new("DynamoDB Query", &e))?;
+                let mut kept = Vec::new();
+                for item in page.items.unwrap_or_default() {
+                    let Some(AttributeValue::S(record)) = item.get("attempt") else {
+                        continue;
+                    };
+                    let attempt: Attempt = serde_json::from_str(record)
+                        .map_err(|e| StoreError::Corrupt(format!("delivery attempt: {e}")))?;
+                    let keep = q.endpointid.as_ref().is_none_or(|e| *e == attempt.endpointid)
+                        && q.eventid.as_ref().is_none_or(|e| *e == attempt.eventid)
+                        && (!q.failed_only || attempt.outcome != skipline_handlers::ports::AttemptOutcome::Delivered);
+                    if keep {
+                        kept.push(attempt);
                     }
                 }
+                Ok((kept, page.last_evaluated_key))
             }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(out),
-            }
-        }
+        })
+        .await
     }
 
     async fn tickets(
@@ -240,9 +231,7 @@ impl DynamoDeliveryLog {
         since: jiff::Timestamp,
         until: Option<jiff::Timestamp>,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
+        pages::collect(pages::ALL, |start, _| async move {
             let out = self
                 .client
                 .query()
@@ -256,17 +245,26 @@ impl DynamoDeliveryLog {
                     AttributeValue::N(until.map_or(i64::MAX, |t| t.as_millisecond()).to_string()),
                 )
                 .consistent_read(true)
-                .set_exclusive_start_key(start.take())
+                .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|e| SdkFailure::new("DynamoDB Query", &e))?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
+            Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+        })
+        .await
     }
+}
+
+/// An unconditional PutItem, as the delivery log and the vendor directory write.
+pub(crate) async fn put_item(client: &Client, table: &str, item: Item) -> Result<(), StoreError> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| SdkFailure::new("DynamoDB PutItem", &e))?;
+    Ok(())
 }
 
 /// The deliveries queue on SQS; tickets are kept in the delivery table.
@@ -336,10 +334,7 @@ pub struct SqsVisibility {
 impl MessageVisibility for SqsVisibility {
     /// SQS counts whole seconds: a delay is rounded up, so a retry is never early.
     async fn retry_in(&self, record: &SqsMessage, delay: Duration) -> Result<(), StoreError> {
-        let receipt = record
-            .receipt_handle
-            .as_deref()
-            .ok_or_else(|| StoreError::Corrupt("the record has no receipt handle".into()))?;
+        let receipt = skipline_handlers::ports::receipt_handle(record)?;
         let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
         let secs = i32::try_from(secs.min(skipline_handlers::schedule::MAX_DELAY.as_secs())).unwrap_or(43_200);
         crate::sqs::change_visibility(&self.sqs, &self.queue_url, receipt, secs)

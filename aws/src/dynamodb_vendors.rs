@@ -4,6 +4,7 @@
 //! Lambda is granted `dynamodb:Query` only). The delivery log is in [`crate::deliveries`].
 
 use crate::error::SdkFailure;
+use crate::pages;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -29,11 +30,11 @@ impl DynamoVendorDirectory {
         }
     }
 
-    fn decode(items: Vec<Item>, out: &mut Vec<VendorEndpoint>) -> Result<(), StoreError> {
-        for item in items {
-            out.push(serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("vendor endpoint: {e}")))?);
-        }
-        Ok(())
+    fn decode(items: Vec<Item>) -> Result<Vec<VendorEndpoint>, StoreError> {
+        items
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("vendor endpoint: {e}"))))
+            .collect()
     }
 }
 
@@ -41,20 +42,11 @@ impl DynamoVendorDirectory {
 impl VendorDirectory for DynamoVendorDirectory {
     async fn add(&self, endpoint: &VendorEndpoint) -> Result<(), StoreError> {
         let item: Item = serde_dynamo::to_item(endpoint).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| SdkFailure::new("DynamoDB PutItem", &e))?;
-        Ok(())
+        crate::deliveries::put_item(&self.client, &self.table, item).await
     }
 
     async fn list(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, StoreError> {
-        let mut endpoints = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
+        let mut endpoints = pages::collect(pages::ALL, |start, _| async move {
             let (items, next) = match vendorid {
                 Some(v) => {
                     let out = self
@@ -64,7 +56,7 @@ impl VendorDirectory for DynamoVendorDirectory {
                         .key_condition_expression("vendorid = :v")
                         .expression_attribute_values(":v", AttributeValue::S(v.to_string()))
                         .consistent_read(true)
-                        .set_exclusive_start_key(start.take())
+                        .set_exclusive_start_key(start)
                         .send()
                         .await
                         .map_err(|e| SdkFailure::new("DynamoDB Query", &e))?;
@@ -76,19 +68,16 @@ impl VendorDirectory for DynamoVendorDirectory {
                         .scan()
                         .table_name(&self.table)
                         .consistent_read(true)
-                        .set_exclusive_start_key(start.take())
+                        .set_exclusive_start_key(start)
                         .send()
                         .await
                         .map_err(|e| SdkFailure::new("DynamoDB Scan", &e))?;
                     (out.items.unwrap_or_default(), out.last_evaluated_key)
                 }
             };
-            Self::decode(items, &mut endpoints)?;
-            match next {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
+            Ok::<_, StoreError>((Self::decode(items)?, next))
+        })
+        .await?;
         // A Scan has no order; the port promises vendor then endpoint order.
         endpoints.sort_by(|a, b| (&a.vendorid, &a.endpointid).cmp(&(&b.vendorid, &b.endpointid)));
         Ok(endpoints)

@@ -24,6 +24,7 @@ pub mod error;
 pub mod esm;
 pub mod invoker;
 pub mod lambda;
+mod pages;
 pub mod s3_invoices;
 pub mod sfn;
 pub mod sns;

@@ -2,6 +2,7 @@
 //! idempotent), describe, history and listing.
 
 use crate::error::AwsError;
+use crate::pages;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
@@ -150,23 +151,17 @@ pub async fn describe(client: &Client, execution_arn: &str) -> Result<Execution,
 
 /// The whole history, oldest first.
 pub async fn history(client: &Client, execution_arn: &str) -> Result<Vec<HistoryEvent>, AwsError> {
-    let mut events = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
+    pages::collect(pages::ALL, |next, _| async move {
         let out = client
             .get_execution_history()
             .execution_arn(execution_arn)
-            .set_next_token(next.take())
+            .set_next_token(next)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("Step Functions GetExecutionHistory", &e, NOT_FOUND))?;
-        events.extend(out.events);
-        match out.next_token {
-            Some(token) if !token.is_empty() => next = Some(token),
-            _ => break,
-        }
-    }
-    Ok(events)
+        Ok((out.events, out.next_token))
+    })
+    .await
 }
 
 /// The whole history, oldest first, as [`NeutralEvent`]s (see [`neutral_history`]).
@@ -192,33 +187,29 @@ pub async fn list(
     limit: usize,
 ) -> Result<Vec<ExecutionListItem>, AwsError> {
     let status = status.map(|s| s.into().to_sdk());
-    let mut items = Vec::new();
-    let mut next: Option<String> = None;
-    while items.len() < limit {
-        let page = (limit - items.len()).min(1000) as i32;
-        let out = client
-            .list_executions()
-            .state_machine_arn(state_machine_arn)
-            .set_status_filter(status.clone())
-            .max_results(page)
-            .set_next_token(next.take())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("Step Functions ListExecutions", &e, NOT_FOUND))?;
-        items.extend(out.executions.into_iter().map(|e| ExecutionListItem {
-            arn: e.execution_arn,
-            name: e.name,
-            status: e.status.into(),
-            started_at: format_time(&e.start_date),
-            stopped_at: e.stop_date.as_ref().map(format_time),
-        }));
-        match out.next_token {
-            Some(token) if !token.is_empty() => next = Some(token),
-            _ => break,
+    pages::collect(limit, |next, room| {
+        let status = status.clone();
+        async move {
+            let out = client
+                .list_executions()
+                .state_machine_arn(state_machine_arn)
+                .set_status_filter(status)
+                .max_results(room.min(1000) as i32)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("Step Functions ListExecutions", &e, NOT_FOUND))?;
+            let items = out.executions.into_iter().map(|e| ExecutionListItem {
+                arn: e.execution_arn,
+                name: e.name,
+                status: e.status.into(),
+                started_at: format_time(&e.start_date),
+                stopped_at: e.stop_date.as_ref().map(format_time),
+            });
+            Ok((items.collect(), out.next_token))
         }
-    }
-    items.truncate(limit);
-    Ok(items)
+    })
+    .await
 }
 
 /// One history event with its Step Functions type name (`TaskStateEntered`,
@@ -243,7 +234,18 @@ pub fn neutral_history(events: &[HistoryEvent]) -> Vec<NeutralEvent> {
     use aws_sdk_sfn::types::HistoryEventType as T;
     use serde_json::{Value, json};
     let parse = |s: Option<&str>| s.map(|t| serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string())));
-    let failure = |error: Option<&String>, cause: Option<&String>| json!({"error": error, "cause": cause});
+    // The SDK has a details type per event type; these share their field names, not a trait.
+    macro_rules! failure {
+        ($details:expr) => {{
+            let d = $details.as_ref();
+            json!({"error": d.and_then(|d| d.error.as_ref()), "cause": d.and_then(|d| d.cause.as_ref())})
+        }};
+    }
+    macro_rules! output {
+        ($details:expr) => {
+            json!({"output": parse($details.as_ref().and_then(|d| d.output.as_deref()))})
+        };
+    }
     let mut out = Vec::with_capacity(events.len());
     let mut state: Option<String> = None;
     let mut last_failure: Option<String> = None;
@@ -253,17 +255,9 @@ pub fn neutral_history(events: &[HistoryEvent]) -> Vec<NeutralEvent> {
             T::ExecutionStarted => {
                 json!({"input": parse(e.execution_started_event_details.as_ref().and_then(|d| d.input.as_deref()))})
             }
-            T::ExecutionSucceeded => {
-                json!({"output": parse(e.execution_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))})
-            }
-            T::ExecutionFailed => {
-                let d = e.execution_failed_event_details.as_ref();
-                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
-            }
-            T::ExecutionTimedOut => {
-                let d = e.execution_timed_out_event_details.as_ref();
-                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
-            }
+            T::ExecutionSucceeded => output!(e.execution_succeeded_event_details),
+            T::ExecutionFailed => failure!(e.execution_failed_event_details),
+            T::ExecutionTimedOut => failure!(e.execution_timed_out_event_details),
             T::TaskScheduled => {
                 let d = e.task_scheduled_event_details.as_ref();
                 json!({"resource": d.map(|d| format!("arn:aws:states:::{}:{}", d.resource_type, d.resource)), "parameters": parse(d.map(|d| d.parameters.as_str()))})
@@ -272,28 +266,12 @@ pub fn neutral_history(events: &[HistoryEvent]) -> Vec<NeutralEvent> {
                 let d = e.lambda_function_scheduled_event_details.as_ref();
                 json!({"resource": d.map(|d| d.resource.clone()), "parameters": parse(d.and_then(|d| d.input.as_deref()))})
             }
-            T::TaskSucceeded => {
-                json!({"output": parse(e.task_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))})
-            }
-            T::LambdaFunctionSucceeded => {
-                json!({"output": parse(e.lambda_function_succeeded_event_details.as_ref().and_then(|d| d.output.as_deref()))})
-            }
-            T::TaskFailed => {
-                let d = e.task_failed_event_details.as_ref();
-                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
-            }
-            T::LambdaFunctionFailed => {
-                let d = e.lambda_function_failed_event_details.as_ref();
-                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
-            }
-            T::TaskTimedOut => {
-                let d = e.task_timed_out_event_details.as_ref();
-                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
-            }
-            T::LambdaFunctionTimedOut => {
-                let d = e.lambda_function_timed_out_event_details.as_ref();
-                failure(d.and_then(|d| d.error.as_ref()), d.and_then(|d| d.cause.as_ref()))
-            }
+            T::TaskSucceeded => output!(e.task_succeeded_event_details),
+            T::LambdaFunctionSucceeded => output!(e.lambda_function_succeeded_event_details),
+            T::TaskFailed => failure!(e.task_failed_event_details),
+            T::LambdaFunctionFailed => failure!(e.lambda_function_failed_event_details),
+            T::TaskTimedOut => failure!(e.task_timed_out_event_details),
+            T::LambdaFunctionTimedOut => failure!(e.lambda_function_timed_out_event_details),
             T::MapStateStarted => json!({"length": e.map_state_started_event_details.as_ref().map(|d| d.length)}),
             T::MapIterationStarted | T::MapIterationSucceeded | T::MapIterationFailed | T::MapIterationAborted => {
                 let d = e

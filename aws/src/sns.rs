@@ -2,6 +2,7 @@
 //! policies, and list subscriptions with their attributes.
 
 use crate::error::AwsError;
+use crate::pages;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::MessageAttributeValue;
 use skipline_engine::filter::FilterScope;
@@ -77,16 +78,15 @@ pub async fn subscribe(
 
 /// Every subscription of the topic, with filter policy, scope and raw delivery.
 pub async fn subscriptions(client: &Client, topic_arn: &str) -> Result<Vec<Subscription>, AwsError> {
-    let mut found = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
+    pages::collect(pages::ALL, |next, _| async move {
         let out = client
             .list_subscriptions_by_topic()
             .topic_arn(topic_arn)
-            .set_next_token(next.take())
+            .set_next_token(next)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("SNS ListSubscriptionsByTopic", &e, NOT_FOUND))?;
+        let mut found = Vec::new();
         for s in out.subscriptions.unwrap_or_default() {
             let arn = s.subscription_arn.unwrap_or_default();
             let mut sub = Subscription {
@@ -118,10 +118,7 @@ pub async fn subscriptions(client: &Client, topic_arn: &str) -> Result<Vec<Subsc
             }
             found.push(sub);
         }
-        match out.next_token {
-            Some(token) if !token.is_empty() => next = Some(token),
-            _ => break,
-        }
-    }
-    Ok(found)
+        Ok((found, out.next_token))
+    })
+    .await
 }

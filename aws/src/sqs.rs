@@ -3,6 +3,7 @@
 //! body and attributes (so the event id a consumer dedupes on survives a replay).
 
 use crate::error::AwsError;
+use crate::pages;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::BuildError;
 use aws_sdk_sqs::types::{
@@ -49,16 +50,24 @@ pub struct QueueStats {
     pub redrive: Option<(String, u32)>,
 }
 
-pub async fn queue_stats(client: &Client, url: &str) -> Result<QueueStats, AwsError> {
-    let attrs = client
+/// GetQueueAttributes for `name` (or `All`); an attribute the queue lacks is absent.
+async fn queue_attributes(
+    client: &Client,
+    url: &str,
+    name: QueueAttributeName,
+) -> Result<HashMap<QueueAttributeName, String>, AwsError> {
+    let out = client
         .get_queue_attributes()
         .queue_url(url)
-        .attribute_names(QueueAttributeName::All)
+        .attribute_names(name)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk(&format!("SQS GetQueueAttributes {url}"), &e, NOT_FOUND))?
-        .attributes
-        .unwrap_or_default();
+        .map_err(|e| AwsError::from_sdk(&format!("SQS GetQueueAttributes {url}"), &e, NOT_FOUND))?;
+    Ok(out.attributes.unwrap_or_default())
+}
+
+pub async fn queue_stats(client: &Client, url: &str) -> Result<QueueStats, AwsError> {
+    let attrs = queue_attributes(client, url, QueueAttributeName::All).await?;
     let count = |name: QueueAttributeName| attrs.get(&name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     let redrive = attrs
         .get(&QueueAttributeName::RedrivePolicy)
@@ -86,15 +95,7 @@ pub fn parse_redrive_policy(policy: &str) -> Option<(String, u32)> {
 }
 
 pub async fn queue_arn(client: &Client, url: &str) -> Result<String, AwsError> {
-    let attrs = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk(&format!("SQS GetQueueAttributes {url}"), &e, NOT_FOUND))?
-        .attributes
-        .unwrap_or_default();
+    let attrs = queue_attributes(client, url, QueueAttributeName::QueueArn).await?;
     attrs
         .get(&QueueAttributeName::QueueArn)
         .cloned()
@@ -217,28 +218,31 @@ fn flagged(items: &[String], flags: Vec<bool>) -> Vec<String> {
         .collect()
 }
 
+/// One batch call per [`MAX_BATCH`] items through [`in_batches`]: `$op` is the client method and
+/// `$name` the operation (for errors), `$listed` the response field (`failed` or `successful`)
+/// whose entry ids come back, and each item's entry is `$entry` built with its id and the
+/// setters given. A macro, because the batch calls differ only in SDK types that share no trait.
+macro_rules! batch {
+    ($client:expr, $url:expr, $items:expr => $op:ident $name:literal $listed:ident,
+     |$item:ident| $entry:ident { $($setter:ident($value:expr)),* }) => {
+        in_batches(
+            $items,
+            $name,
+            |id, $item| $entry::builder().id(id)$(.$setter($value))*.build(),
+            |entries| async move {
+                let out = $client.$op().queue_url($url).set_entries(Some(entries)).send().await.map_err(|e| {
+                    AwsError::from_sdk(&format!(concat!("SQS ", $name, " {}"), $url), &e, NOT_FOUND)
+                })?;
+                Ok(out.$listed.into_iter().map(|e| e.id).collect())
+            },
+        )
+    };
+}
+
 /// Deletes by receipt handle; returns the handles that failed (they will reappear).
 pub async fn delete_batch(client: &Client, url: &str, receipt_handles: &[String]) -> Result<Vec<String>, AwsError> {
-    let failed = in_batches(
-        receipt_handles,
-        "delete",
-        |id, handle| {
-            DeleteMessageBatchRequestEntry::builder()
-                .id(id)
-                .receipt_handle(handle)
-                .build()
-        },
-        |entries| async move {
-            let out = client
-                .delete_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(&format!("SQS DeleteMessageBatch {url}"), &e, NOT_FOUND))?;
-            Ok(out.failed.into_iter().map(|f| f.id).collect())
-        },
-    )
+    let failed = batch!(client, url, receipt_handles => delete_message_batch "DeleteMessageBatch" failed,
+        |handle| DeleteMessageBatchRequestEntry { receipt_handle(handle) })
     .await?;
     Ok(flagged(receipt_handles, failed))
 }
@@ -246,52 +250,28 @@ pub async fn delete_batch(client: &Client, url: &str, receipt_handles: &[String]
 /// Sends copies of `messages` (body and message attributes unchanged) to `url`; returns, per
 /// input message, whether SQS accepted it.
 pub async fn send_copies(client: &Client, url: &str, messages: &[&Received]) -> Result<Vec<bool>, AwsError> {
-    in_batches(
-        messages,
-        "send",
-        |id, m| {
-            SendMessageBatchRequestEntry::builder()
-                .id(id)
-                .message_body(m.body.clone())
-                .set_message_attributes(m.sdk_attributes.clone().filter(|a| !a.is_empty()))
-                .build()
-        },
-        |entries| async move {
-            let out = client
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(&format!("SQS SendMessageBatch {url}"), &e, NOT_FOUND))?;
-            Ok(out.successful.into_iter().map(|ok| ok.id).collect())
-        },
-    )
+    send_entries(client, url, messages, |m| {
+        (m.body.clone(), m.sdk_attributes.clone().filter(|a| !a.is_empty()))
+    })
     .await
 }
 
 /// Sends `bodies` without attributes; returns, per body, whether SQS accepted it.
 pub async fn send_bodies(client: &Client, url: &str, bodies: &[String]) -> Result<Vec<bool>, AwsError> {
-    in_batches(
-        bodies,
-        "send",
-        |id, body| {
-            SendMessageBatchRequestEntry::builder()
-                .id(id)
-                .message_body(body.clone())
-                .build()
-        },
-        |entries| async move {
-            let out = client
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(&format!("SQS SendMessageBatch {url}"), &e, NOT_FOUND))?;
-            Ok(out.successful.into_iter().map(|ok| ok.id).collect())
-        },
-    )
+    send_entries(client, url, bodies, |body| (body.clone(), None)).await
+}
+
+/// SendMessageBatch for [`send_copies`] and [`send_bodies`]: `message` gives an item's body and
+/// message attributes; the answer says, per item, whether SQS accepted it.
+async fn send_entries<T>(
+    client: &Client,
+    url: &str,
+    items: &[T],
+    message: impl Fn(&T) -> (String, Option<HashMap<String, MessageAttributeValue>>),
+) -> Result<Vec<bool>, AwsError> {
+    let messages: Vec<_> = items.iter().map(message).collect();
+    batch!(client, url, &messages => send_message_batch "SendMessageBatch" successful,
+        |m| SendMessageBatchRequestEntry { message_body(m.0.clone()), set_message_attributes(m.1.clone()) })
     .await
 }
 
@@ -310,49 +290,25 @@ pub async fn change_visibility(client: &Client, url: &str, receipt_handle: &str,
 
 /// The queues whose RedrivePolicy targets `dlq_url`.
 pub async fn dead_letter_sources(client: &Client, dlq_url: &str) -> Result<Vec<String>, AwsError> {
-    let mut urls = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
+    pages::collect(pages::ALL, |next, _| async move {
         let out = client
             .list_dead_letter_source_queues()
             .queue_url(dlq_url)
-            .set_next_token(next.take())
+            .set_next_token(next)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(&format!("SQS ListDeadLetterSourceQueues {dlq_url}"), &e, NOT_FOUND))?;
-        urls.extend(out.queue_urls);
-        match out.next_token {
-            Some(token) if !token.is_empty() => next = Some(token),
-            _ => break,
-        }
-    }
-    Ok(urls)
+        Ok((out.queue_urls, out.next_token))
+    })
+    .await
 }
 
 /// Makes messages visible again now (visibility timeout 0); returns the handles that failed.
 pub async fn release_batch(client: &Client, url: &str, receipt_handles: &[String]) -> Result<Vec<String>, AwsError> {
-    let failed = in_batches(
-        receipt_handles,
-        "visibility",
-        |id, handle| {
-            ChangeMessageVisibilityBatchRequestEntry::builder()
-                .id(id)
-                .receipt_handle(handle)
-                .visibility_timeout(0)
-                .build()
-        },
-        |entries| async move {
-            let out = client
-                .change_message_visibility_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(&format!("SQS ChangeMessageVisibilityBatch {url}"), &e, NOT_FOUND))?;
-            Ok(out.failed.into_iter().map(|f| f.id).collect())
-        },
-    )
-    .await?;
+    let failed =
+        batch!(client, url, receipt_handles => change_message_visibility_batch "ChangeMessageVisibilityBatch" failed,
+        |handle| ChangeMessageVisibilityBatchRequestEntry { receipt_handle(handle), visibility_timeout(0) })
+        .await?;
     Ok(flagged(receipt_handles, failed))
 }
 
@@ -360,15 +316,7 @@ pub async fn release_batch(client: &Client, url: &str, receipt_handles: &[String
 /// SNS cannot deliver, and the subscription fails silently. A queue that already has a policy is
 /// left alone (it may be managed elsewhere); the return value says whether the topic is allowed.
 pub async fn allow_topic(client: &Client, url: &str, queue_arn: &str, topic_arn: &str) -> Result<bool, AwsError> {
-    let attrs = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::Policy)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk(&format!("SQS GetQueueAttributes {url}"), &e, NOT_FOUND))?
-        .attributes
-        .unwrap_or_default();
+    let attrs = queue_attributes(client, url, QueueAttributeName::Policy).await?;
     if let Some(policy) = attrs.get(&QueueAttributeName::Policy).filter(|p| !p.trim().is_empty()) {
         return Ok(policy.contains(topic_arn));
     }

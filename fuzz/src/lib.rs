@@ -276,6 +276,23 @@ pub fn asl_load_signature(data: &[u8]) -> Signature {
     load_and_run(&String::from_utf8_lossy(definition), input)
 }
 
+/// The first byte (which field or state to use the text in), the text up to the next NUL, and
+/// the JSON document after it (`default` when that is not JSON); `None` for no input at all.
+fn selector_text_document(data: &[u8], default: Value) -> Option<(u8, String, Value)> {
+    let (which, rest) = data.split_first()?;
+    let (text, doc) = split(rest);
+    let input = serde_json::from_slice(doc).unwrap_or(default);
+    Some((*which, String::from_utf8_lossy(text).to_string(), input))
+}
+
+/// A machine of one state `S`: `base` with the fields of `extra` added.
+fn one_state(mut base: Value, extra: Value) -> Value {
+    if let (Value::Object(s), Value::Object(e)) = (&mut base, extra) {
+        s.extend(e);
+    }
+    json!({"StartAt": "S", "States": {"S": base}})
+}
+
 /// A JSONPath (text before the first NUL) used in one position of a small machine chosen by
 /// the first byte, run on the JSON document after the NUL.
 pub fn jsonpath(data: &[u8]) {
@@ -283,26 +300,16 @@ pub fn jsonpath(data: &[u8]) {
 }
 
 pub fn jsonpath_signature(data: &[u8]) -> Signature {
-    let Some((which, rest)) = data.split_first() else {
+    let document = json!({"a": {"b": [1, {"c": "x"}, 3]}, "list": [{"id": 1}, {"id": 2}], "s": "t"});
+    let Some((which, path, input)) = selector_text_document(data, document) else {
         return "empty".into();
     };
-    let (path, doc) = split(rest);
-    let path = String::from_utf8_lossy(path).to_string();
-    let input: Value = serde_json::from_slice(doc)
-        .unwrap_or_else(|_| json!({"a": {"b": [1, {"c": "x"}, 3]}, "list": [{"id": 1}, {"id": 2}], "s": "t"}));
-    let pass = |extra: Value| {
-        let mut state = json!({"Type": "Pass", "End": true});
-        if let (Value::Object(s), Value::Object(e)) = (&mut state, extra) {
-            s.extend(e);
-        }
-        json!({"StartAt": "S", "States": {"S": state}})
-    };
+    let pass = |extra: Value| one_state(json!({"Type": "Pass", "End": true}), extra);
     let task = |extra: Value| {
-        let mut state = json!({"Type": "Task", "Resource": "arn:aws:lambda:local:0:function:f", "End": true});
-        if let (Value::Object(s), Value::Object(e)) = (&mut state, extra) {
-            s.extend(e);
-        }
-        json!({"StartAt": "S", "States": {"S": state}})
+        one_state(
+            json!({"Type": "Task", "Resource": "arn:aws:lambda:local:0:function:f", "End": true}),
+            extra,
+        )
     };
     let definition = match which % 8 {
         0 => pass(json!({"InputPath": path})),
@@ -330,13 +337,11 @@ pub fn jsonata(data: &[u8]) {
 }
 
 pub fn jsonata_signature(data: &[u8]) -> Signature {
-    let Some((which, rest)) = data.split_first() else {
+    let document = json!({"a": {"b": [1, {"c": "x"}, 3]}, "list": [{"id": 1}, {"id": 2}], "s": "t", "n": 2});
+    let Some((which, expr, input)) = selector_text_document(data, document) else {
         return "empty".into();
     };
-    let (expr, doc) = split(rest);
-    let e = format!("{{% {} %}}", String::from_utf8_lossy(expr));
-    let input: Value = serde_json::from_slice(doc)
-        .unwrap_or_else(|_| json!({"a": {"b": [1, {"c": "x"}, 3]}, "list": [{"id": 1}, {"id": 2}], "s": "t", "n": 2}));
+    let e = format!("{{% {expr} %}}");
     let f = "arn:aws:lambda:local:0:function:f";
     let states = match which % 12 {
         0 => json!({"S": {"Type": "Pass", "Output": e, "End": true}}),
@@ -766,6 +771,15 @@ mod seeds {
         out
     }
 
+    /// `seeds` and one more: `selector`, then `text\0document`, so a text is also tried against a
+    /// document of its own.
+    fn with_document(mut seeds: Vec<Vec<u8>>, selector: u8, text_and_document: &[u8]) -> Vec<Vec<u8>> {
+        let mut seed = vec![selector];
+        seed.extend_from_slice(text_and_document);
+        seeds.push(seed);
+        seeds
+    }
+
     /// One seed per text, its first byte the text's position: that byte picks the field the
     /// text is placed in, so the seeds reach every field.
     fn indexed(texts: &[&str]) -> Vec<Vec<u8>> {
@@ -803,11 +817,7 @@ mod seeds {
             "$map($states.input.list, function($v) { $v.id * 2 })",
             "$states.input.missing",
         ];
-        let mut out = indexed(&exprs);
-        let mut with_doc = vec![0u8];
-        with_doc.extend_from_slice(b"$states.input[0]\0[1,2]");
-        out.push(with_doc);
-        out
+        with_document(indexed(&exprs), 0, b"$states.input[0]\0[1,2]")
     }
 
     pub fn jsonpath() -> Vec<Vec<u8>> {
@@ -828,11 +838,7 @@ mod seeds {
             "$..[?(@.c == 'x' || !@.id)]",
             "$.list[?((@.id >= 1 && @.id != 2.0) || @['id'] == \"3\")]",
         ];
-        let mut out = indexed(&paths);
-        let mut with_doc = vec![2u8];
-        with_doc.extend_from_slice(b"$.a.b\0{\"a\":[1,2]}");
-        out.push(with_doc);
-        out
+        with_document(indexed(&paths), 2, b"$.a.b\0{\"a\":[1,2]}")
     }
 }
 

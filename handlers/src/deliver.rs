@@ -275,6 +275,17 @@ mod tests {
     const HALF: &(dyn Fn() -> f64 + Send + Sync) = &|| 0.5;
 
     impl World {
+        /// Vendor v0's endpoint e1 at `http://127.0.0.1:9/{path}`, answering `status` (else 200).
+        fn with_endpoint(path: &str, status: Option<u16>) -> World {
+            let w = World::default();
+            let url = format!("http://127.0.0.1:9/{path}");
+            w.dir.insert(endpoint("v0", "e1", &url));
+            if let Some(status) = status {
+                w.hooks.answer(&url, status);
+            }
+            w
+        }
+
         fn consumer<'a>(&'a self, schedule: &'a Schedule) -> DeliverTickets<'a> {
             DeliverTickets {
                 directory: &self.dir,
@@ -305,8 +316,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_delivered_ticket_is_signed_logged_and_never_sent_again() {
-        let w = World::default();
-        w.dir.insert(endpoint("v0", "e1", "http://127.0.0.1:9/hook"));
+        let w = World::with_endpoint("hook", None);
         let schedule = Schedule::default();
         let c = w.consumer(&schedule);
         let body = delivery("o1", "v0", "e1");
@@ -347,9 +357,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_hides_the_message_for_the_next_delay_and_marks_the_endpoint_failing() {
-        let w = World::default();
-        w.dir.insert(endpoint("v0", "e1", "http://127.0.0.1:9/down"));
-        w.hooks.answer("http://127.0.0.1:9/down", 500);
+        let w = World::with_endpoint("down", Some(500));
         let schedule = Schedule::parse("10s,1m").unwrap();
         let c = w.consumer(&schedule);
         let body = delivery("o1", "v0", "e1");
@@ -423,9 +431,7 @@ mod tests {
 
     #[tokio::test]
     async fn gone_disables_the_endpoint_and_publishes_why() {
-        let w = World::default();
-        w.dir.insert(endpoint("v0", "e1", "http://127.0.0.1:9/gone"));
-        w.hooks.answer("http://127.0.0.1:9/gone", 410);
+        let w = World::with_endpoint("gone", Some(410));
         let schedule = Schedule::default();
         let c = w.consumer(&schedule);
         let r = c
@@ -486,8 +492,7 @@ mod tests {
 
     #[tokio::test]
     async fn private_endpoints_are_refused_at_delivery_without_the_flag() {
-        let w = World::default();
-        w.dir.insert(endpoint("v0", "e1", "http://127.0.0.1:9/hook"));
+        let w = World::with_endpoint("hook", None);
         let schedule = Schedule::default();
         let mut c = w.consumer(&schedule);
         c.allow_private_endpoints = false;

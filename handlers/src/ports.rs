@@ -314,6 +314,14 @@ pub trait MessageVisibility: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// The receipt handle [`MessageVisibility`] acts by; a record without one cannot be retried.
+pub fn receipt_handle(record: &aws_lambda_events::event::sqs::SqsMessage) -> Result<&str, StoreError> {
+    record
+        .receipt_handle
+        .as_deref()
+        .ok_or_else(|| StoreError::Corrupt("the record has no receipt handle".into()))
+}
+
 /// The topic, for events a consumer publishes itself ([`skipline_events::EndpointDisabled`]).
 #[async_trait]
 pub trait EventPublisher: Send + Sync {

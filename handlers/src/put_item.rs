@@ -70,44 +70,26 @@ mod tests {
     use super::*;
     use crate::testing::{FixedClock, MemoryCart, seed_order};
 
+    /// `put_item` at the fixed clock's time.
+    async fn put(cart: &MemoryCart, orderid: &str, order: serde_json::Value) -> Result<PutItemOutput, StepError> {
+        let input = PutItemInput {
+            orderid: orderid.into(),
+            order,
+        };
+        put_item(cart, &FixedClock::default(), input).await
+    }
+
     #[tokio::test]
     async fn commits_then_refuses_a_second_active_order() {
         let cart = MemoryCart::default();
-        let clock = FixedClock::default();
-        let out = put_item(
-            &cart,
-            &clock,
-            PutItemInput {
-                orderid: "o1".into(),
-                order: seed_order("a0", "v0"),
-            },
-        )
-        .await
-        .unwrap();
+        let out = put(&cart, "o1", seed_order("a0", "v0")).await.unwrap();
         assert_eq!(out.total.cents(), 700);
         assert_eq!(cart.get_sync("a0", "v0").unwrap().orderid, "o1");
 
-        let again = put_item(
-            &cart,
-            &clock,
-            PutItemInput {
-                orderid: "o1".into(),
-                order: seed_order("a0", "v0"),
-            },
-        )
-        .await;
+        let again = put(&cart, "o1", seed_order("a0", "v0")).await;
         assert!(again.is_ok(), "a re-run of the same order must succeed");
 
-        let err = put_item(
-            &cart,
-            &clock,
-            PutItemInput {
-                orderid: "o2".into(),
-                order: seed_order("a0", "v0"),
-            },
-        )
-        .await
-        .unwrap_err();
+        let err = put(&cart, "o2", seed_order("a0", "v0")).await.unwrap_err();
         assert_eq!(err.name(), "ActiveOrderExists");
         assert!(err.to_string().contains("active order o1"), "{err}");
         assert_eq!(cart.get_sync("a0", "v0").unwrap().orderid, "o1");
@@ -118,27 +100,9 @@ mod tests {
         let cart = MemoryCart::default();
         let mut order = seed_order("a0", "v0");
         order["details"]["quantity"] = serde_json::json!(50);
-        let err = put_item(
-            &cart,
-            &FixedClock::default(),
-            PutItemInput {
-                orderid: "o1".into(),
-                order,
-            },
-        )
-        .await
-        .unwrap_err();
+        let err = put(&cart, "o1", order).await.unwrap_err();
         assert_eq!(err.name(), "InvalidOrder");
-        let err = put_item(
-            &cart,
-            &FixedClock::default(),
-            PutItemInput {
-                orderid: "../x".into(),
-                order: seed_order("a0", "v0"),
-            },
-        )
-        .await
-        .unwrap_err();
+        let err = put(&cart, "../x", seed_order("a0", "v0")).await.unwrap_err();
         assert_eq!(err.name(), "InvalidOrder");
         assert!(cart.is_empty());
     }
@@ -147,16 +111,7 @@ mod tests {
     async fn store_outage_is_retryable_by_name() {
         let cart = MemoryCart::default();
         cart.fail_next("disk full");
-        let err = put_item(
-            &cart,
-            &FixedClock::default(),
-            PutItemInput {
-                orderid: "o1".into(),
-                order: seed_order("a0", "v0"),
-            },
-        )
-        .await
-        .unwrap_err();
+        let err = put(&cart, "o1", seed_order("a0", "v0")).await.unwrap_err();
         assert_eq!(err.name(), "StoreUnavailable");
     }
 }

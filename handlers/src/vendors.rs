@@ -274,26 +274,13 @@ mod tests {
         ));
         let bad_vendor = subscribe(&dir, &clock, "v/0", "https://shop.example.com/x", None, false).await;
         assert!(matches!(bad_vendor, Err(SubscribeError::Invalid(_))));
-        let short = subscribe(
-            &dir,
-            &clock,
-            "v0",
-            "https://shop.example.com/y",
-            Some("whsec_c2hvcnQ="),
-            false,
-        )
-        .await;
-        assert!(matches!(short, Err(SubscribeError::Invalid(m)) if m.contains("24- to 64-byte")));
-        let raw = subscribe(
-            &dir,
-            &clock,
-            "v0",
-            "https://shop.example.com/y",
-            Some("not-a-whsec-secret-x"),
-            false,
-        )
-        .await;
-        assert!(matches!(raw, Err(SubscribeError::Invalid(m)) if m.contains("whsec_")));
+        for (secret, why) in [("whsec_c2hvcnQ=", "24- to 64-byte"), ("not-a-whsec-secret-x", "whsec_")] {
+            let refused = subscribe(&dir, &clock, "v0", "https://shop.example.com/y", Some(secret), false).await;
+            assert!(
+                matches!(&refused, Err(SubscribeError::Invalid(m)) if m.contains(why)),
+                "{secret}: {refused:?}"
+            );
+        }
         assert_eq!(dir.list(None).await.unwrap().len(), 1, "refusals write nothing");
 
         assert_eq!(s.endpoint.signing, Signing::Standard);

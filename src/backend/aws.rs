@@ -15,9 +15,10 @@ use skipline_aws::{
     sns, sqs,
 };
 use skipline_handlers::get_object::{get_object, get_order_invoice};
-use skipline_handlers::ports::{CartStore, DeliveryLog, SystemClock, VendorDirectory};
+use skipline_handlers::ports::{CartStore, DeliveryLog, DeliveryQueue, SystemClock};
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 /// How long replay hides the messages it has received, so one pass never sees a message twice.
 /// Skipped and unsent messages are made visible again at the end of the pass.
@@ -64,39 +65,24 @@ impl AwsBackend {
     }
 
     fn cart(&self) -> Result<DynamoCart, BackendError> {
-        Ok(DynamoCart::new(
-            self.clients.dynamodb.clone(),
-            self.setting(Setting::CartTable)?,
-        ))
+        let table = self.setting(Setting::CartTable)?;
+        Ok(DynamoCart::new(self.clients.dynamodb.clone(), table))
     }
 
     fn invoices(&self) -> Result<S3Invoices, BackendError> {
-        Ok(S3Invoices::new(
-            self.clients.s3.clone(),
-            self.setting(Setting::InvoiceBucket)?,
-        ))
+        let bucket = self.setting(Setting::InvoiceBucket)?;
+        Ok(S3Invoices::new(self.clients.s3.clone(), bucket))
     }
 
     fn invoice_index(&self) -> Result<DynamoInvoiceIndex, BackendError> {
-        Ok(DynamoInvoiceIndex::new(
-            self.clients.dynamodb.clone(),
-            self.setting(Setting::InvoiceIndexTable)?,
-        ))
+        let table = self.setting(Setting::InvoiceIndexTable)?;
+        Ok(DynamoInvoiceIndex::new(self.clients.dynamodb.clone(), table))
     }
 
-    fn directory(&self) -> Result<DynamoVendorDirectory, BackendError> {
-        Ok(DynamoVendorDirectory::new(
-            self.clients.dynamodb.clone(),
-            self.setting(Setting::VendorTable)?,
-        ))
-    }
-
-    fn delivery_log(&self) -> Result<DynamoDeliveryLog, BackendError> {
-        Ok(DynamoDeliveryLog::new(
-            self.clients.dynamodb.clone(),
-            self.setting(Setting::DeliveryTable)?,
-            std::sync::Arc::new(SystemClock),
-        ))
+    fn dynamo_delivery_log(&self) -> Result<DynamoDeliveryLog, BackendError> {
+        let table = self.setting(Setting::DeliveryTable)?;
+        let clock = Arc::new(SystemClock);
+        Ok(DynamoDeliveryLog::new(self.clients.dynamodb.clone(), table, clock))
     }
 
     /// The stack's queues by alias.
@@ -161,13 +147,16 @@ fn handles(messages: &[&Received]) -> Vec<String> {
 }
 
 fn subscription_info(s: sns::Subscription) -> SubscriptionInfo {
-    SubscriptionInfo {
-        id: s.arn,
-        protocol: s.protocol,
-        endpoint: s.endpoint,
-        filter_policy: s.filter_policy,
-        scope: s.scope,
-        raw: s.raw,
+    SubscriptionInfo::new(s.arn, s.protocol, s.endpoint, s.filter_policy, s.scope, s.raw)
+}
+
+fn summary(e: sfn::ExecutionListItem) -> ExecutionSummary {
+    ExecutionSummary {
+        orderid: e.name,
+        execution_id: e.arn,
+        status: exec_status(&e.status),
+        started_at: e.started_at,
+        stopped_at: e.stopped_at,
     }
 }
 
@@ -223,22 +212,16 @@ impl Backend for AwsBackend {
         } else {
             Vec::new()
         };
-        let invoice_key = e
-            .output
-            .as_deref()
-            .and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok())
-            .and_then(|o| o.get("invoiceKey").and_then(|k| k.as_str()).map(str::to_string));
-        Ok(OrderStatus {
-            orderid: e.name,
-            execution_id: e.arn,
-            status: exec_status(&e.status),
+        let output = e.output.as_deref().and_then(|o| serde_json::from_str(o).ok());
+        let (error, cause) = (e.error, e.cause);
+        let item = sfn::ExecutionListItem {
+            arn: e.arn,
+            name: e.name,
+            status: e.status,
             started_at: e.started_at,
             stopped_at: e.stopped_at,
-            error: e.error,
-            cause: e.cause,
-            invoice_key,
-            history,
-        })
+        };
+        Ok(OrderStatus::new(summary(item), error, cause, output.as_ref(), history))
     }
 
     /// `Failed` also lists timed-out and aborted executions, as [`ExecStatus::parse`] folds them.
@@ -266,16 +249,7 @@ impl Backend for AwsBackend {
         }
         items.sort_by(|a, b| b.started_at.cmp(&a.started_at));
         items.truncate(limit);
-        Ok(items
-            .into_iter()
-            .map(|e| ExecutionSummary {
-                orderid: e.name,
-                execution_id: e.arn,
-                status: exec_status(&e.status),
-                started_at: e.started_at,
-                stopped_at: e.stopped_at,
-            })
-            .collect())
+        Ok(items.into_iter().map(summary).collect())
     }
 
     async fn cart_item(&self, accountid: &str, vendorid: &str) -> Result<Option<CartItem>, BackendError> {
@@ -291,65 +265,25 @@ impl Backend for AwsBackend {
         Ok(get_order_invoice(&self.invoices()?, &self.invoice_index()?, orderid).await?)
     }
 
-    async fn subscribe_vendor(
-        &self,
-        vendorid: &str,
-        url: &str,
-        secret: Option<&str>,
-        allow_private: bool,
-    ) -> Result<(VendorEndpoint, bool), BackendError> {
-        let new = requests::vendor_endpoint(vendorid, url, secret, allow_private)?;
-        let s = skipline_handlers::vendors::subscribe_vendor(&self.directory()?, &SystemClock, &new).await?;
-        Ok((s.endpoint, s.secret_generated))
+    async fn vendor_ports(&self, _write: bool) -> Result<VendorPorts, BackendError> {
+        let table = self.setting(Setting::VendorTable)?;
+        let directory = DynamoVendorDirectory::new(self.clients.dynamodb.clone(), table);
+        Ok(VendorPorts {
+            directory: Arc::new(directory),
+            clock: Arc::new(SystemClock),
+        })
     }
 
-    async fn list_vendor_endpoints(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, BackendError> {
-        if let Some(v) = vendorid {
-            requests::ids(&[("vendorid", v)])?;
-        }
-        Ok(self.directory()?.list(vendorid).await?)
+    async fn delivery_log(&self) -> Result<Arc<dyn DeliveryLog>, BackendError> {
+        Ok(Arc::new(self.dynamo_delivery_log()?))
     }
 
-    async fn unsubscribe_vendor(&self, vendorid: &str, endpointid: &str) -> Result<(), BackendError> {
-        Ok(skipline_handlers::vendors::unsubscribe_vendor(&self.directory()?, vendorid, endpointid).await?)
-    }
-
-    async fn rotate_vendor_secret(
-        &self,
-        vendorid: &str,
-        endpointid: &str,
-        secret: Option<&str>,
-        grace: Option<std::time::Duration>,
-    ) -> Result<(VendorEndpoint, bool), BackendError> {
-        let rotation = requests::rotation(vendorid, endpointid, secret, grace)?;
-        let r = skipline_handlers::vendors::rotate_secret(&self.directory()?, &SystemClock, &rotation).await?;
-        Ok((r.endpoint, r.secret_generated))
-    }
-
-    async fn enable_vendor_endpoint(&self, vendorid: &str, endpointid: &str) -> Result<VendorEndpoint, BackendError> {
-        Ok(skipline_handlers::vendors::enable(&self.directory()?, vendorid, endpointid).await?)
-    }
-
-    async fn vendor_deliveries(&self, query: &AttemptQuery) -> Result<Vec<Attempt>, BackendError> {
-        Ok(self.delivery_log()?.attempts(query).await?)
-    }
-
-    async fn redeliver(
-        &self,
-        vendorid: &str,
-        endpointid: Option<&str>,
-        query: &TicketQuery,
-    ) -> Result<Redelivered, BackendError> {
-        let log = self.delivery_log()?;
-        let queue = SqsDeliveryQueue {
+    async fn delivery_queue(&self) -> Result<Arc<dyn DeliveryQueue>, BackendError> {
+        Ok(Arc::new(SqsDeliveryQueue {
             sqs: self.clients.sqs.clone(),
             queue_url: self.setting(Setting::DeliveryQueueUrl)?.to_string(),
-            log: log.clone(),
-        };
-        Ok(
-            skipline_handlers::vendors::redeliver(&self.directory()?, &log, &queue, vendorid, endpointid, query)
-                .await?,
-        )
+            log: self.dynamo_delivery_log()?,
+        }))
     }
 
     /// For `sqs`, the queue (name, URL or ARN) must exist; a queue without a policy gets one that
@@ -373,14 +307,15 @@ impl Backend for AwsBackend {
             None => (None, skipline_engine::filter::FilterScope::default()),
         };
         let arn = sns::subscribe(&self.clients.sns, topic, protocol, &endpoint, text, scope, sub.raw).await?;
-        Ok(SubscriptionInfo {
-            id: arn,
-            protocol: protocol.to_string(),
+        let policy = text.map(str::to_string);
+        Ok(SubscriptionInfo::new(
+            arn,
+            protocol.to_string(),
             endpoint,
-            filter_policy: text.map(str::to_string),
+            policy,
             scope,
-            raw: sub.raw,
-        })
+            sub.raw,
+        ))
     }
 
     async fn topic_subscriptions(&self) -> Result<Vec<SubscriptionInfo>, BackendError> {
@@ -450,15 +385,13 @@ impl Backend for AwsBackend {
                 if !seen.insert(m.message_id.clone()) {
                     continue;
                 }
-                out.push(PeekedMessage {
-                    message_id: m.message_id,
-                    body: m.body,
-                    attributes: m.attributes,
-                    receive_count: m.receive_count,
-                    sent_at: jiff::Timestamp::from_millisecond(m.sent_ms)
-                        .map(|t| t.to_string())
-                        .unwrap_or_default(),
-                });
+                out.push(PeekedMessage::new(
+                    m.message_id,
+                    m.body,
+                    m.attributes,
+                    m.receive_count,
+                    m.sent_ms,
+                ));
             }
             if out.len() == before || out.len() >= wanted {
                 return Ok(out);

@@ -12,8 +12,6 @@ use skipline_engine::asl::HistoryEvent;
 use skipline_handlers::QueryError;
 use skipline_handlers::get_item::get_item;
 use skipline_handlers::get_object::{get_object, get_order_invoice};
-use skipline_handlers::ports::{DeliveryLog, VendorDirectory};
-use skipline_handlers::vendors::{rotate_secret, subscribe_vendor, unsubscribe_vendor};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -169,14 +167,7 @@ impl LocalBackend {
 }
 
 fn subscription_info(s: crate::local::topic::Subscription) -> SubscriptionInfo {
-    SubscriptionInfo {
-        id: s.id,
-        protocol: s.protocol,
-        endpoint: s.endpoint,
-        filter_policy: s.filter_policy,
-        scope: s.scope,
-        raw: s.raw,
-    }
+    SubscriptionInfo::new(s.id, s.protocol, s.endpoint, s.filter_policy, s.scope, s.raw)
 }
 
 #[async_trait]
@@ -227,23 +218,14 @@ impl Backend for LocalBackend {
         } else {
             Vec::new()
         };
-        let invoice_key = record
-            .output
-            .as_ref()
-            .and_then(|o| o.get("invoiceKey"))
-            .and_then(|k| k.as_str())
-            .map(str::to_string);
-        Ok(OrderStatus {
-            orderid: record.name.clone(),
-            execution_id: record.execution_id.clone(),
-            status: ExecStatus::parse(&record.status).unwrap_or(ExecStatus::Running),
-            started_at: record.started_at.clone(),
-            stopped_at: record.stopped_at.clone(),
-            error: record.error.clone(),
-            cause: record.cause.clone(),
-            invoice_key,
+        let (error, cause) = (record.error.clone(), record.cause.clone());
+        Ok(OrderStatus::new(
+            summary(&record),
+            error,
+            cause,
+            record.output.as_ref(),
             history,
-        })
+        ))
     }
 
     async fn list_executions(
@@ -279,65 +261,24 @@ impl Backend for LocalBackend {
         Ok(get_order_invoice(rt.invoices.as_ref(), &rt.stored_invoices, orderid).await?)
     }
 
-    async fn subscribe_vendor(
-        &self,
-        vendorid: &str,
-        url: &str,
-        secret: Option<&str>,
-        allow_private: bool,
-    ) -> Result<(VendorEndpoint, bool), BackendError> {
-        let new = requests::vendor_endpoint(vendorid, url, secret, allow_private)?;
-        let rt = self.writer().await?;
-        let s = subscribe_vendor(rt.vendors.as_ref(), rt.clock.as_ref(), &new).await?;
-        Ok((s.endpoint, s.secret_generated))
+    async fn vendor_ports(&self, write: bool) -> Result<VendorPorts, BackendError> {
+        let rt = if write {
+            self.writer().await?
+        } else {
+            self.reader().await?
+        };
+        Ok(VendorPorts {
+            directory: rt.vendors.clone(),
+            clock: rt.clock.clone(),
+        })
     }
 
-    async fn list_vendor_endpoints(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, BackendError> {
-        if let Some(v) = vendorid {
-            requests::ids(&[("vendorid", v)])?;
-        }
-        Ok(self.reader().await?.vendors.list(vendorid).await?)
+    async fn delivery_log(&self) -> Result<Arc<dyn DeliveryLog>, BackendError> {
+        Ok(self.reader().await?.deliveries.clone())
     }
 
-    async fn unsubscribe_vendor(&self, vendorid: &str, endpointid: &str) -> Result<(), BackendError> {
-        requests::ids(&[("vendorid", vendorid), ("endpointid", endpointid)])?;
-        let rt = self.reader().await?;
-        Ok(unsubscribe_vendor(rt.vendors.as_ref(), vendorid, endpointid).await?)
-    }
-
-    async fn rotate_vendor_secret(
-        &self,
-        vendorid: &str,
-        endpointid: &str,
-        secret: Option<&str>,
-        grace: Option<std::time::Duration>,
-    ) -> Result<(VendorEndpoint, bool), BackendError> {
-        let rotation = requests::rotation(vendorid, endpointid, secret, grace)?;
-        let rt = self.reader().await?;
-        let r = rotate_secret(rt.vendors.as_ref(), rt.clock.as_ref(), &rotation).await?;
-        Ok((r.endpoint, r.secret_generated))
-    }
-
-    async fn enable_vendor_endpoint(&self, vendorid: &str, endpointid: &str) -> Result<VendorEndpoint, BackendError> {
-        requests::ids(&[("vendorid", vendorid), ("endpointid", endpointid)])?;
-        let rt = self.reader().await?;
-        Ok(skipline_handlers::vendors::enable(rt.vendors.as_ref(), vendorid, endpointid).await?)
-    }
-
-    async fn vendor_deliveries(&self, query: &AttemptQuery) -> Result<Vec<Attempt>, BackendError> {
-        let rt = self.reader().await?;
-        Ok(rt.deliveries.attempts(query).await?)
-    }
-
-    async fn redeliver(
-        &self,
-        vendorid: &str,
-        endpointid: Option<&str>,
-        query: &TicketQuery,
-    ) -> Result<Redelivered, BackendError> {
-        let rt = self.reader().await?;
-        let d = rt.deliveries.as_ref();
-        Ok(skipline_handlers::vendors::redeliver(rt.vendors.as_ref(), d, d, vendorid, endpointid, query).await?)
+    async fn delivery_queue(&self) -> Result<Arc<dyn DeliveryQueue>, BackendError> {
+        Ok(self.reader().await?.deliveries.clone())
     }
 
     async fn readiness(&self) -> Result<(), String> {
@@ -379,22 +320,7 @@ impl Backend for LocalBackend {
     }
 
     async fn queues(&self) -> Result<Vec<QueueInfo>, BackendError> {
-        Ok(self
-            .reader()
-            .await?
-            .queues
-            .stats()
-            .await?
-            .into_iter()
-            .map(|s| QueueInfo {
-                name: s.name,
-                visible: s.visible,
-                in_flight: s.in_flight,
-                delayed: s.delayed,
-                dlq: s.dlq,
-                max_receive_count: s.max_receive_count,
-            })
-            .collect())
+        Ok(self.reader().await?.queues.stats().await?)
     }
 
     async fn peek(&self, queue: &str, max: usize) -> Result<Vec<PeekedMessage>, BackendError> {
@@ -406,15 +332,7 @@ impl Backend for LocalBackend {
             .peek(queue, max)
             .await?
             .into_iter()
-            .map(|m| PeekedMessage {
-                message_id: m.message_id,
-                body: m.body,
-                attributes: m.attributes,
-                receive_count: m.receive_count,
-                sent_at: jiff::Timestamp::from_millisecond(m.sent_ms)
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
-            })
+            .map(|m| PeekedMessage::new(m.message_id, m.body, m.attributes, m.receive_count, m.sent_ms))
             .collect())
     }
 

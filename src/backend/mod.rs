@@ -11,8 +11,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use skipline_engine::filter::{FilterPolicy, FilterScope};
 use skipline_events::MessageAttributes;
-use skipline_handlers::ports::{Attempt, AttemptQuery, CartItem, TicketQuery, VendorEndpoint};
-use skipline_handlers::vendors::Redelivered;
+use skipline_handlers::ports::{
+    Attempt, AttemptQuery, CartItem, Clock, DeliveryLog, DeliveryQueue, TicketQuery, VendorDirectory, VendorEndpoint,
+};
+use skipline_handlers::vendors::{self, Redelivered};
+use std::sync::Arc;
 
 /// Why an operation failed, mapped to one exit code / HTTP status per front door.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +127,30 @@ pub struct OrderStatus {
     pub history: Vec<HistoryEntry>,
 }
 
+impl OrderStatus {
+    /// `output` is the execution's output, which holds the invoice key once the flow has one.
+    pub(crate) fn new(
+        summary: ExecutionSummary,
+        error: Option<String>,
+        cause: Option<String>,
+        output: Option<&serde_json::Value>,
+        history: Vec<HistoryEntry>,
+    ) -> Self {
+        let invoice_key = output.and_then(|o| o.get("invoiceKey")).and_then(|k| k.as_str());
+        OrderStatus {
+            orderid: summary.orderid,
+            execution_id: summary.execution_id,
+            status: summary.status,
+            started_at: summary.started_at,
+            stopped_at: summary.stopped_at,
+            error,
+            cause,
+            invoice_key: invoice_key.map(str::to_string),
+            history,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionSummary {
     pub orderid: String,
@@ -169,6 +196,27 @@ pub struct SubscriptionInfo {
     pub raw: bool,
 }
 
+impl SubscriptionInfo {
+    /// Positional, so that each backend's conversion is one line.
+    pub(crate) fn new(
+        id: String,
+        protocol: String,
+        endpoint: String,
+        filter_policy: Option<String>,
+        scope: FilterScope,
+        raw: bool,
+    ) -> Self {
+        SubscriptionInfo {
+            id,
+            protocol,
+            endpoint,
+            filter_policy,
+            scope,
+            raw,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueInfo {
     pub name: String,
@@ -194,6 +242,26 @@ pub struct PeekedMessage {
     pub receive_count: u32,
     #[serde(rename = "sentAt")]
     pub sent_at: String,
+}
+
+impl PeekedMessage {
+    /// `sent_ms` is epoch milliseconds, shown as a timestamp (empty when out of range).
+    pub(crate) fn new(
+        message_id: String,
+        body: String,
+        attributes: MessageAttributes,
+        receive_count: u32,
+        sent_ms: i64,
+    ) -> Self {
+        let sent_at = jiff::Timestamp::from_millisecond(sent_ms).map(|t| t.to_string());
+        PeekedMessage {
+            message_id,
+            body,
+            attributes,
+            receive_count,
+            sent_at: sent_at.unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,7 +315,14 @@ pub trait Progress: Send + Sync {
 pub struct Quiet;
 impl Progress for Quiet {}
 
-/// Every user operation, on either backend.
+/// Where a backend keeps its vendor endpoints, and its clock.
+pub struct VendorPorts {
+    pub directory: Arc<dyn VendorDirectory>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Every user operation, on either backend. The vendor operations are provided: they are the
+/// handlers' own, over the ports a backend names, so both backends check and answer alike.
 #[async_trait]
 pub trait Backend: Send + Sync {
     /// Starts the order flow. `body` is the raw request body; it is validated before anything is written.
@@ -264,15 +339,38 @@ pub trait Backend: Send + Sync {
     /// An order's invoice, from the order id alone (through the invoice index).
     async fn order_invoice(&self, orderid: &str) -> Result<serde_json::Value, BackendError>;
 
+    /// The vendor directory and clock; `write` is for an operation that adds data (the local
+    /// backend creates its data dir for it, and only for it).
+    async fn vendor_ports(&self, write: bool) -> Result<VendorPorts, BackendError>;
+    async fn delivery_log(&self) -> Result<Arc<dyn DeliveryLog>, BackendError>;
+    async fn delivery_queue(&self) -> Result<Arc<dyn DeliveryQueue>, BackendError>;
+
     async fn subscribe_vendor(
         &self,
         vendorid: &str,
         url: &str,
         secret: Option<&str>,
         allow_private: bool,
-    ) -> Result<(VendorEndpoint, bool), BackendError>;
-    async fn list_vendor_endpoints(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, BackendError>;
-    async fn unsubscribe_vendor(&self, vendorid: &str, endpointid: &str) -> Result<(), BackendError>;
+    ) -> Result<(VendorEndpoint, bool), BackendError> {
+        let new = vendors::NewEndpoint::parse(vendorid, url, secret, allow_private)?;
+        let ports = self.vendor_ports(true).await?;
+        let s = vendors::subscribe_vendor(ports.directory.as_ref(), ports.clock.as_ref(), &new).await?;
+        Ok((s.endpoint, s.secret_generated))
+    }
+
+    async fn list_vendor_endpoints(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, BackendError> {
+        if let Some(v) = vendorid {
+            requests::ids(&[("vendorid", v)])?;
+        }
+        Ok(self.vendor_ports(false).await?.directory.list(vendorid).await?)
+    }
+
+    async fn unsubscribe_vendor(&self, vendorid: &str, endpointid: &str) -> Result<(), BackendError> {
+        requests::ids(&[("vendorid", vendorid), ("endpointid", endpointid)])?;
+        let ports = self.vendor_ports(false).await?;
+        Ok(vendors::unsubscribe_vendor(ports.directory.as_ref(), vendorid, endpointid).await?)
+    }
+
     /// A new signing secret for the endpoint (see [`skipline_handlers::vendors::rotate_secret`]);
     /// the flag says whether it was generated (and is to be shown, once). `grace` defaults to
     /// [`skipline_handlers::vendors::DEFAULT_ROTATION_GRACE`].
@@ -282,19 +380,44 @@ pub trait Backend: Send + Sync {
         endpointid: &str,
         secret: Option<&str>,
         grace: Option<std::time::Duration>,
-    ) -> Result<(VendorEndpoint, bool), BackendError>;
+    ) -> Result<(VendorEndpoint, bool), BackendError> {
+        let rotation = vendors::Rotation::parse(vendorid, endpointid, secret, grace)?;
+        let ports = self.vendor_ports(false).await?;
+        let r = vendors::rotate_secret(ports.directory.as_ref(), ports.clock.as_ref(), &rotation).await?;
+        Ok((r.endpoint, r.secret_generated))
+    }
 
     /// Lets a disabled endpoint get deliveries again (see [`skipline_handlers::vendors::enable`]).
-    async fn enable_vendor_endpoint(&self, vendorid: &str, endpointid: &str) -> Result<VendorEndpoint, BackendError>;
+    async fn enable_vendor_endpoint(&self, vendorid: &str, endpointid: &str) -> Result<VendorEndpoint, BackendError> {
+        requests::ids(&[("vendorid", vendorid), ("endpointid", endpointid)])?;
+        let ports = self.vendor_ports(false).await?;
+        Ok(vendors::enable(ports.directory.as_ref(), vendorid, endpointid).await?)
+    }
+
     /// The delivery log: attempts, newest first (a query from [`requests::attempt_query`]).
-    async fn vendor_deliveries(&self, query: &AttemptQuery) -> Result<Vec<Attempt>, BackendError>;
+    async fn vendor_deliveries(&self, query: &AttemptQuery) -> Result<Vec<Attempt>, BackendError> {
+        Ok(self.delivery_log().await?.attempts(query).await?)
+    }
+
     /// Resends kept tickets with the same `webhook-id` (see [`skipline_handlers::vendors::redeliver`]).
     async fn redeliver(
         &self,
         vendorid: &str,
         endpointid: Option<&str>,
         query: &TicketQuery,
-    ) -> Result<Redelivered, BackendError>;
+    ) -> Result<Redelivered, BackendError> {
+        let (log, queue) = (self.delivery_log().await?, self.delivery_queue().await?);
+        let directory = self.vendor_ports(false).await?.directory;
+        Ok(vendors::redeliver(
+            directory.as_ref(),
+            log.as_ref(),
+            queue.as_ref(),
+            vendorid,
+            endpointid,
+            query,
+        )
+        .await?)
+    }
 
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError>;
     async fn topic_subscriptions(&self) -> Result<Vec<SubscriptionInfo>, BackendError>;

@@ -5,7 +5,7 @@
 use super::{BackendError, NewSubscription, Protocol};
 use skipline_events::{OrderRequest, check_id, parse_place_order};
 use skipline_handlers::ports::{AttemptQuery, TicketQuery};
-use skipline_handlers::vendors::{MAX_ATTEMPTS_LISTED, NewEndpoint, Rotation, SubscribeError};
+use skipline_handlers::vendors::{MAX_ATTEMPTS_LISTED, SubscribeError};
 
 /// Most messages `peek` returns.
 pub const MAX_PEEK: usize = 1000;
@@ -54,24 +54,6 @@ pub fn key_reused(orderid: &str) -> BackendError {
     BackendError::Conflict(format!(
         "Idempotency-Key {orderid} was already used for a different order"
     ))
-}
-
-pub fn vendor_endpoint(
-    vendorid: &str,
-    url: &str,
-    secret: Option<&str>,
-    allow_private: bool,
-) -> Result<NewEndpoint, BackendError> {
-    NewEndpoint::parse(vendorid, url, secret, allow_private).map_err(BackendError::from)
-}
-
-pub fn rotation(
-    vendorid: &str,
-    endpointid: &str,
-    secret: Option<&str>,
-    grace: Option<std::time::Duration>,
-) -> Result<Rotation, BackendError> {
-    Rotation::parse(vendorid, endpointid, secret, grace).map_err(BackendError::from)
 }
 
 /// A point in time as the delivery commands take it: RFC 3339 (`2026-12-04T08:00:00Z`), or a

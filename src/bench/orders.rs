@@ -4,7 +4,6 @@
 use super::BenchError;
 use super::stats::{Percentiles, peak_rss_mib, reset_peak_rss};
 use super::tracker::{Tracker, order_id, serve_webhooks};
-use crate::api::{ApiState, serve};
 use crate::backend::Backend;
 use crate::backend::local::LocalBackend;
 use crate::local::db::DbStatsSnapshot;
@@ -292,18 +291,8 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
     let (stop_api, stop_api_rx) = tokio::sync::oneshot::channel::<()>();
     let (base, api_task) = match spec.mode {
         Mode::Http => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let addr = listener.local_addr()?;
-            let state = ApiState {
-                backend: backend.clone(),
-                allow_private_endpoints: true,
-                auth: Default::default(),
-                limits: None,
-            };
-            let task = tokio::spawn(serve(listener, state, async move {
-                let _ = stop_api_rx.await;
-            }));
-            (Some(format!("http://{addr}")), Some(task))
+            let (base, task) = crate::demo::loopback_api(backend.clone(), stop_api_rx).await?;
+            (Some(base), Some(task))
         }
         Mode::InProcess => (None, None),
     };

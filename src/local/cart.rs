@@ -71,17 +71,9 @@ impl CartStore for SqliteCart {
     }
 
     async fn get(&self, accountid: &str, vendorid: &str) -> Result<Option<CartItem>, StoreError> {
-        let (a, v) = (accountid.to_string(), vendorid.to_string());
-        let json: Option<String> = self
-            .db
-            .read(move |c| {
-                Ok(
-                    c.prepare_cached("SELECT item FROM cart WHERE accountid = ?1 AND vendorid = ?2")?
-                        .query_row(params![a, v], |r| r.get(0))
-                        .optional()?,
-                )
-            })
-            .await?;
+        let sql = "SELECT item FROM cart WHERE accountid = ?1 AND vendorid = ?2";
+        let params = vec![accountid.to_string().into(), vendorid.to_string().into()];
+        let json: Option<String> = self.db.first(sql, params).await?;
         json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
     }

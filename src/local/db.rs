@@ -5,7 +5,7 @@
 //! commit is fsync'd), and only then answers each caller. A caller that got `Ok` therefore
 //! knows its write survives `kill -9`, and concurrent callers share one fsync.
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -219,6 +219,26 @@ impl Db {
         let job: Job = Box::new(TypedJob { f, tx });
         self.jobs.send(job).map_err(|_| E::from(DbError::Closed))?;
         rx.await.map_err(|_| E::from(DbError::Closed))?
+    }
+
+    /// One statement in the next group transaction (see [`Db::write`]); the rows it changed.
+    pub async fn execute(&self, sql: &'static str, params: Vec<rusqlite::types::Value>) -> Result<usize, DbError> {
+        self.write(move |c| Ok(c.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))?))
+            .await
+    }
+
+    /// The first column of the row `sql` finds, if it finds one (see [`Db::read`]).
+    pub async fn first<T>(&self, sql: &'static str, params: Vec<rusqlite::types::Value>) -> Result<Option<T>, DbError>
+    where
+        T: rusqlite::types::FromSql + Send + 'static,
+    {
+        self.read(move |c| {
+            let row = c
+                .prepare_cached(sql)?
+                .query_row(rusqlite::params_from_iter(params), |r| r.get(0));
+            Ok(row.optional()?)
+        })
+        .await
     }
 
     /// Runs a read on a pooled connection off the async threads.

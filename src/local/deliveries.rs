@@ -143,10 +143,7 @@ impl MessageVisibility for SqliteDeliveries {
             .as_deref()
             .and_then(|arn| arn.rsplit(':').next())
             .unwrap_or(DELIVERY_QUEUE);
-        let receipt = record
-            .receipt_handle
-            .as_deref()
-            .ok_or_else(|| StoreError::Corrupt("the record has no receipt handle".into()))?;
+        let receipt = skipline_handlers::ports::receipt_handle(record)?;
         self.queues
             .change_visibility(queue, receipt, delay)
             .await

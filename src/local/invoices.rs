@@ -4,7 +4,7 @@
 
 use super::db::{Db, DbError};
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use skipline_events::{Invoice, InvoiceMonth, invoice_rank};
 use skipline_handlers::ports::{InvoiceIndex, InvoiceIndexEntry, InvoiceStore, PutBlobOutcome, StoreError};
 
@@ -98,17 +98,10 @@ impl SqliteInvoices {
 #[async_trait]
 impl InvoiceStore for SqliteInvoices {
     async fn put_new(&self, key: &str, body: &[u8]) -> Result<PutBlobOutcome, StoreError> {
-        let (key, body) = (key.to_string(), body.to_vec());
         let now = jiff::Timestamp::now().to_string();
-        let inserted = self
-            .db
-            .write(move |c| {
-                Ok(
-                    c.prepare_cached("INSERT OR IGNORE INTO invoices (key, body, created_at) VALUES (?1, ?2, ?3)")?
-                        .execute(params![key, body, now])?,
-                )
-            })
-            .await?;
+        let sql = "INSERT OR IGNORE INTO invoices (key, body, created_at) VALUES (?1, ?2, ?3)";
+        let params = vec![key.to_string().into(), body.to_vec().into(), now.into()];
+        let inserted = self.db.execute(sql, params).await?;
         Ok(if inserted == 1 {
             PutBlobOutcome::Created
         } else {
@@ -117,15 +110,8 @@ impl InvoiceStore for SqliteInvoices {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = key.to_string();
-        Ok(self
-            .db
-            .read(move |c| {
-                Ok(c.prepare_cached("SELECT body FROM invoices WHERE key = ?1")?
-                    .query_row(params![key], |r| r.get(0))
-                    .optional()?)
-            })
-            .await?)
+        let sql = "SELECT body FROM invoices WHERE key = ?1";
+        Ok(self.db.first(sql, vec![key.to_string().into()]).await?)
     }
 }
 
@@ -137,28 +123,15 @@ impl InvoiceIndex for SqliteInvoices {
     }
 
     async fn by_order(&self, orderid: &str) -> Result<Option<String>, StoreError> {
-        let orderid = orderid.to_string();
-        Ok(self
-            .db
-            .read(move |c| {
-                Ok(c.prepare_cached("SELECT key FROM invoice_by_order WHERE orderid = ?1")?
-                    .query_row(params![orderid], |r| r.get(0))
-                    .optional()?)
-            })
-            .await?)
+        let sql = "SELECT key FROM invoice_by_order WHERE orderid = ?1";
+        Ok(self.db.first(sql, vec![orderid.to_string().into()]).await?)
     }
 
     async fn latest_in_month(&self, accountid: &str, month: &str) -> Result<Option<String>, StoreError> {
-        let (accountid, month) = (accountid.to_string(), month.to_string());
+        let sql = "SELECT key FROM invoice_by_month WHERE accountid = ?1 AND month = ?2 ORDER BY rank DESC LIMIT 1";
         Ok(self
             .db
-            .read(move |c| {
-                Ok(c.prepare_cached(
-                    "SELECT key FROM invoice_by_month WHERE accountid = ?1 AND month = ?2 ORDER BY rank DESC LIMIT 1",
-                )?
-                .query_row(params![accountid, month], |r| r.get(0))
-                .optional()?)
-            })
+            .first(sql, vec![accountid.to_string().into(), month.to_string().into()])
             .await?)
     }
 }

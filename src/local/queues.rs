@@ -51,15 +51,8 @@ pub struct Received {
     pub sent_ms: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QueueStats {
-    pub name: String,
-    pub visible: u64,
-    pub in_flight: u64,
-    pub delayed: u64,
-    pub dlq: Option<String>,
-    pub max_receive_count: Option<u32>,
-}
+/// A queue's counters and redrive, as the backends show them.
+pub use crate::backend::QueueInfo as QueueStats;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum QueueError {
@@ -320,15 +313,10 @@ impl Queues {
 
     /// Deletes by receipt handle; a handle from an earlier receive is refused.
     pub async fn delete(&self, queue: &str, receipt: &str) -> Result<(), QueueError> {
-        let (q, r) = (queue.to_string(), receipt.to_string());
+        let sql = "DELETE FROM messages WHERE queue = ?1 AND receipt = ?2";
         let deleted = self
             .db
-            .write(move |c| {
-                Ok(
-                    c.prepare_cached("DELETE FROM messages WHERE queue = ?1 AND receipt = ?2")?
-                        .execute(params![q, r])?,
-                )
-            })
+            .execute(sql, vec![queue.to_string().into(), receipt.to_string().into()])
             .await?;
         if deleted == 0 {
             Err(QueueError::InvalidReceipt)
@@ -433,17 +421,8 @@ impl Queues {
 
     /// The queue's dead-letter source: which queue redrives into `dlq`.
     pub async fn source_of(&self, dlq: &str) -> Result<Option<String>, QueueError> {
-        let d = dlq.to_string();
-        Ok(self
-            .db
-            .read(move |c| {
-                Ok(
-                    c.prepare_cached("SELECT name FROM queues WHERE dlq = ?1 ORDER BY name LIMIT 1")?
-                        .query_row([d], |r| r.get(0))
-                        .optional()?,
-                )
-            })
-            .await?)
+        let sql = "SELECT name FROM queues WHERE dlq = ?1 ORDER BY name LIMIT 1";
+        Ok(self.db.first(sql, vec![dlq.to_string().into()]).await?)
     }
 
     pub async fn exists(&self, queue: &str) -> Result<bool, QueueError> {
@@ -697,15 +676,11 @@ mod tests {
     async fn delay_and_retention_apply() {
         let dir = tempfile::tempdir().unwrap();
         let q = Queues::new(Db::open(&dir.path().join("q.db")).unwrap());
-        q.create(
-            "slow",
-            &QueueConfig {
-                delay: Duration::from_millis(200),
-                ..QueueConfig::default()
-            },
-        )
-        .await
-        .unwrap();
+        let slow = QueueConfig {
+            delay: Duration::from_millis(200),
+            ..QueueConfig::default()
+        };
+        q.create("slow", &slow).await.unwrap();
         q.send("slow", "x", &MessageAttributes::new()).await.unwrap();
         assert!(q.receive("slow", 1, Duration::ZERO, None).await.unwrap().is_empty());
         assert_eq!(q.stats().await.unwrap()[0].delayed, 1);
@@ -713,15 +688,11 @@ mod tests {
             q.receive("slow", 1, Duration::from_secs(2), None).await.unwrap().len(),
             1
         );
-        q.create(
-            "short",
-            &QueueConfig {
-                retention: Duration::from_millis(1),
-                ..QueueConfig::default()
-            },
-        )
-        .await
-        .unwrap();
+        let short = QueueConfig {
+            retention: Duration::from_millis(1),
+            ..QueueConfig::default()
+        };
+        q.create("short", &short).await.unwrap();
         q.send("short", "gone", &MessageAttributes::new()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert!(q.receive("short", 1, Duration::ZERO, None).await.unwrap().is_empty());

@@ -219,16 +219,9 @@ impl Tokens {
     /// Revokes the active token of that name.
     pub async fn revoke(&self, name: &str) -> Result<(), TokenError> {
         check_name(name)?;
-        let (n, at) = (name.to_string(), jiff::Timestamp::now().to_string());
-        let changed = self
-            .db
-            .write(move |c| {
-                Ok(
-                    c.prepare_cached("UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL")?
-                        .execute(params![n, at])?,
-                )
-            })
-            .await?;
+        let sql = "UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL";
+        let params = vec![name.to_string().into(), jiff::Timestamp::now().to_string().into()];
+        let changed = self.db.execute(sql, params).await?;
         if changed == 0 {
             return Err(TokenError::NotFound(format!("no active token named {name}")));
         }

@@ -185,16 +185,8 @@ impl VendorDirectory for SqliteVendors {
     }
 
     async fn remove(&self, vendorid: &str, endpointid: &str) -> Result<bool, StoreError> {
-        let (v, e) = (vendorid.to_string(), endpointid.to_string());
-        Ok(self
-            .db
-            .write(move |c| {
-                Ok(
-                    c.prepare_cached("DELETE FROM vendor_endpoints WHERE vendorid = ?1 AND endpointid = ?2")?
-                        .execute(params![v, e])?
-                        > 0,
-                )
-            })
-            .await?)
+        let sql = "DELETE FROM vendor_endpoints WHERE vendorid = ?1 AND endpointid = ?2";
+        let params = vec![vendorid.to_string().into(), endpointid.to_string().into()];
+        Ok(self.db.execute(sql, params).await? > 0)
     }
 }

@@ -22,7 +22,7 @@ use skipline::backend::*;
 use skipline::receiver::WebhookReceiver;
 use skipline_aws::aws_sdk_sfn::types::ExecutionStatus;
 use skipline_engine::asl::Outcome;
-use skipline_handlers::ports::{CartItem, VendorEndpoint};
+use skipline_handlers::ports::{CartItem, DeliveryLog, DeliveryQueue};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -187,6 +187,9 @@ impl Harness for AwsHarness {
     fn delivery_dlq(&self) -> String {
         skipline_aws::sqs::queue_name(&self.stack.delivery_dlq_url).to_string()
     }
+    async fn add_queue(&self, name: &str) {
+        self.create_queue(name).await;
+    }
 }
 
 /// `AwsBackend`, with execution status, output and history taken from the in-process runs
@@ -272,48 +275,14 @@ impl Backend for MotoBackend {
     async fn order_invoice(&self, orderid: &str) -> Result<serde_json::Value, BackendError> {
         self.inner.order_invoice(orderid).await
     }
-    async fn subscribe_vendor(
-        &self,
-        vendorid: &str,
-        url: &str,
-        secret: Option<&str>,
-        allow_private: bool,
-    ) -> Result<(VendorEndpoint, bool), BackendError> {
-        self.inner.subscribe_vendor(vendorid, url, secret, allow_private).await
+    async fn vendor_ports(&self, write: bool) -> Result<VendorPorts, BackendError> {
+        self.inner.vendor_ports(write).await
     }
-    async fn list_vendor_endpoints(&self, vendorid: Option<&str>) -> Result<Vec<VendorEndpoint>, BackendError> {
-        self.inner.list_vendor_endpoints(vendorid).await
+    async fn delivery_log(&self) -> Result<Arc<dyn DeliveryLog>, BackendError> {
+        self.inner.delivery_log().await
     }
-    async fn unsubscribe_vendor(&self, vendorid: &str, endpointid: &str) -> Result<(), BackendError> {
-        self.inner.unsubscribe_vendor(vendorid, endpointid).await
-    }
-    async fn rotate_vendor_secret(
-        &self,
-        vendorid: &str,
-        endpointid: &str,
-        secret: Option<&str>,
-        grace: Option<Duration>,
-    ) -> Result<(VendorEndpoint, bool), BackendError> {
-        self.inner
-            .rotate_vendor_secret(vendorid, endpointid, secret, grace)
-            .await
-    }
-    async fn enable_vendor_endpoint(&self, vendorid: &str, endpointid: &str) -> Result<VendorEndpoint, BackendError> {
-        self.inner.enable_vendor_endpoint(vendorid, endpointid).await
-    }
-    async fn vendor_deliveries(
-        &self,
-        query: &skipline_handlers::ports::AttemptQuery,
-    ) -> Result<Vec<skipline_handlers::ports::Attempt>, BackendError> {
-        self.inner.vendor_deliveries(query).await
-    }
-    async fn redeliver(
-        &self,
-        vendorid: &str,
-        endpointid: Option<&str>,
-        query: &skipline_handlers::ports::TicketQuery,
-    ) -> Result<skipline_handlers::vendors::Redelivered, BackendError> {
-        self.inner.redeliver(vendorid, endpointid, query).await
+    async fn delivery_queue(&self) -> Result<Arc<dyn DeliveryQueue>, BackendError> {
+        self.inner.delivery_queue().await
     }
     async fn topic_subscribe(&self, sub: NewSubscription) -> Result<SubscriptionInfo, BackendError> {
         self.inner.topic_subscribe(sub).await

@@ -13,7 +13,6 @@ pub mod official;
 use async_trait::async_trait;
 use skipline::backend::{Backend, OrderStatus};
 use skipline::receiver::WebhookReceiver;
-use std::time::Duration;
 
 #[async_trait]
 pub trait Harness: Send + Sync {
@@ -28,25 +27,43 @@ pub trait Harness: Send + Sync {
     async fn break_invoices_for(&self, vendor: &str) -> bool;
     /// The name of the DLQ behind the deliveries queue, where a ticket goes once its schedule is exhausted.
     fn delivery_dlq(&self) -> String;
+    /// Creates an empty queue with default settings.
+    async fn add_queue(&self, name: &str);
 }
 
-/// Polls `cond` every 50 ms until it holds or `limit` passes.
-pub async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if cond().await {
-            return true;
+/// One `#[tokio::test]` per scenario, each on a fresh harness from `$harness`, so that every
+/// backend runs every scenario.
+macro_rules! scenario_tests {
+    ($harness:expr) => {
+        $crate::contract::scenario_tests!($harness;
+            happy_path,
+            duplicate_active_order_is_rejected,
+            idempotent_place_order,
+            invalid_input_writes_nothing,
+            failing_endpoint_dead_letters_then_replays_once,
+            deliveries_are_logged_and_redelivered,
+            invoice_failure_is_compensated,
+        );
+
+        #[tokio::test]
+        async fn topic_subscription_filters() {
+            let h = $harness.await;
+            h.add_queue("rejections").await;
+            $crate::contract::scenarios::topic_subscription_filters(&h, "rejections").await;
         }
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
+    ($harness:expr; $($scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $scenario() {
+                $crate::contract::scenarios::$scenario(&$harness.await).await;
+            }
+        )*
+    };
 }
+pub(crate) use scenario_tests;
+
+pub use skipline::demo::eventually;
 
 /// A valid request body for `account` at `vendor`.
 pub fn order_body(account: &str, vendor: &str) -> Vec<u8> {

@@ -1,21 +1,34 @@
 //! Backend-agnostic scenarios. Each asserts what a user of Skip the Line can rely on.
 
 use super::{Harness, eventually, order_body, unique};
-use skipline::backend::{BackendError, ExecStatus, NewSubscription, Protocol, Quiet, ReplayRequest, requests};
+use skipline::backend::{
+    BackendError, ExecStatus, NewSubscription, OrderStatus, Protocol, Quiet, ReplayRequest, requests,
+};
 use skipline_engine::filter::{FilterPolicy, FilterScope};
-use skipline_handlers::ports::AttemptOutcome;
+use skipline_handlers::ports::{AttemptOutcome, VendorEndpoint};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// Asserts the execution failed with `error`.
+fn assert_failed(h: &dyn Harness, status: &OrderStatus, error: &str) {
+    let got = (status.status, status.error.as_deref());
+    assert_eq!(got, (ExecStatus::Failed, Some(error)), "[{}] {status:?}", h.name());
+}
+
+/// A fresh account and vendor, the vendor subscribed (with a generated secret) at the
+/// receiver's fresh path `{hook}-…`: (account, vendor, path, endpoint, secret generated).
+async fn fresh_vendor(h: &dyn Harness, hook: &str) -> (String, String, String, VendorEndpoint, bool) {
+    let (account, vendor, path) = (unique("acct"), unique("v"), unique(hook));
+    let url = h.receiver().url(&path);
+    let (endpoint, generated) = h.backend().subscribe_vendor(&vendor, &url, None, true).await.unwrap();
+    (account, vendor, path, endpoint, generated)
+}
+
 /// An order completes: cart item, invoice, one signed ticket, cart cleared.
 pub async fn happy_path(h: &dyn Harness) {
     let b = h.backend();
-    let (account, vendor, path) = (unique("acct"), unique("v"), unique("hook"));
-    let (endpoint, generated) = b
-        .subscribe_vendor(&vendor, &h.receiver().url(&path), None, true)
-        .await
-        .unwrap();
+    let (account, vendor, path, endpoint, generated) = fresh_vendor(h, "hook").await;
     assert!(
         generated && endpoint.secret.starts_with("whsec_"),
         "[{}] secret generated",
@@ -100,13 +113,7 @@ pub async fn duplicate_active_order_is_rejected(h: &dyn Harness) {
     let status = h.settle(&second.orderid).await;
     let holder = b.cart_item(&account, &vendor).await.unwrap().map(|c| c.orderid);
     h.pause_consumers(false).await;
-    assert_eq!(status.status, ExecStatus::Failed, "[{}]", h.name());
-    assert_eq!(
-        status.error.as_deref(),
-        Some("ActiveOrderExists"),
-        "[{}] {status:?}",
-        h.name()
-    );
+    assert_failed(h, &status, "ActiveOrderExists");
     assert_eq!(
         holder,
         Some(first.orderid.clone()),
@@ -194,11 +201,7 @@ pub async fn invalid_input_writes_nothing(h: &dyn Harness) {
 /// replay delivers it exactly once.
 pub async fn failing_endpoint_dead_letters_then_replays_once(h: &dyn Harness) {
     let b = h.backend();
-    let (account, vendor, path) = (unique("acct"), unique("v"), unique("down"));
-    let (endpoint, _) = b
-        .subscribe_vendor(&vendor, &h.receiver().url(&path), None, true)
-        .await
-        .unwrap();
+    let (account, vendor, path, endpoint, _) = fresh_vendor(h, "down").await;
     h.receiver().fail(&path, true);
     let placed = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
     assert_eq!(h.settle(&placed.orderid).await.status, ExecStatus::Succeeded);
@@ -244,11 +247,7 @@ pub async fn failing_endpoint_dead_letters_then_replays_once(h: &dyn Harness) {
 /// `webhook-id`, on both backends.
 pub async fn deliveries_are_logged_and_redelivered(h: &dyn Harness) {
     let b = h.backend();
-    let (account, vendor, path) = (unique("acct"), unique("v"), unique("hook"));
-    let (endpoint, _) = b
-        .subscribe_vendor(&vendor, &h.receiver().url(&path), None, true)
-        .await
-        .unwrap();
+    let (account, vendor, path, endpoint, _) = fresh_vendor(h, "hook").await;
     let placed = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
     assert_eq!(h.settle(&placed.orderid).await.status, ExecStatus::Succeeded);
     assert!(
@@ -326,13 +325,7 @@ pub async fn invoice_failure_is_compensated(h: &dyn Harness) {
     }
     let placed = b.place_order(&order_body(&account, &vendor), None).await.unwrap();
     let status = h.settle(&placed.orderid).await;
-    assert_eq!(status.status, ExecStatus::Failed, "[{}] {status:?}", h.name());
-    assert_eq!(
-        status.error.as_deref(),
-        Some("StoreUnavailable"),
-        "[{}] {status:?}",
-        h.name()
-    );
+    assert_failed(h, &status, "StoreUnavailable");
     let full = b.order_status(&placed.orderid, true).await.unwrap();
     let kinds: Vec<&str> = full.history.iter().map(|e| e.kind.as_str()).collect();
     let entered: Vec<&str> = full

@@ -189,6 +189,81 @@ pub async fn get(http: &reqwest::Client, url: &str) -> Result<(u16, Value), reqw
     Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
 }
 
+/// Places an order over HTTP and returns its id; panics unless 202.
+pub async fn place(http: &reqwest::Client, base: &str, account: &str, vendor: &str) -> String {
+    let r = http
+        .post(format!("{base}/order"))
+        .json(&order_body(account, vendor))
+        .send()
+        .await
+        .expect("order request");
+    assert_eq!(r.status().as_u16(), 202);
+    let v: Value = r.json().await.expect("order answer");
+    v["orderid"].as_str().expect("orderid").to_string()
+}
+
+/// Copies a directory tree (a fixture data dir into a test's temp dir).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// What a webhook test runs against: `skipline serve` on a fresh data dir, with private
+/// endpoints allowed (the receiver is on 127.0.0.1), an HTTP client and a [`Receiver`].
+pub struct Stage {
+    /// Kept so the data dir outlives the server.
+    pub dir: tempfile::TempDir,
+    pub data: PathBuf,
+    pub server: Serve,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub receiver: Receiver,
+}
+
+impl Stage {
+    /// `serve --allow-private-endpoints ARGS`, logging to `serve.log` beside the data dir.
+    /// `args` is written as on a command line (no argument has a space).
+    pub async fn start(args: &str) -> Stage {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let args: Vec<&str> = std::iter::once("--allow-private-endpoints")
+            .chain(args.split_whitespace())
+            .collect();
+        let server = Serve::start(&data, &args, &dir.path().join("serve.log"));
+        let base = server.base.clone();
+        Stage {
+            dir,
+            data,
+            server,
+            base,
+            http: http_client(),
+            receiver: Receiver::start().await,
+        }
+    }
+
+    /// Subscribes the receiver's `path` for `vendor` (see [`subscribe`]).
+    pub async fn subscribe(&self, vendor: &str, path: &str) {
+        subscribe(&self.http, &self.base, vendor, &self.receiver.url(path)).await;
+    }
+
+    pub async fn place(&self, account: &str, vendor: &str) -> String {
+        place(&self.http, &self.base, account, vendor).await
+    }
+
+    /// Asserts the server is still running, with its log's tail if not.
+    pub fn assert_alive(&mut self) {
+        assert!(self.server.alive(), "{}", self.server.log_tail());
+    }
+}
+
 /// Registers `url` for `vendor` with [`SECRET`]; panics unless 201.
 pub async fn subscribe(http: &reqwest::Client, base: &str, vendor: &str, url: &str) {
     let r = http
@@ -319,13 +394,6 @@ async fn receive(
     body: Bytes,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
     let mode = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
         s.attempts
@@ -346,7 +414,7 @@ async fn receive(
             let signature_ok = official::verify(SECRET, &official::headers_of(&headers), &body).is_ok();
             state.lock().unwrap_or_else(|p| p.into_inner()).accepted.push(Hook {
                 path,
-                eventid: header(HEADER_WEBHOOK_ID),
+                eventid: skipline::receiver::header_text(&headers, HEADER_WEBHOOK_ID),
                 body: body.to_vec(),
                 signature_ok,
                 at: std::time::Instant::now(),

@@ -317,12 +317,32 @@ impl Stack {
         DynamoVendorDirectory::new(self.clients.dynamodb.clone(), &self.vendor_table)
     }
 
+    /// Subscribes `url` for `vendor` (private addresses allowed), as `vendors subscribe` does.
+    pub async fn subscribe(&self, vendor: &str, url: &str) -> skipline_handlers::vendors::Subscribed {
+        let new = skipline_handlers::vendors::NewEndpoint::parse(vendor, url, None, true).expect("endpoint");
+        skipline_handlers::vendors::subscribe_vendor(&self.directory(), &SystemClock, &new)
+            .await
+            .expect("subscribe")
+    }
+
     pub fn deliveries(&self) -> DynamoDeliveryLog {
         DynamoDeliveryLog::new(
             self.clients.dynamodb.clone(),
             &self.delivery_table,
             Arc::new(SystemClock),
         )
+    }
+
+    /// The vendor's delivery log, newest first (up to 10), only failures when `failed_only`.
+    pub async fn attempts(&self, vendorid: &str, failed_only: bool) -> Vec<skipline_handlers::ports::Attempt> {
+        use skipline_handlers::ports::{AttemptQuery, DeliveryLog};
+        let query = AttemptQuery {
+            vendorid: vendorid.into(),
+            failed_only,
+            limit: 10,
+            ..Default::default()
+        };
+        self.deliveries().attempts(&query).await.expect("delivery log")
     }
 
     /// Every body on the audit queue (all published events), consumed.

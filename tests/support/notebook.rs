@@ -106,6 +106,22 @@ pub fn invoice_key(now: jiff::civil::DateTime, accountid: &str) -> String {
     format!("{}/{}/{accountid}", now.year(), now.month())
 }
 
+/// The invoice key of the notebook's x-Large order, whose size must reach the invoice line.
+pub fn xlarge_invoice_key(now: jiff::civil::DateTime, orders: &[NotebookOrder]) -> String {
+    let xl = orders
+        .iter()
+        .position(|o| o.size == "x-Large")
+        .expect("an x-Large order");
+    invoice_key(now, &orders[xl].accountid)
+}
+
+/// Asserts the x-Large invoice was found and its line names the size.
+pub fn assert_xlarge_line(status: impl Into<i64>, invoice: &Value) {
+    assert_eq!(status.into(), 200, "{invoice}");
+    let line = invoice["lines"][0]["description"].as_str().unwrap_or_default();
+    assert!(line.starts_with("x-Large "), "{invoice}");
+}
+
 /// What the invoice total must be, in the contract's two-decimal form.
 pub fn total(order: &NotebookOrder) -> String {
     let cents: u64 = match order.unitprice.split_once('.') {

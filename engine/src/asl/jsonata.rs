@@ -410,6 +410,13 @@ mod tests {
             .eval(&input, &Scope::new(&ContextObject::of(&context), &vars))
     }
 
+    /// The cause of the `States.QueryEvaluationError` that evaluating `src` must fail with.
+    fn query_error(src: &str) -> String {
+        let e = eval(src, json!({})).unwrap_err();
+        assert_eq!(e.error, "States.QueryEvaluationError", "{src}: {}", e.cause);
+        e.cause
+    }
+
     #[test]
     fn the_context_is_bound_only_where_an_expression_may_read_it() {
         let uses = |src: &str| Expr::parse(src).unwrap().reads.context;
@@ -521,13 +528,8 @@ mod tests {
         assert_eq!(v("$random(7) = $random(7)"), json!(true));
         let r = v("$random()").as_f64().unwrap();
         assert!((0.0..1.0).contains(&r), "{r}");
-        let e = eval("$partition([1], 0)", json!({})).unwrap_err();
-        assert_eq!(e.error, "States.QueryEvaluationError");
-        assert!(
-            e.cause.contains("$partition: the chunk size must be positive"),
-            "{}",
-            e.cause
-        );
+        let cause = query_error("$partition([1], 0)");
+        assert!(cause.contains("$partition: the chunk size must be positive"), "{cause}");
     }
 
     #[test]
@@ -547,19 +549,16 @@ mod tests {
         let e = Expr::parse("$states.input.(").unwrap_err();
         assert!(e.contains("is not a JSONata expression"), "{e}");
         assert!(Expr::parse("   ").unwrap_err().contains("empty"));
-        let e = eval("$sum('x')", json!({})).unwrap_err();
-        assert_eq!(e.error, "States.QueryEvaluationError");
+        let cause = query_error("$sum('x')");
         assert!(
-            e.cause.starts_with("the JSONata expression `$sum('x')` failed: "),
-            "{}",
-            e.cause
+            cause.starts_with("the JSONata expression `$sum('x')` failed: "),
+            "{cause}"
         );
-        let e = eval("1/0", json!({})).unwrap_err();
-        assert!(e.cause.contains("out of range"), "{}", e.cause);
-        let e = eval("[1..2000000]", json!({})).unwrap_err();
-        assert_eq!(e.error, "States.QueryEvaluationError");
-        let e = eval("function($x) { $x }", json!({})).unwrap_err();
-        assert!(e.cause.contains("not JSON"), "{}", e.cause);
+        let cause = query_error("1/0");
+        assert!(cause.contains("out of range"), "{cause}");
+        query_error("[1..2000000]");
+        let cause = query_error("function($x) { $x }");
+        assert!(cause.contains("not JSON"), "{cause}");
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::testing::{FakeClock, FakeInvoker, RecordingSink, Reply, execution};
-use super::{HistoryEvent, LoadError, Outcome, Resume, StateMachine, TaskFailure, TaskInvoker};
+use super::testing::{FakeInvoker, Ran, Reply, failed, run_definition};
+use super::{HistoryEvent, LoadError, Outcome, StateMachine, TaskFailure, TaskInvoker};
 
 const DEFINITION: &str = include_str!("../../../infra/statemachine/order_flow.asl.json");
 const PUT_ITEM: &str = "arn:aws:lambda:eu-west-1:123456789012:function:skipline-put-item";
@@ -34,31 +34,14 @@ fn input() -> Value {
     json!({"orderid": "o-1", "order": order()})
 }
 
-struct Ran {
-    outcome: Outcome,
-    events: Vec<HistoryEvent>,
-    sleeps: Vec<Duration>,
+/// An invoker whose PutItem commits the cart (once); the tests add the later steps.
+fn cart_committed() -> FakeInvoker {
+    let committed = json!({"orderid": "o-1", "order": order(), "total": "4.50"});
+    FakeInvoker::new().then(PUT_ITEM, [Reply::Ok(committed)])
 }
 
 async fn run(invoker: &FakeInvoker) -> Ran {
-    let machine = StateMachine::load(DEFINITION, &substitutions(), invoker)
-        .unwrap_or_else(|e| panic!("order_flow.asl.json does not load: {e}"));
-    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
-    let outcome = machine
-        .run(
-            &execution(input()),
-            Resume::Start { input: input() },
-            invoker,
-            &clock,
-            &sink,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    Ran {
-        outcome,
-        events: sink.events(),
-        sleeps: clock.sleeps(),
-    }
+    run_definition(DEFINITION, &substitutions(), input(), invoker).await
 }
 
 fn resources(invoker: &FakeInvoker) -> Vec<String> {
@@ -135,6 +118,20 @@ fn refuses_to_load_when_the_invoker_cannot_publish() {
     );
 }
 
+/// The event the flow publishes for order o-1: `eventtype` at `time` on the test day, with
+/// `fields` besides the envelope every event has.
+fn published(eventtype: &str, time: &str, fields: Value) -> Value {
+    let mut event = json!({
+        "eventid": format!("o-1.{eventtype}"), "eventtype": eventtype, "version": 1,
+        "occurredAt": format!("2026-03-01T{time}.000Z"), "orderid": "o-1", "accountid": "a-1",
+        "vendorid": "v-1", "city": "Lisbon", "correlationid": "o-1"
+    });
+    if let (Value::Object(e), Value::Object(f)) = (&mut event, fields) {
+        e.extend(f);
+    }
+    event
+}
+
 fn completed_event() -> Value {
     json!({"eventid": "o-1.OrderCompleted", "eventtype": "OrderCompleted", "version": 1,
            "orderid": "o-1", "accountid": "a-1", "vendorid": "v-1", "total": "4.50"})
@@ -209,22 +206,21 @@ async fn an_active_order_is_rejected_published_and_failed() {
 
     assert_eq!(
         ran.outcome,
-        Outcome::Failed {
-            error: "ActiveOrderExists".into(),
-            cause: "The customer already has an active order with this vendor.".into()
-        }
+        failed(
+            "ActiveOrderExists",
+            "The customer already has an active order with this vendor."
+        )
     );
     assert_eq!(resources(&invoker), [PUT_ITEM, PUBLISH]);
     let publish = &invoker.calls_to(PUBLISH)[0];
     assert_eq!(publish["TopicArn"], TOPIC);
     assert_eq!(
         message(publish),
-        json!({
-            "eventid": "o-1.OrderRejected", "eventtype": "OrderRejected", "version": 1,
-            "occurredAt": "2026-03-01T08:00:00.000Z", "orderid": "o-1", "accountid": "a-1",
-            "vendorid": "v-1", "city": "Lisbon", "correlationid": "o-1", "reason": "ActiveOrderExists",
-            "detail": "order o-0 is still active"
-        })
+        published(
+            "OrderRejected",
+            "08:00:00",
+            json!({"reason": "ActiveOrderExists", "detail": "order o-0 is still active"})
+        )
     );
     assert_eq!(
         publish["MessageAttributes"],
@@ -237,23 +233,13 @@ async fn an_active_order_is_rejected_published_and_failed() {
 
 #[tokio::test]
 async fn an_unavailable_store_is_retried_twice_then_the_cart_item_is_released_and_the_failure_published() {
-    let invoker = FakeInvoker::new()
-        .then(
-            PUT_ITEM,
-            [Reply::Ok(json!({"orderid": "o-1", "order": order(), "total": "4.50"}))],
-        )
+    let invoker = cart_committed()
         .always(PUT_OBJECT, Reply::Fail("StoreUnavailable", "bucket unreachable"))
         .always(DELETE_ITEM, Reply::Ok(json!({})))
         .always(PUBLISH, Reply::Ok(json!({"MessageId": "m-3"})));
     let ran = run(&invoker).await;
 
-    assert_eq!(
-        ran.outcome,
-        Outcome::Failed {
-            error: "StoreUnavailable".into(),
-            cause: "bucket unreachable".into()
-        }
-    );
+    assert_eq!(ran.outcome, failed("StoreUnavailable", "bucket unreachable"));
     assert_eq!(ran.sleeps, [Duration::from_secs(1), Duration::from_secs(2)]);
     assert_eq!(
         resources(&invoker),
@@ -271,12 +257,11 @@ async fn an_unavailable_store_is_retried_twice_then_the_cart_item_is_released_an
     let publish = &invoker.calls_to(PUBLISH)[0];
     assert_eq!(
         message(publish),
-        json!({
-            "eventid": "o-1.OrderFailed", "eventtype": "OrderFailed", "version": 1,
-            "occurredAt": "2026-03-01T08:00:03.000Z", "orderid": "o-1", "accountid": "a-1",
-            "vendorid": "v-1", "city": "Lisbon", "correlationid": "o-1", "error": "StoreUnavailable",
-            "cause": "bucket unreachable"
-        })
+        published(
+            "OrderFailed",
+            "08:00:03",
+            json!({"error": "StoreUnavailable", "cause": "bucket unreachable"})
+        )
     );
     assert_eq!(publish["MessageAttributes"]["eventtype"], attribute("OrderFailed"));
     attributes_agree_with_the_contract(publish);
@@ -296,11 +281,7 @@ async fn an_unavailable_store_is_retried_twice_then_the_cart_item_is_released_an
 
 #[tokio::test]
 async fn a_cart_item_already_released_still_publishes_the_original_failure() {
-    let invoker = FakeInvoker::new()
-        .then(
-            PUT_ITEM,
-            [Reply::Ok(json!({"orderid": "o-1", "order": order(), "total": "4.50"}))],
-        )
+    let invoker = cart_committed()
         .always(PUT_OBJECT, Reply::Fail("InvoiceRenderFailed", "template error"))
         .always(
             DELETE_ITEM,
@@ -308,13 +289,7 @@ async fn a_cart_item_already_released_still_publishes_the_original_failure() {
         )
         .always(PUBLISH, Reply::Ok(json!({})));
     let ran = run(&invoker).await;
-    assert_eq!(
-        ran.outcome,
-        Outcome::Failed {
-            error: "InvoiceRenderFailed".into(),
-            cause: "template error".into()
-        }
-    );
+    assert_eq!(ran.outcome, failed("InvoiceRenderFailed", "template error"));
     assert_eq!(resources(&invoker), [PUT_ITEM, PUT_OBJECT, DELETE_ITEM, PUBLISH]);
     assert_eq!(message(&invoker.calls_to(PUBLISH)[0])["error"], "InvoiceRenderFailed");
 }
@@ -323,12 +298,6 @@ async fn a_cart_item_already_released_still_publishes_the_original_failure() {
 async fn an_invalid_order_fails_with_its_cause() {
     let invoker = FakeInvoker::new().then(PUT_ITEM, [Reply::Fail("InvalidOrder", "no items")]);
     let ran = run(&invoker).await;
-    assert_eq!(
-        ran.outcome,
-        Outcome::Failed {
-            error: "InvalidOrder".into(),
-            cause: "no items".into()
-        }
-    );
+    assert_eq!(ran.outcome, failed("InvalidOrder", "no items"));
     assert_eq!(resources(&invoker), [PUT_ITEM]);
 }

@@ -178,3 +178,41 @@ pub(crate) fn execution(input: Value) -> ExecutionContext {
         input,
     }
 }
+
+/// The outcome of an execution that failed with `error` and `cause`.
+pub(crate) fn failed(error: &str, cause: &str) -> super::Outcome {
+    super::Outcome::Failed {
+        error: error.into(),
+        cause: cause.into(),
+    }
+}
+
+/// What a test run left: the outcome, the history and the sleeps it asked for.
+pub(crate) struct Ran {
+    pub(crate) outcome: super::Outcome,
+    pub(crate) events: Vec<HistoryEvent>,
+    pub(crate) sleeps: Vec<Duration>,
+}
+
+/// Loads `definition` with `substitutions` and runs it from the start on `input`, with a fake
+/// clock and a recording sink; panics if it does not load or run.
+pub(crate) async fn run_definition(
+    definition: &str,
+    substitutions: &std::collections::BTreeMap<String, String>,
+    input: Value,
+    invoker: &FakeInvoker,
+) -> Ran {
+    let machine =
+        super::StateMachine::load(definition, substitutions, invoker).unwrap_or_else(|e| panic!("load failed: {e}"));
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let start = super::Resume::Start { input: input.clone() };
+    let outcome = machine
+        .run(&execution(input), start, invoker, &clock, &sink)
+        .await
+        .unwrap_or_else(|e| panic!("run failed: {e}"));
+    Ran {
+        outcome,
+        events: sink.events(),
+        sleeps: clock.sleeps(),
+    }
+}

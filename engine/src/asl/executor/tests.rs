@@ -7,16 +7,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::asl::ports::Clock;
-use crate::asl::testing::{FakeClock, FakeInvoker, RecordingSink, Reply, execution};
+use crate::asl::testing::{FakeClock, FakeInvoker, Ran, RecordingSink, Reply, execution, failed, run_definition};
 use crate::asl::{HistoryEvent, Outcome, Resume, RetryOf, RunError, StateMachine, StateType};
 
 pub(super) const F: &str = "arn:aws:lambda:eu-west-1:123456789012:function:f";
-
-pub(super) struct Ran {
-    pub(super) outcome: Outcome,
-    pub(super) events: Vec<HistoryEvent>,
-    pub(super) sleeps: Vec<Duration>,
-}
 
 pub(super) fn load(definition: &Value, invoker: &FakeInvoker) -> StateMachine {
     StateMachine::load(&definition.to_string(), &BTreeMap::new(), invoker)
@@ -24,24 +18,7 @@ pub(super) fn load(definition: &Value, invoker: &FakeInvoker) -> StateMachine {
 }
 
 pub(super) async fn run(definition: Value, input: Value, invoker: &FakeInvoker) -> Ran {
-    let machine = load(&definition, invoker);
-    let clock = FakeClock::new();
-    let sink = RecordingSink::new();
-    let outcome = machine
-        .run(
-            &execution(input.clone()),
-            Resume::Start { input },
-            invoker,
-            &clock,
-            &sink,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("run failed: {e}"));
-    Ran {
-        outcome,
-        events: sink.events(),
-        sleeps: clock.sleeps(),
-    }
+    run_definition(&definition.to_string(), &BTreeMap::new(), input, invoker).await
 }
 
 /// A machine whose start state `T` is a Task on `F` with `extra` fields, plus helpers:
@@ -67,13 +44,6 @@ pub(super) fn secs(list: &[u64]) -> Vec<Duration> {
 
 pub(super) fn succeeded(output: Value) -> Outcome {
     Outcome::Succeeded { output }
-}
-
-fn failed(error: &str, cause: &str) -> Outcome {
-    Outcome::Failed {
-        error: error.into(),
-        cause: cause.into(),
-    }
 }
 
 pub(super) fn error_of(outcome: &Outcome) -> (&str, &str) {
@@ -125,11 +95,18 @@ async fn retries_with_exponential_backoff_capped_by_max_delay() {
     assert_eq!(retry_counts(&ran.events), [1, 2, 3, 4]);
 }
 
+/// Runs the Task machine with `retry` as its `Retry`, on a task that always fails with
+/// `error`; the invoker tells how often it was called.
+async fn always_failing(error: &'static str, cause: &'static str, retry: Value) -> (Ran, FakeInvoker) {
+    let invoker = FakeInvoker::new().always(F, Reply::Fail(error, cause));
+    let ran = run(task_machine(json!({ "Retry": retry })), json!({}), &invoker).await;
+    (ran, invoker)
+}
+
 #[tokio::test]
 async fn retries_stop_after_max_attempts_and_the_error_fails_the_execution() {
-    let invoker = FakeInvoker::new().always(F, Reply::Fail("Flaky", "still down"));
-    let machine = task_machine(json!({"Retry": [{"ErrorEquals": ["Flaky"], "MaxAttempts": 2}]}));
-    let ran = run(machine, json!({}), &invoker).await;
+    let retry = json!([{"ErrorEquals": ["Flaky"], "MaxAttempts": 2}]);
+    let (ran, invoker) = always_failing("Flaky", "still down", retry).await;
     assert_eq!(ran.outcome, failed("Flaky", "still down"));
     assert_eq!(ran.sleeps, secs(&[1, 2]));
     assert_eq!(invoker.calls().len(), 3);
@@ -137,36 +114,18 @@ async fn retries_stop_after_max_attempts_and_the_error_fails_the_execution() {
 
 #[tokio::test]
 async fn retry_defaults_are_one_second_three_attempts_rate_two() {
-    let invoker = FakeInvoker::new().always(F, Reply::Fail("E", ""));
-    let ran = run(
-        task_machine(json!({"Retry": [{"ErrorEquals": ["E"]}]})),
-        json!({}),
-        &invoker,
-    )
-    .await;
+    let (ran, invoker) = always_failing("E", "", json!([{"ErrorEquals": ["E"]}])).await;
     assert_eq!(ran.sleeps, secs(&[1, 2, 4]));
     assert_eq!(invoker.calls().len(), 4);
 }
 
 #[tokio::test]
 async fn max_attempts_zero_never_retries_and_unmatched_errors_are_not_retried() {
-    let invoker = FakeInvoker::new().always(F, Reply::Fail("E", ""));
-    let ran = run(
-        task_machine(json!({"Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 0}]})),
-        json!({}),
-        &invoker,
-    )
-    .await;
+    let (ran, invoker) = always_failing("E", "", json!([{"ErrorEquals": ["E"], "MaxAttempts": 0}])).await;
     assert_eq!(ran.sleeps, secs(&[]));
     assert_eq!(invoker.calls().len(), 1);
 
-    let invoker = FakeInvoker::new().always(F, Reply::Fail("Other", ""));
-    let ran = run(
-        task_machine(json!({"Retry": [{"ErrorEquals": ["E"]}]})),
-        json!({}),
-        &invoker,
-    )
-    .await;
+    let (ran, _) = always_failing("Other", "", json!([{"ErrorEquals": ["E"]}])).await;
     assert_eq!(ran.sleeps, secs(&[]));
     assert_eq!(error_of(&ran.outcome).0, "Other");
 }
@@ -517,31 +476,19 @@ fn choice_machine() -> Value {
 #[tokio::test]
 async fn choice_routes_to_the_first_matching_rule_then_default() {
     let invoker = FakeInvoker::new();
-    let ran = run(
-        choice_machine(),
-        json!({"order": {"size": "large", "qty": 9}}),
-        &invoker,
-    )
-    .await;
-    assert_eq!(ran.outcome, succeeded(json!("big")));
-    // OutputPath selected `$.order` before Bulk ran.
-    let ran = run(
-        choice_machine(),
-        json!({"order": {"size": "small", "qty": 9, "gift": false}}),
-        &invoker,
-    )
-    .await;
-    assert_eq!(
-        ran.outcome,
-        succeeded(json!({"size": "small", "qty": 9, "gift": false, "route": "bulk"}))
-    );
-    let ran = run(
-        choice_machine(),
-        json!({"order": {"size": "small", "qty": 9, "gift": true}}),
-        &invoker,
-    )
-    .await;
-    assert_eq!(ran.outcome, succeeded(json!("plain")));
+    let cases = [
+        (json!({"size": "large", "qty": 9}), json!("big")),
+        // OutputPath selected `$.order` before Bulk ran.
+        (
+            json!({"size": "small", "qty": 9, "gift": false}),
+            json!({"size": "small", "qty": 9, "gift": false, "route": "bulk"}),
+        ),
+        (json!({"size": "small", "qty": 9, "gift": true}), json!("plain")),
+    ];
+    for (order, output) in cases {
+        let ran = run(choice_machine(), json!({ "order": order }), &invoker).await;
+        assert_eq!(ran.outcome, succeeded(output), "order {order}");
+    }
 }
 
 #[tokio::test]
