@@ -15,6 +15,15 @@ struct Server {
     http: reqwest::Client,
 }
 
+/// The API on a loopback port, open and unthrottled, over `runtime`; its base URL.
+async fn serve_api(runtime: &Arc<Runtime>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = ApiState::in_process(Arc::new(LocalBackend::new(runtime.clone())), false);
+    tokio::spawn(serve(listener, state, std::future::pending()));
+    base
+}
+
 async fn start_with(state_machine: Option<&str>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut config = RuntimeConfig::new(dir.path().join("data"));
@@ -26,15 +35,7 @@ async fn start_with(state_machine: Option<&str>) -> Server {
     config.apply_queue_settings = true;
     let runtime = Runtime::open(config, Overrides::default()).await.unwrap();
     runtime.start_background();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = ApiState {
-        backend: Arc::new(LocalBackend::new(runtime.clone())),
-        allow_private_endpoints: false,
-        auth: Default::default(),
-        limits: None,
-    };
-    tokio::spawn(serve(listener, state, std::future::pending()));
+    let base = serve_api(&runtime).await;
     Server {
         _dir: dir,
         runtime,
@@ -66,6 +67,13 @@ impl Server {
         let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+    /// One queue's row of `GET /queues`.
+    async fn queue(&self, name: &str) -> Value {
+        let (code, queues) = self.get("/queues").await;
+        assert_eq!(code, 200, "{queues}");
+        let found = queues["queues"].as_array().unwrap().iter().find(|q| q["name"] == name);
+        found.cloned().unwrap_or_else(|| panic!("no queue {name} in {queues}"))
     }
     async fn done(&self, orderid: &str) -> Value {
         for _ in 0..600 {
@@ -399,15 +407,7 @@ async fn readyz_answers_once_the_consumers_run_and_the_database_takes_writes() {
     let runtime = Runtime::open(RuntimeConfig::new(dir.path().join("data")), Overrides::default())
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = ApiState {
-        backend: Arc::new(LocalBackend::new(runtime.clone())),
-        allow_private_endpoints: false,
-        auth: Default::default(),
-        limits: None,
-    };
-    tokio::spawn(serve(listener, state, std::future::pending()));
+    let base = serve_api(&runtime).await;
     let http = reqwest::Client::new();
     let readyz = || async {
         let r = http.get(format!("{base}/readyz")).send().await.unwrap();
@@ -487,15 +487,7 @@ async fn the_admin_routes_do_what_the_cli_does() {
             .unwrap()
             .contains("OrderCompleted")
     );
-    let (code, queues) = s.get("/queues").await;
-    assert_eq!(code, 200);
-    let audit = queues["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "audit")
-        .cloned()
-        .unwrap();
+    let audit = s.queue("audit").await;
     assert_eq!(audit["visible"], 1, "peeking receives nothing: {audit}");
     let (code, report, _) = s
         .post("/queues/audit/replay", r#"{"to":"clear-cart-dlq","dryRun":true}"#, &[])
@@ -506,13 +498,6 @@ async fn the_admin_routes_do_what_the_cli_does() {
         (Some(1), Some(true)),
         "{report}"
     );
-    let (_, queues) = s.get("/queues").await;
-    let audit = queues["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "audit")
-        .cloned()
-        .unwrap();
-    assert_eq!(audit["visible"], 1, "a dry run moves nothing");
+    let audit = s.queue("audit").await;
+    assert_eq!(audit["visible"], 1, "a dry run moves nothing: {audit}");
 }

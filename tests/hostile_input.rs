@@ -915,6 +915,11 @@ fn replay(from: &str, extra: &[&str]) -> Vec<String> {
     plus(s(&["queues", "replay", "--from", from]), extra)
 }
 
+/// `vendors <command> --vendor <vendor>` and `extra`.
+fn vendor_cmd(command: &str, vendor: &str, extra: &[&str]) -> Vec<String> {
+    plus(s(&["vendors", command, "--vendor", vendor]), extra)
+}
+
 /// (arguments after `--data-dir D`, lower-case text stderr must contain).
 fn rotate(vendor: &str, endpoint: &str, extra: &[&str]) -> Vec<String> {
     plus(
@@ -1139,89 +1144,40 @@ fn cli_cases(tmp: &Path) -> Vec<(Vec<String>, &'static str)> {
         (rotate("v-hooks", "e1", &["--grace=-1h"]), "not a duration"),
         (s(&["vendors", "rotate-secret", "--vendor-id", "v-hooks"]), "required"),
         // vendors enable / deliveries / redeliver.
+        (vendor_cmd("enable", "../x", &["--endpoint", "e1"]), "vendorid"),
         (
-            s(&["vendors", "enable", "--vendor", "../x", "--endpoint", "e1"]),
-            "vendorid",
-        ),
-        (
-            s(&[
-                "vendors",
-                "enable",
-                "--vendor",
-                "v-hooks",
-                "--endpoint",
-                "no-such-endpoint",
-            ]),
+            vendor_cmd("enable", "v-hooks", &["--endpoint", "no-such-endpoint"]),
             "no endpoint",
         ),
-        (s(&["vendors", "enable", "--vendor", "v-hooks"]), "required"),
-        (s(&["vendors", "deliveries", "--vendor", "../x"]), "vendorid"),
+        (vendor_cmd("enable", "v-hooks", &[]), "required"),
+        (vendor_cmd("deliveries", "../x", &[]), "vendorid"),
+        (vendor_cmd("deliveries", "v-hooks", &["--since", "yesterday"]), "since"),
         (
-            s(&["vendors", "deliveries", "--vendor", "v-hooks", "--since", "yesterday"]),
-            "since",
-        ),
-        (
-            s(&[
-                "vendors",
-                "deliveries",
-                "--vendor",
-                "v-hooks",
-                "--since",
-                "1h",
-                "--until",
-                "2h",
-            ]),
+            vendor_cmd("deliveries", "v-hooks", &["--since", "1h", "--until", "2h"]),
             "must be before",
         ),
         (
-            s(&["vendors", "deliveries", "--vendor", "v-hooks", "--limit", "0"]),
+            vendor_cmd("deliveries", "v-hooks", &["--limit", "0"]),
             "0 is not in 1..=1000",
         ),
         (s(&["vendors", "deliveries"]), "required"),
-        (s(&["vendors", "redeliver", "--vendor", "v-hooks"]), "required"),
+        (vendor_cmd("redeliver", "v-hooks", &[]), "required"),
         (
-            s(&[
-                "vendors",
-                "redeliver",
-                "--vendor",
-                "v-hooks",
-                "--event",
-                "e",
-                "--since",
-                "1h",
-            ]),
+            vendor_cmd("redeliver", "v-hooks", &["--event", "e", "--since", "1h"]),
             "cannot be used with",
         ),
+        (vendor_cmd("redeliver", "v-hooks", &["--until", "1h"]), "required"),
+        (vendor_cmd("redeliver", "v-hooks", &["--event", "a b"]), "event id"),
         (
-            s(&["vendors", "redeliver", "--vendor", "v-hooks", "--until", "1h"]),
-            "required",
-        ),
-        (
-            s(&["vendors", "redeliver", "--vendor", "v-hooks", "--event", "a b"]),
-            "event id",
-        ),
-        (
-            s(&[
-                "vendors",
-                "redeliver",
-                "--vendor",
-                "v-hooks",
-                "--event",
-                "nope.OrderCompleted",
-            ]),
+            vendor_cmd("redeliver", "v-hooks", &["--event", "nope.OrderCompleted"]),
             "no ticket",
         ),
         (
-            s(&[
-                "vendors",
+            vendor_cmd(
                 "redeliver",
-                "--vendor",
                 "v-hooks",
-                "--since",
-                "1h",
-                "--endpoint",
-                "no-such-endpoint",
-            ]),
+                &["--since", "1h", "--endpoint", "no-such-endpoint"],
+            ),
             "no endpoint",
         ),
         // tokens.

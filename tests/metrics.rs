@@ -105,22 +105,16 @@ async fn metrics_parse_and_move_as_orders_complete() {
     );
 
     // Subscribing needs admin; placing needs orders:write.
-    let sub = http
-        .post(format!("{base}/vendors/v-ok/endpoints"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"url": receiver.url("ok")}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sub.status().as_u16(), 201);
-    let sub = http
-        .post(format!("{base}/vendors/v-down/endpoints"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"url": receiver.url("down")}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sub.status().as_u16(), 201);
+    for (vendor, path) in [("v-ok", "ok"), ("v-down", "down")] {
+        let sub = http
+            .post(format!("{base}/vendors/{vendor}/endpoints"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"url": receiver.url(path)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sub.status().as_u16(), 201, "subscribing {vendor}");
+    }
     receiver.set_mode("down", Mode::Fail);
     let orders = [("a1", "v-ok"), ("a2", "v-ok"), ("a3", "v-down")];
     for (account, vendor) in orders {

@@ -3,7 +3,7 @@
 
 use super::error::AppError;
 use super::openapi::ErrorBody;
-use super::{ApiState, body, json_content_type, path, query};
+use super::{ApiState, body, count, json_content_type, object, path, path_only, query};
 use crate::backend::{NewSubscription, Protocol, Quiet, ReplayRequest, ReplayTarget, requests};
 use axum::Json;
 use axum::body::Bytes;
@@ -12,14 +12,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use skipline_engine::filter::{FilterPolicy, FilterScope};
-
-/// Reads a JSON object body into `T`, naming the expected shape on any problem.
-fn object<T: serde::de::DeserializeOwned>(bytes: &Bytes, shape: &str) -> Result<T, AppError> {
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(AppError::BadRequest(format!("body must be a JSON object {shape}")));
-    }
-    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("body must be {shape}: {e}")))
-}
 
 /// A filter policy given as a JSON object, checked as SNS checks it.
 fn policy(value: &Value, scope: FilterScope) -> Result<(String, FilterPolicy), AppError> {
@@ -109,14 +101,7 @@ pub async fn peek(
 ) -> Result<Json<Value>, AppError> {
     let queue = path(queue)?;
     let q = query(raw, &["max"])?;
-    let max = match q.get("max") {
-        None => 10,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=requests::MAX_PEEK).contains(n))
-            .ok_or_else(|| AppError::BadRequest(format!("max must be a number from 1 to {}", requests::MAX_PEEK)))?,
-    };
+    let max = count(&q, "max", 10, requests::MAX_PEEK)?;
     Ok(Json(json!({"messages": s.backend.peek(&queue, max).await?})))
 }
 
@@ -149,8 +134,7 @@ pub async fn replay(
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, AppError> {
-    let from = path(queue)?;
-    query(raw, &[])?;
+    let from = path_only(queue, raw)?;
     json_content_type(&headers)?;
     let bytes = body(payload)?;
     let req: ReplayBody = if bytes.iter().all(|b| b.is_ascii_whitespace()) {

@@ -37,6 +37,18 @@ pub struct ApiState {
     pub limits: Option<throttle::Limits>,
 }
 
+impl ApiState {
+    /// Open and unthrottled, for serving in-process on loopback (the demo, the bench, tests).
+    pub fn in_process(backend: Arc<dyn Backend>, allow_private_endpoints: bool) -> ApiState {
+        ApiState {
+            backend,
+            allow_private_endpoints,
+            auth: auth::Auth::none(),
+            limits: None,
+        }
+    }
+}
+
 /// API Gateway serves the stack under its stage; the seed's notebook calls `{api}/prod/order`.
 pub const STAGE_PREFIX: &str = "/prod";
 
@@ -154,6 +166,26 @@ fn query(raw: Option<String>, allowed: &[&str]) -> Result<BTreeMap<String, Strin
     Ok(out)
 }
 
+/// Reads a JSON object body into `T`, naming the expected shape on any problem.
+fn object<T: serde::de::DeserializeOwned>(bytes: &Bytes, shape: &str) -> Result<T, AppError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::BadRequest(format!("body must be a JSON object {shape}")));
+    }
+    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("body must be {shape}: {e}")))
+}
+
+/// A count parameter from 1 to `max`, or `default` when absent.
+fn count(q: &BTreeMap<String, String>, name: &str, default: usize, max: usize) -> Result<usize, AppError> {
+    match q.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| AppError::BadRequest(format!("{name} must be a number from 1 to {max}"))),
+    }
+}
+
 fn json_content_type(headers: &HeaderMap) -> Result<(), AppError> {
     match headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("")) {
         None => Ok(()),
@@ -229,6 +261,13 @@ async fn get_order(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result
     json_body(&item)
 }
 
+/// A route's path parameters, on a route that takes no query parameters.
+fn path_only<T>(params: Result<Path<T>, PathRejection>, raw: Option<String>) -> Result<T, AppError> {
+    let params = path(params)?;
+    query(raw, &[])?;
+    Ok(params)
+}
+
 /// A serialisable answer as the JSON body.
 fn json_body<T: serde::Serialize>(value: &T) -> Result<Json<Value>, AppError> {
     Ok(Json(
@@ -245,9 +284,7 @@ async fn order_status(
     orderid: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
-    let orderid = path(orderid)?;
-    query(raw, &[])?;
-    json_body(&s.backend.order_status(&orderid, true).await?)
+    json_body(&s.backend.order_status(&path_only(orderid, raw)?, true).await?)
 }
 
 #[utoipa::path(get, path = "/orders/{orderid}/invoice", tag = "orders",
@@ -259,9 +296,7 @@ async fn order_invoice(
     orderid: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
-    let orderid = path(orderid)?;
-    query(raw, &[])?;
-    Ok(Json(s.backend.order_invoice(&orderid).await?))
+    Ok(Json(s.backend.order_invoice(&path_only(orderid, raw)?).await?))
 }
 
 /// The seed's route. It answered with a presigned S3 URL; we answer with the invoice itself, on
@@ -292,14 +327,7 @@ async fn list_executions(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> 
                 .ok_or_else(|| AppError::BadRequest("status must be RUNNING, SUCCEEDED or FAILED".into()))?,
         ),
     };
-    let limit = match q.get("limit") {
-        None => 50,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| AppError::BadRequest("limit must be a number from 1 to 1000".into()))?,
-    };
+    let limit = count(&q, "limit", 50, 1000)?;
     let list = s.backend.list_executions(status, limit).await?;
     Ok(Json(json!({"executions": list})))
 }
@@ -326,8 +354,7 @@ async fn subscribe_vendor(
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    let vendorid = path(vendorid)?;
-    query(raw, &[])?;
+    let vendorid = path_only(vendorid, raw)?;
     json_content_type(&headers)?;
     let bytes = body(payload)?;
     let req: SubscribeBody = serde_json::from_slice(&bytes)
@@ -448,8 +475,7 @@ async fn enable_vendor_endpoint(
     ids: Result<Path<(String, String)>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
-    let (vendorid, endpointid) = path(ids)?;
-    query(raw, &[])?;
+    let (vendorid, endpointid) = path_only(ids, raw)?;
     let endpoint = s.backend.enable_vendor_endpoint(&vendorid, &endpointid).await?;
     Ok(Json(endpoint_summary(&endpoint)))
 }
@@ -475,14 +501,7 @@ async fn vendor_deliveries(
         Some("true") => true,
         Some(_) => return Err(AppError::BadRequest("failed must be true or false".into())),
     };
-    let limit = match q.get("limit") {
-        None => 50,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| AppError::BadRequest("limit must be a number from 1 to 1000".into()))?,
-    };
+    let limit = count(&q, "limit", 50, 1000)?;
     let query = crate::backend::requests::attempt_query(
         &vendorid,
         q.get("endpoint").map(String::as_str),
@@ -521,20 +540,10 @@ async fn redeliver(
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let vendorid = path(vendorid)?;
-    query(raw, &[])?;
+    let vendorid = path_only(vendorid, raw)?;
     json_content_type(&headers)?;
     let bytes = body(payload)?;
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(AppError::BadRequest(
-            "body must be a JSON object {\"event\"} or {\"since\", \"until\"?}, with \"endpoint\"?".into(),
-        ));
-    }
-    let req: RedeliverBody = serde_json::from_slice(&bytes).map_err(|e| {
-        AppError::BadRequest(format!(
-            "body must be {{\"event\"}} or {{\"since\", \"until\"?}}, with \"endpoint\"?: {e}"
-        ))
-    })?;
+    let req: RedeliverBody = object(&bytes, r#"{"event"} or {"since", "until"?}, with "endpoint"?"#)?;
     let ticket_query = crate::backend::requests::ticket_query(
         &vendorid,
         req.endpoint.as_deref(),
@@ -571,22 +580,14 @@ async fn rotate_vendor_secret(
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, AppError> {
-    let (vendorid, endpointid) = path(ids)?;
-    query(raw, &[])?;
+    let (vendorid, endpointid) = path_only(ids, raw)?;
     json_content_type(&headers)?;
     let bytes = body(payload)?;
     // No body: a generated secret and the default grace period.
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    let req: RotateBody = if first.is_none() {
+    let req: RotateBody = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         RotateBody::default()
-    } else if first != Some(&b'{') {
-        // serde would read `[]` as a struct of defaults.
-        return Err(AppError::BadRequest(
-            "body must be a JSON object {\"secret\"?, \"graceSeconds\"?}".into(),
-        ));
     } else {
-        serde_json::from_slice(&bytes)
-            .map_err(|e| AppError::BadRequest(format!("body must be {{\"secret\"?, \"graceSeconds\"?}}: {e}")))?
+        object(&bytes, r#"{"secret"?, "graceSeconds"?}"#)?
     };
     let grace = req.grace_seconds.map(std::time::Duration::from_secs);
     let (endpoint, generated) = s
@@ -610,8 +611,7 @@ async fn list_vendor_endpoints(
     vendorid: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
-    let vendorid = path(vendorid)?;
-    query(raw, &[])?;
+    let vendorid = path_only(vendorid, raw)?;
     let list = s.backend.list_vendor_endpoints(Some(&vendorid)).await?;
     let items: Vec<Value> = list.into_iter().map(|e| endpoint_summary(&e)).collect();
     Ok(Json(json!({"endpoints": items})))
@@ -626,8 +626,7 @@ async fn unsubscribe_vendor(
     ids: Result<Path<(String, String)>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<StatusCode, AppError> {
-    let (vendorid, endpointid) = path(ids)?;
-    query(raw, &[])?;
+    let (vendorid, endpointid) = path_only(ids, raw)?;
     s.backend.unsubscribe_vendor(&vendorid, &endpointid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,20 @@ pub fn json<T: Serialize>(value: &T) {
     }
 }
 
+/// A listing: `as_json` with `--json`; otherwise one line per item, or `empty` when there are
+/// none, so that an empty listing says so instead of printing nothing.
+pub fn lines<T>(json_wanted: bool, as_json: &impl Serialize, items: &[T], empty: &str, line: impl Fn(&T) -> String) {
+    if json_wanted {
+        json(as_json);
+    } else if items.is_empty() {
+        println!("{empty}");
+    } else {
+        for item in items {
+            println!("{}", line(item));
+        }
+    }
+}
+
 /// A short, readable summary of an entry's detail.
 fn detail_summary(entry: &HistoryEntry) -> String {
     let d = &entry.detail;

@@ -64,18 +64,12 @@ pub(super) async fn run(cli: &Cli, cmd: &QueuesCommand) -> Result<(), CliError> 
         }
         QueuesCommand::Peek { queue, max } => {
             let list = backend(cli).await?.peek(queue, *max as usize).await?;
-            if cli.json {
-                output::json(&list);
-            } else if list.is_empty() {
-                println!("{queue} is empty");
-            } else {
-                for m in list {
-                    println!(
-                        "{}  received {}×  sent {}\n  {}",
-                        m.message_id, m.receive_count, m.sent_at, m.body
-                    );
-                }
-            }
+            output::lines(cli.json, &list, &list, &format!("{queue} is empty"), |m| {
+                format!(
+                    "{}  received {}×  sent {}\n  {}",
+                    m.message_id, m.receive_count, m.sent_at, m.body
+                )
+            });
         }
         QueuesCommand::Replay {
             from,

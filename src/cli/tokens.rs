@@ -53,25 +53,25 @@ pub(super) async fn run(cli: &Cli, cmd: &TokensCommand) -> Result<(), CliError> 
         }
         TokensCommand::List => {
             let list = tokens.list().await.map_err(cli_error)?;
-            if cli.json {
-                output::json(&list);
-            } else if list.is_empty() {
-                println!("no API tokens (serve runs in open development mode on loopback)");
-            } else {
-                for t in list {
+            output::lines(
+                cli.json,
+                &list,
+                &list,
+                "no API tokens (serve runs in open development mode on loopback)",
+                |t| {
                     let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
                     let state = match &t.revoked_at {
                         Some(at) => format!("revoked {at}"),
                         None => "active".into(),
                     };
-                    println!(
+                    format!(
                         "{:<24} {:<36} created {}  {state}",
                         t.name,
                         scopes.join(","),
                         t.created_at
-                    );
-                }
-            }
+                    )
+                },
+            );
         }
         TokensCommand::Revoke { name } => {
             tokens.revoke(name).await.map_err(cli_error)?;

@@ -33,25 +33,19 @@ pub(super) async fn run(cli: &Cli, cmd: &VendorsCommand) -> Result<(), CliError>
         }
         VendorsCommand::List { vendor_id } => {
             let list = backend(cli).await?.list_vendor_endpoints(vendor_id.as_deref()).await?;
-            if cli.json {
-                let redacted: Vec<_> = list.iter().map(crate::api::endpoint_summary).collect();
-                output::json(&redacted);
-            } else if list.is_empty() {
-                println!("no vendor endpoints");
-            } else {
-                let now = jiff::Timestamp::now();
-                for e in list {
-                    println!(
-                        "{:<20} {:<20} {}  secret {}  {}{}",
-                        e.vendorid,
-                        e.endpointid,
-                        e.url,
-                        crate::api::redact(&e.secret),
-                        e.signing.as_str(),
-                        signing_note(&e, now)
-                    );
-                }
-            }
+            let redacted: Vec<_> = list.iter().map(crate::api::endpoint_summary).collect();
+            let now = jiff::Timestamp::now();
+            output::lines(cli.json, &redacted, &list, "no vendor endpoints", |e| {
+                format!(
+                    "{:<20} {:<20} {}  secret {}  {}{}",
+                    e.vendorid,
+                    e.endpointid,
+                    e.url,
+                    crate::api::redact(&e.secret),
+                    e.signing.as_str(),
+                    signing_note(e, now)
+                )
+            });
         }
         VendorsCommand::RotateSecret {
             vendor_id,
@@ -110,16 +104,8 @@ pub(super) async fn run(cli: &Cli, cmd: &VendorsCommand) -> Result<(), CliError>
                 *limit as usize,
             )?;
             let attempts = backend(cli).await?.vendor_deliveries(&query).await?;
-            if cli.json {
-                let items: Vec<_> = attempts.iter().map(crate::api::attempt_json).collect();
-                output::json(&items);
-            } else if attempts.is_empty() {
-                println!("no delivery attempts");
-            } else {
-                for a in &attempts {
-                    println!("{}", attempt_line(a));
-                }
-            }
+            let items: Vec<_> = attempts.iter().map(crate::api::attempt_json).collect();
+            output::lines(cli.json, &items, &attempts, "no delivery attempts", attempt_line);
         }
         VendorsCommand::Redeliver {
             vendor_id,
