@@ -13,7 +13,7 @@ use support::{Serve, cli, http_client};
 
 /// The API: every route a client or the console may call. A route added to the server must
 /// be added here, and the test fails until it is also in the document.
-const ROUTES: [(&str, &str); 23] = [
+const ROUTES: [(&str, &str); 24] = [
     ("post", "/order"),
     ("get", "/order"),
     ("get", "/orders/{orderid}"),
@@ -37,6 +37,7 @@ const ROUTES: [(&str, &str); 23] = [
     ("get", "/readyz"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
+    ("get", "/events"),
 ];
 
 fn validate(doc: &Value) {

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use error::AppError;
+use futures_util::StreamExt;
 use openapi::{ErrorBody, Placed};
 use serde_json::{Value, json};
 use skipline_events::MAX_BODY_BYTES;
@@ -98,6 +99,7 @@ fn routes() -> (Router<ApiState>, &'static Value) {
         .routes(routes!(readyz))
         .routes(routes!(prometheus_metrics))
         .routes(routes!(openapi_json))
+        .routes(routes!(live_events))
         .split_for_parts();
     let router = router.method_not_allowed_fallback(|| async {
         AppError::MethodNotAllowed("method not allowed on this route".into())
@@ -116,6 +118,44 @@ async fn place_order_schema() -> Json<Value> {
     responses((status = 200, description = "{\"status\": \"ok\"}", body = Object)))]
 async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// What becomes durable, as it does: the feed the console draws from. Each SSE `event:` is a
+/// [`LiveEvent`] type (Started, Execution, Consumed, Delivery) with its JSON as `data:`; the
+/// first is `Ready` (subscribed: nothing after it is missed), `Lagged` says how many a slow
+/// reader lost. The stream ends when the server stops.
+///
+/// [`LiveEvent`]: crate::local::live::LiveEvent
+#[utoipa::path(get, path = "/events", tag = "admin",
+    summary = "The live feed (Server-Sent Events): executions, consumed messages, webhook attempts",
+    responses(
+        (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
+        (status = 400, description = "Malformed input", body = ErrorBody),
+        (status = 501, description = "Not the embedded backend", body = ErrorBody)))]
+async fn live_events(State(s): State<ApiState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
+    use crate::local::live::LiveEvent;
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    query(raw, &[])?;
+    let live = s.backend.live().ok_or_else(|| {
+        AppError::NotImplemented("the live feed is served by `skipline serve` on the embedded backend".into())
+    })?;
+    let ready = Event::default().event("Ready").data("{}");
+    let events = futures_util::stream::unfold(live.subscribe(), |mut rx| async move {
+        let event = match rx.recv().await {
+            Ok(e) if *e == LiveEvent::Closing => return None,
+            Ok(e) => {
+                let data = serde_json::to_value(&*e).unwrap_or(Value::Null);
+                let kind = data["type"].as_str().unwrap_or("Event").to_string();
+                Event::default().event(kind).data(data.to_string())
+            }
+            Err(RecvError::Lagged(n)) => Event::default().event("Lagged").data(json!({"missed": n}).to_string()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok::<_, std::convert::Infallible>(event), rx))
+    });
+    let stream = futures_util::stream::iter([Ok(ready)]).chain(events);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
 #[utoipa::path(get, path = "/openapi.json", tag = "service", summary = "This document (OpenAPI 3.1)",

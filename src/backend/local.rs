@@ -281,6 +281,10 @@ impl Backend for LocalBackend {
         Ok(self.reader().await?.deliveries.clone())
     }
 
+    fn live(&self) -> Option<crate::local::live::Live> {
+        self.runtime.get().map(|rt| rt.live().clone())
+    }
+
     async fn readiness(&self) -> Result<(), String> {
         match self.runtime.get() {
             Some(rt) => rt.readiness().await,

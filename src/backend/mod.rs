@@ -431,4 +431,10 @@ pub trait Backend: Send + Sync {
     async fn readiness(&self) -> Result<(), String> {
         Ok(())
     }
+
+    /// The live feed of what becomes durable (`GET /events`): only the embedded runtime, while
+    /// it runs, has one. On AWS the same facts are CloudWatch's and the stack's event sources.
+    fn live(&self) -> Option<crate::local::live::Live> {
+        None
+    }
 }

@@ -108,6 +108,8 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
         "shutting down: finishing open requests, executions and consumer batches for up to {} (a second signal exits at once)",
         humantime(bound)
     );
+    // Live-feed streams never end by themselves; end them so the drain need not wait for them.
+    rt.live().close();
     handle.graceful_shutdown(Some(bound));
     let drain = async {
         let _ = tokio::time::timeout_at(deadline, server).await;

@@ -2,6 +2,7 @@
 //! acknowledgements, and the kept tickets that `vendors redeliver` resends.
 
 use super::db::{Db, DbError, now_ms};
+use super::live::{Live, LiveEvent};
 use super::queues::{QueueError, Queues, send_in};
 use super::topic::Topic;
 use async_trait::async_trait;
@@ -27,11 +28,23 @@ pub const DELIVERY_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
 pub struct SqliteDeliveries {
     db: Db,
     queues: Queues,
+    /// Told of each attempt once it is logged.
+    live: Live,
 }
 
 impl SqliteDeliveries {
     pub fn new(db: Db, queues: Queues) -> Self {
-        Self { db, queues }
+        Self {
+            db,
+            queues,
+            live: Live::default(),
+        }
+    }
+
+    /// Reports each logged attempt to `live`.
+    pub fn with_live(mut self, live: Live) -> Self {
+        self.live = live;
+        self
     }
 }
 
@@ -196,9 +209,9 @@ impl DeliveryLog for SqliteDeliveries {
         if a.outcome != AttemptOutcome::Skipped {
             metrics::histogram!(crate::metrics::DELIVERY_SECONDS).record(a.latency_ms as f64 / 1000.0);
         }
+        let logged = a.clone();
         let a = a.clone();
-        Ok(self
-            .db
+        self.db
             .write(move |c| {
                 c.prepare_cached(
                     "INSERT INTO delivery_attempts (vendorid, endpointid, eventid, attempt, at_ms, status, error,
@@ -226,7 +239,13 @@ impl DeliveryLog for SqliteDeliveries {
                 }
                 Ok(())
             })
-            .await?)
+            .await?;
+        self.live.emit(|| {
+            Some(LiveEvent::Delivery {
+                attempt: serde_json::to_value(&logged).ok()?,
+            })
+        });
+        Ok(())
     }
 
     async fn attempts(&self, q: &AttemptQuery) -> Result<Vec<Attempt>, StoreError> {

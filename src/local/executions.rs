@@ -5,6 +5,7 @@
 //! event ids derived from the order id), so re-running the interrupted state is safe.
 
 use super::db::{Db, DbError};
+use super::live::{Live, LiveEvent};
 
 /// Lets a data dir written before `TIMED_OUT` existed record it. SQLite cannot change a CHECK
 /// constraint in place, so the table is rebuilt as SQLite's ALTER TABLE page describes (no
@@ -84,6 +85,8 @@ pub enum Started {
 #[derive(Clone)]
 pub struct Executions {
     db: Db,
+    /// Told of each history batch once it is durable (see [`Live`]).
+    live: Live,
     /// The state machine's name, in the ARNs of the executions this starts.
     machine: String,
     /// Each state's `Type`, to read histories written before they named it.
@@ -130,9 +133,16 @@ impl Executions {
     pub fn new(db: Db, machine: &str) -> Self {
         Self {
             db,
+            live: Live::default(),
             machine: machine.to_string(),
             state_types: Arc::default(),
         }
+    }
+
+    /// Reports durable history to `live`.
+    pub fn with_live(mut self, live: Live) -> Self {
+        self.live = live;
+        self
     }
 
     /// The definition's state types, used to read events stored before history named them.
@@ -149,7 +159,8 @@ impl Executions {
     /// The record and its `ExecutionStarted` event are durable when this returns.
     pub async fn start(&self, name: &str, input: &Value) -> Result<Started, DbError> {
         let (name, input, machine) = (name.to_string(), input.clone(), self.machine.clone());
-        self.db
+        let started = self
+            .db
             .write(move |c| {
                 if let Some(record) = get_in(c, &name)? {
                     let same_input = record.input == input;
@@ -173,7 +184,24 @@ impl Executions {
                     cause: None,
                 }))
             })
-            .await
+            .await?;
+        if let Started::Created(record) = &started {
+            self.live.emit(|| {
+                let field = |k: &str| {
+                    let v = record
+                        .input
+                        .get(k)
+                        .or_else(|| record.input.get("order").and_then(|o| o.get(k)));
+                    v.and_then(Value::as_str).map(str::to_string)
+                };
+                Some(LiveEvent::Started {
+                    name: record.name.clone(),
+                    accountid: field("accountid"),
+                    vendorid: field("vendorid"),
+                })
+            });
+        }
+        Ok(started)
     }
 
     pub async fn get(&self, name: &str) -> Result<Option<ExecutionRecord>, DbError> {
@@ -267,6 +295,7 @@ impl Executions {
             _ => None,
         });
         let closing = closing.transpose()?;
+        let live_event = self.live.watched().then(|| live_event(&name, &events)).flatten();
         self.db
             .write(move |c| {
                 let next: i64 = c
@@ -284,8 +313,49 @@ impl Executions {
                 }
                 Ok(())
             })
-            .await
+            .await?;
+        if let Some(e) = live_event {
+            self.live.emit(|| Some(e));
+        }
+        Ok(())
     }
+}
+
+/// A history batch as the live feed shows it: its top-level steps, and how the execution ended
+/// if it did. `None` when the batch holds nothing a watcher follows (only scoped events).
+fn live_event(name: &str, events: &[HistoryEvent]) -> Option<LiveEvent> {
+    let mut steps = Vec::new();
+    let (mut status, mut error, mut cause) = ("RUNNING", None, None);
+    for e in events {
+        match e {
+            HistoryEvent::StateEntered { state, .. } | HistoryEvent::StateExited { state, .. } => {
+                steps.push(format!("{}:{state}", e.type_name()));
+            }
+            HistoryEvent::TaskFailed { state, error: err, .. } => steps.push(format!("TaskFailed:{state}:{err}")),
+            HistoryEvent::ExecutionSucceeded { .. } => {
+                status = "SUCCEEDED";
+                steps.push(e.type_name().into_owned());
+            }
+            HistoryEvent::ExecutionFailed { error: err, cause: why }
+            | HistoryEvent::ExecutionTimedOut { error: err, cause: why } => {
+                status = if matches!(e, HistoryEvent::ExecutionFailed { .. }) {
+                    "FAILED"
+                } else {
+                    "TIMED_OUT"
+                };
+                (error, cause) = (Some(err.clone()), Some(why.clone()));
+                steps.push(e.type_name().into_owned());
+            }
+            _ => {}
+        }
+    }
+    (!steps.is_empty()).then(|| LiveEvent::Execution {
+        name: name.to_string(),
+        steps,
+        status: status.to_string(),
+        error,
+        cause,
+    })
 }
 
 fn append_in(c: &rusqlite::Connection, name: &str, event: &HistoryEvent) -> Result<(), DbError> {

@@ -3,7 +3,8 @@
 //!
 //! Parts: [`db`] (group commit), [`executions`] (durable executions), [`invoker`] (Task
 //! resources → handlers), [`topic`] (fan-out with filter policies), [`queues`] (SQS semantics),
-//! [`runtime`] (wiring, dispatcher and consumer loops). The adapters ([`cart`], [`invoices`],
+//! [`runtime`] (wiring, dispatcher and consumer loops), [`live`] (what just became durable, for
+//! watchers). The adapters ([`cart`], [`invoices`],
 //! [`vendors`]) implement the handlers' ports.
 
 pub mod backup;
@@ -13,6 +14,7 @@ pub mod deliveries;
 pub mod executions;
 pub mod invoices;
 pub mod invoker;
+pub mod live;
 pub mod queues;
 pub mod replay;
 pub mod runtime;

@@ -17,6 +17,7 @@ use super::deliveries::SqliteDeliveries;
 use super::executions::Executions;
 use super::invoices::SqliteInvoices;
 use super::invoker::{LocalIntegrations, resources};
+use super::live::Live;
 use super::queues::{QueueError, Queues};
 use super::topic::Topic;
 use super::vendors::SqliteVendors;
@@ -134,6 +135,8 @@ pub struct Runtime {
     /// While set, the consumer loops receive nothing (tests and demos hold cart slots with it).
     pub consumers_paused: std::sync::atomic::AtomicBool,
     consumed: std::sync::OnceLock<ConsumedHook>,
+    /// What just became durable, for watchers (`GET /events`).
+    live: Live,
     /// When each consumer queue's pollers last went round their loop, for readiness.
     heartbeats: Mutex<std::collections::HashMap<&'static str, std::time::Instant>>,
     /// States whose `…StateEntered` must be durable before they run (see `ExecutionSink`).
@@ -220,7 +223,8 @@ impl Runtime {
         let machine_name = machine_name(config.state_machine.as_deref());
         let queues = Queues::new(db.clone());
         let topic = Topic::new(db.clone(), queues.signals.clone());
-        let deliveries = Arc::new(SqliteDeliveries::new(db.clone(), queues.clone()));
+        let live = Live::default();
+        let deliveries = Arc::new(SqliteDeliveries::new(db.clone(), queues.clone()).with_live(live.clone()));
         let clock: Arc<dyn Clock> = Arc::new(skipline_handlers::ports::SystemClock);
         let invoker = Arc::new(FlowInvoker {
             resources: resources(),
@@ -252,7 +256,11 @@ impl Runtime {
             .state_names()
             .filter_map(|n| Some((n.to_string(), machine.state_type(n)?)))
             .collect();
-        let executions = Arc::new(Executions::new(db.clone(), &machine_name).with_state_types(state_types));
+        let executions = Arc::new(
+            Executions::new(db.clone(), &machine_name)
+                .with_state_types(state_types)
+                .with_live(live.clone()),
+        );
         let (submitted, submissions) = mpsc::unbounded_channel();
         let webhooks: Arc<dyn WebhookClient> = Arc::new(
             HttpWebhookClient::new(config.webhook_timeout, config.allow_private_endpoints)
@@ -276,6 +284,7 @@ impl Runtime {
             webhooks,
             consumers_paused: std::sync::atomic::AtomicBool::new(false),
             consumed: std::sync::OnceLock::new(),
+            live,
             heartbeats: Mutex::default(),
             checkpoints: Arc::new(checkpoints),
             submitted,
@@ -302,6 +311,11 @@ impl Runtime {
             .map_err(|_| RuntimeError::Locked(self.config.data_dir.clone()))?;
         *self._lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(file);
         Ok(())
+    }
+
+    /// The live feed: watchers subscribe to what becomes durable from now on.
+    pub fn live(&self) -> &Live {
+        &self.live
     }
 
     /// Sets the hook called after consumers delete finished messages; the first call wins.

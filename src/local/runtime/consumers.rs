@@ -3,6 +3,7 @@
 
 use super::Runtime;
 use super::topology::{Consumer, ConsumerQueue};
+use crate::local::live::{LiveEvent, orderid_of};
 use crate::local::queues::{Queues, Received};
 use crate::local::topic::LOCAL_TOPIC_ARN;
 use async_trait::async_trait;
@@ -116,6 +117,18 @@ impl Runtime {
                         && !report.deleted.is_empty()
                     {
                         hook(queue.queue, &report.deleted);
+                    }
+                    if !report.deleted.is_empty() {
+                        self.live.emit(|| {
+                            Some(LiveEvent::Consumed {
+                                queue: queue.queue.to_string(),
+                                orderids: report
+                                    .deleted
+                                    .iter()
+                                    .filter_map(|m| m.body.as_deref().and_then(orderid_of))
+                                    .collect(),
+                            })
+                        });
                     }
                 }
                 Err(e) => {
