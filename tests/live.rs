@@ -174,3 +174,141 @@ async fn the_live_feed_needs_the_admin_scope_once_tokens_exist() {
         .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
 }
+
+/// The console's access rules, over HTTP: a strict CSP on its static page; a token exchanged
+/// for an HttpOnly, SameSite=Strict cookie that the feed accepts; state changes on that
+/// cookie refused without the CSRF token or from another origin; a revoked token's session
+/// ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_session_is_a_strict_cookie_with_csrf_for_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = support::cli(&data, &["tokens", "create", "--name", "ops", "--scope", "admin"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let token = text
+        .split_whitespace()
+        .find(|w| w.starts_with("stl_"))
+        .unwrap()
+        .to_string();
+    // A second token keeps the server closed once the first is revoked (with none it would be
+    // open development mode on loopback).
+    assert!(
+        support::cli(
+            &data,
+            &["tokens", "create", "--name", "other", "--scope", "orders:read"]
+        )
+        .status
+        .success()
+    );
+    let serve = support::Serve::start(&data, &[], &dir.path().join("serve.log"));
+    let base = serve.base.clone();
+    let host = base.trim_start_matches("http://").to_string();
+    let http = support::http_client();
+
+    let page = http.get(format!("{base}/console")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200, "the page itself is public");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(!page.text().await.unwrap().contains("<script>"), "no inline script");
+
+    let session = |body: String, origin: Option<String>| {
+        let mut req = http
+            .post(format!("{base}/console/session"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    let bad = session(r#"{"token":"stl_nope"}"#.into(), None).await.unwrap();
+    assert_eq!(bad.status().as_u16(), 401);
+    assert!(bad.headers().get("set-cookie").is_none());
+    let foreign = session(format!(r#"{{"token":"{token}"}}"#), Some("https://evil.example".into()))
+        .await
+        .unwrap();
+    assert_eq!(foreign.status().as_u16(), 403, "login CSRF from another origin");
+    let ok = session(format!(r#"{{"token":"{token}"}}"#), Some(format!("http://{host}")))
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let cookie_header = ok.headers()["set-cookie"].to_str().unwrap().to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie_header.contains(flag), "{cookie_header}");
+    }
+    assert!(!cookie_header.contains("Secure"), "plain HTTP: no Secure flag");
+    let csrf = ok.json::<Value>().await.unwrap()["csrf"].as_str().unwrap().to_string();
+    let cookie = cookie_header.split(';').next().unwrap().to_string();
+    assert!(!cookie.contains(&token), "the cookie is not the token");
+
+    // Reads work on the cookie alone; the feed too.
+    let feed = http
+        .get(format!("{base}/events"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status().as_u16(), 200);
+    drop(feed);
+    let flow = http
+        .get(format!("{base}/flow"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flow.status().as_u16(), 200);
+    assert_eq!(flow.json::<Value>().await.unwrap()["definition"]["StartAt"], "PutItem");
+
+    // A change on the cookie: refused without CSRF, with a wrong one, or from elsewhere.
+    let replay = |csrf: Option<&str>, origin: &str| {
+        let mut req = http
+            .post(format!("{base}/queues/deliveries-dlq/replay"))
+            .header("cookie", &cookie)
+            .header("origin", origin)
+            .header("content-type", "application/json")
+            .body(r#"{"dryRun":true}"#);
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        req.send()
+    };
+    let same = format!("http://{host}");
+    assert_eq!(replay(None, &same).await.unwrap().status().as_u16(), 403);
+    assert_eq!(replay(Some("stl_wrong"), &same).await.unwrap().status().as_u16(), 403);
+    assert_eq!(
+        replay(Some(&csrf), "https://evil.example")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    assert_eq!(replay(Some(&csrf), &same).await.unwrap().status().as_u16(), 200);
+
+    // Revoking the token ends its sessions (within the token cache's second).
+    assert!(
+        support::cli(&data, &["tokens", "revoke", "--name", "ops"])
+            .status
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let after = http
+        .get(format!("{base}/flow"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status().as_u16(), 401);
+    // Signing out clears the cookie.
+    let out = http
+        .delete(format!("{base}/console/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 204);
+    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+}

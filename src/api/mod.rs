@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod openapi;
 pub mod throttle;
@@ -100,6 +101,11 @@ fn routes() -> (Router<ApiState>, &'static Value) {
         .routes(routes!(prometheus_metrics))
         .routes(routes!(openapi_json))
         .routes(routes!(live_events))
+        .routes(routes!(console::page))
+        .routes(routes!(console::script))
+        .routes(routes!(console::style))
+        .routes(routes!(console::sign_in, console::sign_out))
+        .routes(routes!(console::flow))
         .split_for_parts();
     let router = router.method_not_allowed_fallback(|| async {
         AppError::MethodNotAllowed("method not allowed on this route".into())

@@ -28,7 +28,8 @@ Every route is also served under `/prod`, as API Gateway serves the stack. Error
         (name = "orders", description = "Place orders and follow them (orders:write, orders:read)"),
         (name = "vendors", description = "Vendor webhook endpoints and their deliveries (admin)"),
         (name = "admin", description = "Executions, the topic, queues and replay (admin)"),
-        (name = "service", description = "Health, readiness, metrics and schemas")
+        (name = "service", description = "Health, readiness, metrics and schemas"),
+        (name = "console", description = "The browser console: its static page and its session")
     ),
     components(schemas(ErrorBody, ErrorDetail, Placed))
 )]

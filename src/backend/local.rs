@@ -281,6 +281,12 @@ impl Backend for LocalBackend {
         Ok(self.reader().await?.deliveries.clone())
     }
 
+    fn definition(&self) -> Option<(String, String)> {
+        let rt = self.runtime.get()?;
+        let (name, text) = rt.definition();
+        Some((name.to_string(), text.to_string()))
+    }
+
     fn live(&self) -> Option<crate::local::live::Live> {
         self.runtime.get().map(|rt| rt.live().clone())
     }

@@ -437,4 +437,10 @@ pub trait Backend: Send + Sync {
     fn live(&self) -> Option<crate::local::live::Live> {
         None
     }
+
+    /// The running state machine's name and definition, for the console's graph: the embedded
+    /// runtime's (on AWS, the Step Functions console draws the deployed one).
+    fn definition(&self) -> Option<(String, String)> {
+        None
+    }
 }

@@ -62,7 +62,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
     let rt = Runtime::open(runtime_config(cli, Some(&args.runtime)), Overrides::default()).await?;
     rt.lock_for_serving()?;
     let tokens = crate::local::tokens::Tokens::new(rt.db.clone());
-    let auth = crate::api::auth::Auth::tokens(tokens, loopback || args.insecure_no_auth);
+    let auth = crate::api::auth::Auth::tokens(tokens, loopback || args.insecure_no_auth, tls.is_some());
     let listener = std::net::TcpListener::bind(args.bind)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| CliError::Unavailable(format!("cannot listen on {}: {e}", args.bind)))?;

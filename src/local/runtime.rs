@@ -129,6 +129,8 @@ pub struct Runtime {
     pub(crate) topic: Topic,
     pub queues: Queues,
     pub machine: Arc<StateMachine>,
+    /// The state-machine file as loaded, for the console's graph.
+    definition: Arc<str>,
     invoker: Arc<FlowInvoker>,
     pub(crate) clock: Arc<dyn Clock>,
     webhooks: Arc<dyn WebhookClient>,
@@ -285,6 +287,7 @@ impl Runtime {
             consumers_paused: std::sync::atomic::AtomicBool::new(false),
             consumed: std::sync::OnceLock::new(),
             live,
+            definition: text.into(),
             heartbeats: Mutex::default(),
             checkpoints: Arc::new(checkpoints),
             submitted,
@@ -311,6 +314,11 @@ impl Runtime {
             .map_err(|_| RuntimeError::Locked(self.config.data_dir.clone()))?;
         *self._lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(file);
         Ok(())
+    }
+
+    /// The state machine's name and its file as loaded.
+    pub fn definition(&self) -> (&str, &str) {
+        (self.executions.machine(), &self.definition)
     }
 
     /// The live feed: watchers subscribe to what becomes durable from now on.
