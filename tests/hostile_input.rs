@@ -561,6 +561,22 @@ fn http_cases() -> Vec<Http> {
         not_allowed("POST", "/readyz", Some("{}")),
         get("/readyz?verbose=1", 400, "unknown query parameter"),
         get("/metrics?name=x", 400, "unknown query parameter"),
+        // The live feed, the flow and the console's session.
+        get("/events?since=1", 400, "unknown query parameter"),
+        not_allowed("POST", "/events", Some("{}")),
+        get("/flow?x=1", 400, "unknown query parameter"),
+        get("/console?x=1", 400, "unknown query parameter"),
+        not_allowed("PUT", "/console/session", Some("{}")),
+        post("/console/session", "", 400, "json object"),
+        post("/console/session", "[]", 400, "json object"),
+        post("/console/session", r#"{"token":1}"#, 400, "invalid type"),
+        post("/console/session", r#"{"token":"x","extra":1}"#, 400, "unknown field"),
+        post(
+            "/console/session?x=1",
+            r#"{"token":"x"}"#,
+            400,
+            "unknown query parameter",
+        ),
         not_allowed("POST", "/metrics", Some("{}")),
         // The same refusals through a body that arrives with no Content-Type at all.
         post_order("{", 400, "invalid order").without_header("content-type"),
