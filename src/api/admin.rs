@@ -164,5 +164,17 @@ pub async fn replay(
         filter,
         dry_run: req.dry_run,
     };
-    Ok(Json(json!(s.backend.replay(&request, &Quiet).await?)))
+    // The console follows a long replay on the live feed.
+    let report = match s.backend.live() {
+        Some(live) => {
+            let progress = crate::local::live::ReplayProgress {
+                live,
+                queue: request.from.clone(),
+                total: Default::default(),
+            };
+            s.backend.replay(&request, &progress).await?
+        }
+        None => s.backend.replay(&request, &Quiet).await?,
+    };
+    Ok(Json(json!(report)))
 }

@@ -45,6 +45,16 @@ pub enum LiveEvent {
     Consumed { queue: String, orderids: Vec<String> },
     /// One webhook delivery attempt, as the delivery log recorded it.
     Delivery { attempt: Value },
+    /// A replay through the API is moving messages: how far it has got, of `total`.
+    Replay {
+        queue: String,
+        total: u64,
+        moved: u64,
+        skipped: u64,
+        failed: u64,
+        #[serde(rename = "dryRun")]
+        dry_run: bool,
+    },
     /// The server is stopping: watchers should close and reconnect later.
     Closing,
 }
@@ -83,6 +93,32 @@ impl Live {
     /// does not wait for them.
     pub fn close(&self) {
         let _ = self.0.send(Arc::new(LiveEvent::Closing));
+    }
+}
+
+/// A replay's progress, reported on the live feed (the console's progress bar).
+pub struct ReplayProgress {
+    pub live: Live,
+    pub queue: String,
+    pub total: std::sync::atomic::AtomicU64,
+}
+
+impl crate::backend::Progress for ReplayProgress {
+    fn total(&self, total: u64) {
+        self.total.store(total, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn advance(&self, r: &crate::backend::ReplayReport) {
+        self.live.emit(|| {
+            Some(LiveEvent::Replay {
+                queue: self.queue.clone(),
+                total: self.total.load(std::sync::atomic::Ordering::Relaxed),
+                moved: r.moved,
+                skipped: r.skipped,
+                failed: r.failed,
+                dry_run: r.dry_run,
+            })
+        });
     }
 }
 
@@ -125,6 +161,31 @@ mod tests {
                 serde_json::json!({"type": "Consumed", "queue": "clear-cart", "orderids": ["o1"]})
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_replay_reports_its_progress_against_its_total() {
+        use crate::backend::{Progress, ReplayReport};
+        let live = Live::default();
+        let mut rx = live.subscribe();
+        let progress = ReplayProgress {
+            live: live.clone(),
+            queue: "deliveries-dlq".into(),
+            total: Default::default(),
+        };
+        progress.total(3);
+        progress.advance(&ReplayReport {
+            moved: 2,
+            skipped: 1,
+            failed: 0,
+            dry_run: false,
+        });
+        let e = rx.recv().await.unwrap();
+        assert_eq!(
+            serde_json::to_value(&*e).unwrap(),
+            serde_json::json!({"type": "Replay", "queue": "deliveries-dlq", "total": 3, "moved": 2,
+                               "skipped": 1, "failed": 0, "dryRun": false})
+        );
     }
 
     #[test]

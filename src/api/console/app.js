@@ -295,6 +295,7 @@ async function previewReplay(queue) {
   confirm.addEventListener("click", async () => {
     confirm.disabled = true;
     confirm.textContent = "Moving…";
+    confirm.after(el("progress", { id: "replay-progress", max: Math.max(preview.moved, 1), value: 0 }));
     try {
       const done = await api(`/queues/${encodeURIComponent(queue)}/replay`, { method: "POST", body: JSON.stringify({}) });
       detail.replaceChildren(el("p", { id: "replay-result" }, `Moved ${done.moved}, skipped ${done.skipped}, failed ${done.failed}.`));
@@ -332,6 +333,11 @@ function connect() {
   });
   feed.addEventListener("Delivery", (m) => { onDelivery(JSON.parse(m.data).attempt); refreshQueuesSoon(); });
   feed.addEventListener("Lagged", () => refreshQueuesSoon());
+  feed.addEventListener("Replay", (m) => {
+    const e = JSON.parse(m.data);
+    const p = $("#replay-progress");
+    if (p && !e.dryRun) { p.max = Math.max(e.total, 1); p.value = e.moved + e.skipped + e.failed; }
+  });
   feed.onerror = () => { pill.textContent = "reconnecting"; pill.className = "pill off"; };
 }
 
