@@ -135,7 +135,10 @@ function drawGraph() {
     name.setAttribute("x", 10); name.setAttribute("y", 16); name.textContent = n;
     const type = document.createElementNS(ns, "text");
     type.setAttribute("x", 10); type.setAttribute("y", 30); type.setAttribute("class", "type");
-    type.textContent = def.States[n].Type + (def.StartAt === n ? " · start" : "");
+    const st = def.States[n];
+    const inner = st.Type === "Parallel" ? ` · ${(st.Branches || []).length} branches`
+      : st.Type === "Map" ? ` · ${Object.keys(((st.ItemProcessor || st.Iterator) || {}).States || {}).length} states per item` : "";
+    type.textContent = st.Type + inner + (def.StartAt === n ? " · start" : "");
     g.append(rect, name, type);
     svg.append(g);
   }
