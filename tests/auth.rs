@@ -6,18 +6,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::{Serve, cli, diff, http_client, order_body, snapshot};
-
-fn token(data: &std::path::Path, name: &str, scopes: &[&str]) -> String {
-    let mut args = vec!["--json", "tokens", "create", "--name", name];
-    for s in scopes {
-        args.extend(["--scope", s]);
-    }
-    let out = cli(data, &args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["token"].as_str().unwrap().to_string()
-}
+use support::{Serve, cli, diff, http_client, order_body, snapshot, token};
 
 /// One route: method, path, body, the scope it needs (None: public), and the status the right
 /// token gets.

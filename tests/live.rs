@@ -139,17 +139,8 @@ async fn an_order_is_followed_through_the_flow_on_the_live_feed() {
 async fn the_live_feed_needs_the_admin_scope_once_tokens_exist() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let create = |name: &str, scope: &str| {
-        let out = support::cli(&data, &["tokens", "create", "--name", name, "--scope", scope]);
-        assert!(out.status.success());
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        text.split_whitespace()
-            .find(|w| w.starts_with("stl_"))
-            .unwrap()
-            .to_string()
-    };
-    let reader = create("reader", "orders:read");
-    let admin = create("ops", "admin");
+    let reader = support::token(&data, "reader", &["orders:read"]);
+    let admin = support::token(&data, "ops", &["admin"]);
     let serve = support::Serve::start(&data, &[], &dir.path().join("serve.log"));
     let http = support::http_client();
     let url = format!("{}/events", serve.base);
@@ -183,23 +174,10 @@ async fn the_live_feed_needs_the_admin_scope_once_tokens_exist() {
 async fn the_console_session_is_a_strict_cookie_with_csrf_for_changes() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = support::cli(&data, &["tokens", "create", "--name", "ops", "--scope", "admin"]);
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let token = text
-        .split_whitespace()
-        .find(|w| w.starts_with("stl_"))
-        .unwrap()
-        .to_string();
+    let token = support::token(&data, "ops", &["admin"]);
     // A second token keeps the server closed once the first is revoked (with none it would be
     // open development mode on loopback).
-    assert!(
-        support::cli(
-            &data,
-            &["tokens", "create", "--name", "other", "--scope", "orders:read"]
-        )
-        .status
-        .success()
-    );
+    support::token(&data, "other", &["orders:read"]);
     let serve = support::Serve::start(&data, &[], &dir.path().join("serve.log"));
     let base = serve.base.clone();
     let host = base.trim_start_matches("http://").to_string();

@@ -3,12 +3,11 @@
 
 mod support;
 
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{Mode, Receiver, Serve, cli, http_client, order_body};
+use support::{Mode, Receiver, Serve, http_client, order_body};
 
 /// Every sample, as `name{labels}` → value, from the official parser; panics if it refuses.
 fn parse(text: &str) -> BTreeMap<String, f64> {
@@ -54,31 +53,8 @@ fn value(samples: &BTreeMap<String, f64>, key: &str) -> f64 {
 async fn metrics_parse_and_move_as_orders_complete() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = cli(
-        &data,
-        &["--json", "tokens", "create", "--name", "prom", "--scope", "admin"],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let token = serde_json::from_slice::<Value>(&out.stdout).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let out = cli(
-        &data,
-        &[
-            "--json",
-            "tokens",
-            "create",
-            "--name",
-            "shop",
-            "--scope",
-            "orders:write",
-        ],
-    );
-    let shop = serde_json::from_slice::<Value>(&out.stdout).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = support::token(&data, "prom", &["admin"]);
+    let shop = support::token(&data, "shop", &["orders:write"]);
     let server = Serve::start(
         &data,
         &["--allow-private-endpoints", "--delivery-schedule", "200ms"],

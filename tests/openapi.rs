@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use support::{Serve, cli, http_client};
+use support::{Serve, http_client};
 
 /// The API: every route a client or the console may call. A route added to the server must
 /// be added here, and the test fails until it is also in the document.
@@ -87,8 +87,7 @@ async fn the_document_is_valid_complete_and_enforced() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     // A token exists, so the server enforces scopes; the document itself needs none.
-    let out = cli(&data, &["tokens", "create", "--name", "ops", "--scope", "admin"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    support::token(&data, "ops", &["admin"]);
     let serve = Serve::start(&data, &[], &dir.path().join("serve.log"));
     let http = http_client();
     let r = http.get(format!("{}/openapi.json", serve.base)).send().await.unwrap();

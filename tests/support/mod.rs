@@ -554,3 +554,15 @@ pub fn duplicates(hooks: &[Hook]) -> (usize, Vec<String>) {
         .collect();
     (dups, mixed)
 }
+
+/// Creates an API token with `scopes` on the data dir, through the CLI; returns the secret.
+pub fn token(data: &Path, name: &str, scopes: &[&str]) -> String {
+    let mut args = vec!["--json", "tokens", "create", "--name", name];
+    for s in scopes {
+        args.extend(["--scope", s]);
+    }
+    let out = cli(data, &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("tokens create --json");
+    v["token"].as_str().expect("a token").to_string()
+}
