@@ -210,7 +210,11 @@ export class Messaging extends Construct {
    * An encrypted consumer queue with its dead-letter queue, whose messages stay hidden for
    * VISIBILITY_FACTOR times the consumer's timeout.
    */
-  private redrivenQueue(id: string, consumerTimeout: Duration, retentionPeriod: Duration, maxReceiveCount: number): ConsumerQueue {
+  private redrivenQueue(
+    id: string,
+    consumerTimeout: Duration,
+    { retentionPeriod, maxReceiveCount }: { retentionPeriod: Duration; maxReceiveCount: number },
+  ): ConsumerQueue {
     const dlq = this.deadLetterQueue(id);
     const queue = new sqs.Queue(this, id, {
       encryption: sqs.QueueEncryption.KMS,
@@ -227,7 +231,10 @@ export class Messaging extends Construct {
 
   /** A topic consumer's queue: subscribed to completed orders, redriven after MAX_RECEIVE_COUNT receives. */
   private consumerQueue(id: string, consumerTimeout: Duration): ConsumerQueue {
-    const consumer = this.redrivenQueue(id, consumerTimeout, Duration.days(4), MAX_RECEIVE_COUNT);
+    const consumer = this.redrivenQueue(id, consumerTimeout, {
+      retentionPeriod: Duration.days(4),
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+    });
     // Adds the queue policy (sns:SendMessage from this topic only) and, because the
     // restrictSqsDescryption flag is on, a queue-key statement for SNS limited to this topic.
     this.topic.addSubscription(new subs.SqsSubscription(consumer.queue, {
@@ -246,6 +253,9 @@ export class Messaging extends Construct {
    * the whole schedule (with jitter) plus a day.
    */
   private deliveryQueue(id: string, consumerTimeout: Duration, schedule: DeliverySchedule): ConsumerQueue {
-    return this.redrivenQueue(id, consumerTimeout, Duration.seconds(schedule.retentionSeconds), schedule.maxReceiveCount);
+    return this.redrivenQueue(id, consumerTimeout, {
+      retentionPeriod: Duration.seconds(schedule.retentionSeconds),
+      maxReceiveCount: schedule.maxReceiveCount,
+    });
   }
 }

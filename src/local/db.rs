@@ -42,6 +42,19 @@ impl From<serde_json::Error> for DbError {
     }
 }
 
+/// `From` each `$source` for a store error with a `Db(DbError)` variant, by way of [`DbError`],
+/// so that `?` works on rusqlite (and serde_json) results inside the store's transactions.
+macro_rules! store_error_from {
+    ($store:ident: $($source:ty),+) => {
+        $(impl From<$source> for $store {
+            fn from(e: $source) -> Self {
+                $store::Db(e.into())
+            }
+        })+
+    };
+}
+pub(crate) use store_error_from;
+
 impl From<DbError> for skipline_handlers::ports::StoreError {
     fn from(e: DbError) -> Self {
         skipline_handlers::ports::StoreError::Unavailable(e.to_string())

@@ -1,7 +1,7 @@
 //! Durable queues with SQS semantics: visibility timeout, receive count, redrive to a DLQ,
 //! delay, retention, long polling, batches of up to 10, and receipt handles that go stale.
 
-use super::db::{Db, DbError, now_ms};
+use super::db::{Db, DbError, now_ms, store_error_from};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use skipline_events::MessageAttributes;
@@ -66,11 +66,7 @@ pub enum QueueError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for QueueError {
-    fn from(e: rusqlite::Error) -> Self {
-        QueueError::Db(e.into())
-    }
-}
+store_error_from!(QueueError: rusqlite::Error);
 
 /// Wakes long polls in this process when a queue gets a message.
 #[derive(Default)]

@@ -4,7 +4,7 @@
 //! hash rather than through a slow password hash: it is random and long, so the slow hash
 //! that protects guessable passwords buys nothing here.
 
-use super::db::{Db, DbError};
+use super::db::{Db, DbError, store_error_from};
 use base64::Engine as _;
 use rusqlite::params;
 use serde::Serialize;
@@ -74,11 +74,7 @@ pub enum TokenError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for TokenError {
-    fn from(e: rusqlite::Error) -> Self {
-        TokenError::Db(e.into())
-    }
-}
+store_error_from!(TokenError: rusqlite::Error);
 
 /// The prefix of every token, so that a leaked one is recognisable (secret scanners, logs).
 pub const TOKEN_PREFIX: &str = "stl_";
