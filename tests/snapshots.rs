@@ -234,72 +234,36 @@ fn cli_without_a_data_dir() {
     let env = CliEnv::new();
     let attrs =
         r#"{"total":{"DataType":"Number","StringValue":"12.50"},"city":{"DataType":"String","StringValue":"Sydney"}}"#;
+    // `topic test-filter --policy POLICY FLAG VALUE`, FLAG being --attributes or --body.
+    let test_filter = |policy, flag, value| ["topic", "test-filter", "--policy", policy, flag, value];
     let cases: &[(&str, &[&str])] = &[
         (
             "cli_topic_test_filter_match",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"total":[{"numeric":[">=",10]}]}"#,
-                "--attributes",
-                attrs,
-            ],
+            &test_filter(r#"{"total":[{"numeric":[">=",10]}]}"#, "--attributes", attrs),
         ),
         (
             "cli_topic_test_filter_no_match",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"city":["Perth"]}"#,
-                "--attributes",
-                attrs,
-            ],
+            &test_filter(r#"{"city":["Perth"]}"#, "--attributes", attrs),
         ),
         (
             "cli_topic_test_filter_invalid_policy",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"city":"Perth"}"#,
-                "--attributes",
-                attrs,
-            ],
+            &test_filter(r#"{"city":"Perth"}"#, "--attributes", attrs),
         ),
         (
             "cli_topic_test_filter_invalid_attributes",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
+            &test_filter(
                 r#"{"a":["b"]}"#,
                 "--attributes",
                 r#"{"a":{"DataType":"Bogus","StringValue":"b"}}"#,
-            ],
+            ),
         ),
         (
             "cli_topic_test_filter_body_match",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"order.city":["Perth"]}"#,
-                "--body",
-                r#"{"order":{"city":"Perth"}}"#,
-            ],
+            &test_filter(r#"{"order.city":["Perth"]}"#, "--body", r#"{"order":{"city":"Perth"}}"#),
         ),
         (
             "cli_topic_test_filter_body_not_an_object",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":["b"]}"#,
-                "--body",
-                "not json",
-            ],
+            &test_filter(r#"{"a":["b"]}"#, "--body", "not json"),
         ),
         ("cli_missing_data_dir_order_status", &["order", "status", "x"]),
         ("cli_missing_data_dir_queues_list", &["queues", "list"]),
