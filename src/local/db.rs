@@ -360,6 +360,14 @@ fn elapsed_ns(since: std::time::Instant) -> u64 {
     u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// A fresh database in a temp dir, for tests; it lives as long as the returned dir.
+#[cfg(test)]
+pub(crate) fn temp_db() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    (dir, db)
+}
+
 /// Milliseconds since the Unix epoch; the queue engine's clock.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
@@ -371,8 +379,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_writes_share_commits_and_failures_are_isolated() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let (_dir, db) = temp_db();
         let mut tasks = Vec::new();
         for i in 0..200 {
             let db = db.clone();

@@ -574,8 +574,7 @@ mod tests {
     use super::*;
 
     async fn setup(vis_ms: u64, max_receives: u32) -> (tempfile::TempDir, Queues) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("q.db")).unwrap();
+        let (dir, db) = crate::local::db::temp_db();
         let q = Queues::new(db);
         q.create("dlq", &QueueConfig::default()).await.unwrap();
         let config = QueueConfig {

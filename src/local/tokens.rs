@@ -256,10 +256,9 @@ mod tests {
 
     #[tokio::test]
     async fn tokens_are_shown_once_stored_hashed_and_revocable() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let (_dir, db) = crate::local::db::temp_db();
         let t = Tokens::new(db.clone());
-        assert!(!any_active_at(&dir.path().join("t.db")).unwrap());
+        assert!(!any_active_at(db.path()).unwrap());
         let (info, token) = t
             .create("ci", &[Scope::Admin, Scope::OrdersRead, Scope::Admin])
             .await
@@ -282,7 +281,7 @@ mod tests {
         ));
         assert!(matches!(t.create("x", &[]).await, Err(TokenError::Invalid(_))));
         assert_eq!(t.active().await.unwrap()[0].digest, digest(&token));
-        assert!(any_active_at(&dir.path().join("t.db")).unwrap());
+        assert!(any_active_at(db.path()).unwrap());
         t.revoke("ci").await.unwrap();
         assert!(t.active().await.unwrap().is_empty());
         assert!(matches!(t.revoke("ci").await, Err(TokenError::NotFound(_))));
