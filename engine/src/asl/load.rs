@@ -561,12 +561,7 @@ fn parse_state(
 
 /// `InputPath`/`OutputPath`: default `$`, `null` for "nothing" (`{}`).
 fn data_path(f: &mut Fields<'_>, key: &str) -> Result<Option<Path>, LoadError> {
-    match f.get(key) {
-        None => Path::parse("$").map(Some).map_err(|r| f.invalid(key, &r)),
-        Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Path::parse(text).map(Some).map_err(|r| f.invalid(key, &r)),
-        Some(_) => Err(f.invalid(key, "must be a path string or null")),
-    }
+    nullable_path(f, key, "path", Path::parse)
 }
 
 /// `ResultPath`: default `$`, `null` to discard the result. A JSONata state has none: its
@@ -575,12 +570,24 @@ fn result_path(f: &mut Fields<'_>, key: &str) -> Result<Option<ReferencePath>, L
     if f.jsonata {
         return ReferencePath::parse("$").map(Some).map_err(|r| f.invalid(key, &r));
     }
-    match f.get(key) {
-        None => ReferencePath::parse("$").map(Some).map_err(|r| f.invalid(key, &r)),
-        Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => ReferencePath::parse(text).map(Some).map_err(|r| f.invalid(key, &r)),
-        Some(_) => Err(f.invalid(key, "must be a reference path string or null")),
-    }
+    nullable_path(f, key, "reference path", ReferencePath::parse)
+}
+
+/// The path at `key` as `parse` reads it: `$` when absent, `None` when `null`; anything else
+/// must be a `kind` string.
+fn nullable_path<P>(
+    f: &mut Fields<'_>,
+    key: &str,
+    kind: &str,
+    parse: fn(&str) -> Result<P, String>,
+) -> Result<Option<P>, LoadError> {
+    let text = match f.get(key) {
+        None => "$",
+        Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text,
+        Some(_) => return Err(f.invalid(key, &format!("must be a {kind} string or null"))),
+    };
+    parse(text).map(Some).map_err(|r| f.invalid(key, &r))
 }
 
 /// A payload template at `key` (`Parameters`, `ResultSelector`, `ItemSelector`); in a JSONata
