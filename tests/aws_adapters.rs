@@ -191,16 +191,20 @@ async fn vendor_directory_and_delivery_log() {
     assert!(!dir.replace(&endpoint("v0", "ep_a")).await.unwrap());
     assert_eq!(dir.list(Some("v0")).await.unwrap().len(), 1, "ep_a stays removed");
     // An item written before Standard Webhooks (no `signing`) reads as legacy.
+    let legacy = [
+        ("vendorid", "v9"),
+        ("endpointid", "ep_old"),
+        ("url", "https://v9.example.com/"),
+        ("secret", "whsec_old"),
+        ("createdAt", "2026-11-01T00:00:00Z"),
+    ];
+    let legacy = legacy.map(|(name, value)| (name.to_string(), AttributeValue::S(value.into())));
     stack
         .clients
         .dynamodb
         .put_item()
         .table_name(&stack.vendor_table)
-        .item("vendorid", AttributeValue::S("v9".into()))
-        .item("endpointid", AttributeValue::S("ep_old".into()))
-        .item("url", AttributeValue::S("https://v9.example.com/".into()))
-        .item("secret", AttributeValue::S("whsec_old".into()))
-        .item("createdAt", AttributeValue::S("2026-11-01T00:00:00Z".into()))
+        .set_item(Some(legacy.into()))
         .send()
         .await
         .unwrap();

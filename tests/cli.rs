@@ -25,72 +25,35 @@ fn text(o: &Output) -> String {
 fn test_filter_prints_match_no_match_or_the_error() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // `skipline topic test-filter --policy POLICY FLAG VALUE`, FLAG being --attributes or --body.
+    let test_filter = |policy, flag, value| skipline(d, &["topic", "test-filter", "--policy", policy, flag, value]);
     let attrs =
         r#"{"total":{"DataType":"Number","StringValue":"12.5"},"city":{"DataType":"String","StringValue":"Sydney"}}"#;
-    let o = skipline(
-        d,
-        &[
-            "topic",
-            "test-filter",
-            "--policy",
-            r#"{"total":[{"numeric":[">=",10]}]}"#,
-            "--attributes",
-            attrs,
-        ],
-    );
+    let o = test_filter(r#"{"total":[{"numeric":[">=",10]}]}"#, "--attributes", attrs);
     assert_eq!(
         (o.status.code(), String::from_utf8_lossy(&o.stdout).trim()),
         (Some(0), "match"),
         "{}",
         text(&o)
     );
-    let o = skipline(
-        d,
-        &[
-            "topic",
-            "test-filter",
-            "--policy",
-            r#"{"city":["Perth"]}"#,
-            "--attributes",
-            attrs,
-        ],
-    );
+    let o = test_filter(r#"{"city":["Perth"]}"#, "--attributes", attrs);
     assert_eq!(
         (o.status.code(), String::from_utf8_lossy(&o.stdout).trim()),
         (Some(1), "no match")
     );
-    let o = skipline(
-        d,
-        &[
-            "topic",
-            "test-filter",
-            "--policy",
-            r#"{"city":"Perth"}"#,
-            "--attributes",
-            attrs,
-        ],
-    );
+    let o = test_filter(r#"{"city":"Perth"}"#, "--attributes", attrs);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("Invalid parameter"), "{}", text(&o));
-    let o = skipline(
-        d,
-        &[
-            "topic",
-            "test-filter",
-            "--policy",
-            r#"{"order":{"city":["Sydney"]}}"#,
-            "--body",
-            r#"{"order":{"city":"Sydney"}}"#,
-        ],
+    let o = test_filter(
+        r#"{"order":{"city":["Sydney"]}}"#,
+        "--body",
+        r#"{"order":{"city":"Sydney"}}"#,
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // As delivery does, and as SNS does ("Filter policies for the message body assume that the
     // message payload is a well-formed JSON object"): a body that is not one is no match.
     for body in ["not json", "{", "[1]"] {
-        let o = skipline(
-            d,
-            &["topic", "test-filter", "--policy", r#"{"a":["b"]}"#, "--body", body],
-        );
+        let o = test_filter(r#"{"a":["b"]}"#, "--body", body);
         assert_eq!(
             (o.status.code(), String::from_utf8_lossy(&o.stdout).trim()),
             (Some(1), "no match"),
@@ -100,28 +63,12 @@ fn test_filter_prints_match_no_match_or_the_error() {
         assert!(text(&o).contains("not a JSON object"), "{}", text(&o));
     }
     // Dotted policy keys address nested objects, as on AWS.
-    let o = skipline(
-        d,
-        &[
-            "topic",
-            "test-filter",
-            "--policy",
-            r#"{"object.nested":["v"]}"#,
-            "--body",
-            r#"{"object":{"nested":"v"}}"#,
-        ],
-    );
+    let o = test_filter(r#"{"object.nested":["v"]}"#, "--body", r#"{"object":{"nested":"v"}}"#);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = skipline(
-        d,
-        &[
-            "topic",
-            "test-filter",
-            "--policy",
-            r#"{"a":["b"]}"#,
-            "--attributes",
-            r#"{"a":{"DataType":"Bogus","StringValue":"b"}}"#,
-        ],
+    let o = test_filter(
+        r#"{"a":["b"]}"#,
+        "--attributes",
+        r#"{"a":{"DataType":"Bogus","StringValue":"b"}}"#,
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("DataType"), "{}", text(&o));
@@ -145,16 +92,10 @@ fn read_commands_refuse_a_missing_data_dir_and_create_nothing() {
         assert_eq!(o.status.code(), Some(3), "{args:?}: {}", text(&o));
         assert!(text(&o).contains("no Skip the Line data"), "{}", text(&o));
     }
+    let private = "https://192.168.1.10/hook";
     let o = skipline(
         &d,
-        &[
-            "vendors",
-            "subscribe",
-            "--vendor-id",
-            "v0",
-            "--endpoint",
-            "https://192.168.1.10/hook",
-        ],
+        &["vendors", "subscribe", "--vendor-id", "v0", "--endpoint", private],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("private address"), "{}", text(&o));

@@ -277,10 +277,15 @@ fn count(history: &Value, kind: &str, state: &str) -> usize {
 }
 
 /// Asserts how often each (event type, state) is in the history; the text says what it means.
-fn assert_counts(history: &Value, expected: &[(&str, &str, usize, &str)]) {
+/// Asserts that the resumed execution `last` succeeded and that its history has `expected`
+/// counts of (event type, state), saying why each is expected; returns that history.
+fn assert_succeeded_with<'a>(last: &'a Value, expected: &[(&str, &str, usize, &str)]) -> &'a Value {
+    assert_eq!(last["status"], "SUCCEEDED", "{last}");
+    let history = &last["history"];
     for (kind, state, n, why) in expected {
         assert_eq!(count(history, kind, state), *n, "{kind} of {state}: {why}");
     }
+    history
 }
 
 /// SIGKILL in the middle of a Map: the Map continues its interrupted attempt, keeping the
@@ -300,10 +305,8 @@ async fn an_execution_killed_in_the_middle_of_a_map_resumes_with_the_right_outpu
     })
     .await
     .last;
-    assert_eq!(last["status"], "SUCCEEDED", "{last}");
-    let history = &last["history"];
-    assert_counts(
-        history,
+    let history = assert_succeeded_with(
+        &last,
         &[
             ("MapStateEntered", "Ticks", 2, "re-entered at its checkpoint"),
             ("MapStateStarted", "Ticks", 1, "the same attempt goes on"),
@@ -355,10 +358,8 @@ async fn an_execution_killed_in_the_middle_of_a_parallel_resumes_and_its_effects
     })
     .await
     .last;
-    assert_eq!(last["status"], "SUCCEEDED", "{last}");
-    let history = &last["history"];
-    assert_counts(
-        history,
+    assert_succeeded_with(
+        &last,
         &[
             ("ParallelStateEntered", "PutItem", 2, "re-entered at its checkpoint"),
             ("ParallelStateSucceeded", "PutItem", 1, "it succeeds once"),

@@ -145,6 +145,13 @@ impl CliEnv {
         self.scrub.apply(&transcript(args, &skipline(&self.data, args)))
     }
 
+    /// Snapshots the transcript of each command under its name, in order.
+    fn snap_runs(&self, cases: &[(&str, &[&str])]) {
+        for (name, args) in cases {
+            snap(name, &self.run(args));
+        }
+    }
+
     /// Runs the command with `--json` and parses stdout.
     fn json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
@@ -227,72 +234,36 @@ fn cli_without_a_data_dir() {
     let env = CliEnv::new();
     let attrs =
         r#"{"total":{"DataType":"Number","StringValue":"12.50"},"city":{"DataType":"String","StringValue":"Sydney"}}"#;
+    // `topic test-filter --policy POLICY FLAG VALUE`, FLAG being --attributes or --body.
+    let test_filter = |policy, flag, value| ["topic", "test-filter", "--policy", policy, flag, value];
     let cases: &[(&str, &[&str])] = &[
         (
             "cli_topic_test_filter_match",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"total":[{"numeric":[">=",10]}]}"#,
-                "--attributes",
-                attrs,
-            ],
+            &test_filter(r#"{"total":[{"numeric":[">=",10]}]}"#, "--attributes", attrs),
         ),
         (
             "cli_topic_test_filter_no_match",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"city":["Perth"]}"#,
-                "--attributes",
-                attrs,
-            ],
+            &test_filter(r#"{"city":["Perth"]}"#, "--attributes", attrs),
         ),
         (
             "cli_topic_test_filter_invalid_policy",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"city":"Perth"}"#,
-                "--attributes",
-                attrs,
-            ],
+            &test_filter(r#"{"city":"Perth"}"#, "--attributes", attrs),
         ),
         (
             "cli_topic_test_filter_invalid_attributes",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
+            &test_filter(
                 r#"{"a":["b"]}"#,
                 "--attributes",
                 r#"{"a":{"DataType":"Bogus","StringValue":"b"}}"#,
-            ],
+            ),
         ),
         (
             "cli_topic_test_filter_body_match",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"order.city":["Perth"]}"#,
-                "--body",
-                r#"{"order":{"city":"Perth"}}"#,
-            ],
+            &test_filter(r#"{"order.city":["Perth"]}"#, "--body", r#"{"order":{"city":"Perth"}}"#),
         ),
         (
             "cli_topic_test_filter_body_not_an_object",
-            &[
-                "topic",
-                "test-filter",
-                "--policy",
-                r#"{"a":["b"]}"#,
-                "--body",
-                "not json",
-            ],
+            &test_filter(r#"{"a":["b"]}"#, "--body", "not json"),
         ),
         ("cli_missing_data_dir_order_status", &["order", "status", "x"]),
         ("cli_missing_data_dir_queues_list", &["queues", "list"]),
@@ -308,9 +279,7 @@ fn cli_without_a_data_dir() {
             ],
         ),
     ];
-    for (name, args) in cases {
-        snap(name, &env.run(args));
-    }
+    env.snap_runs(cases);
     assert!(!env.data.exists(), "none of these commands may create the data dir");
 }
 
@@ -529,118 +498,96 @@ fn cli_on_the_embedded_backend() {
         &env.run(&["queues", "replay", "--from", "deliveries-dlq", "--dry-run"]),
     );
     // The delivery log of the dead-lettered ticket, and what can be done about it.
-    snap(
-        "cli_vendors_deliveries",
-        &env.run(&["vendors", "deliveries", "--vendor", "v0"]),
-    );
-    snap(
-        "cli_vendors_deliveries_json",
-        &env.run(&["vendors", "deliveries", "--vendor", "v0", "--failed", "--json"]),
-    );
-    snap(
-        "cli_vendors_deliveries_none",
-        &env.run(&[
-            "vendors",
-            "deliveries",
-            "--vendor",
-            "v0",
-            "--since",
-            "2020-01-01T00:00:00Z",
-            "--until",
-            "2020-01-02T00:00:00Z",
-        ]),
-    );
-    snap(
-        "cli_vendors_deliveries_bad_since",
-        &env.run(&["vendors", "deliveries", "--vendor", "v0", "--since", "yesterday"]),
-    );
-    snap(
-        "cli_vendors_redeliver_unknown_event",
-        &env.run(&[
-            "vendors",
-            "redeliver",
-            "--vendor",
-            "v0",
-            "--event",
-            "nope.OrderCompleted",
-        ]),
-    );
-    snap(
-        "cli_vendors_redeliver_needs_event_or_since",
-        &env.run(&["vendors", "redeliver", "--vendor", "v0"]),
-    );
-    snap(
-        "cli_vendors_enable_not_found",
-        &env.run(&["vendors", "enable", "--vendor", "v0", "--endpoint", "ep_missing"]),
-    );
+    env.snap_runs(&[
+        ("cli_vendors_deliveries", &["vendors", "deliveries", "--vendor", "v0"]),
+        (
+            "cli_vendors_deliveries_json",
+            &["vendors", "deliveries", "--vendor", "v0", "--failed", "--json"],
+        ),
+        (
+            "cli_vendors_deliveries_none",
+            &[
+                "vendors",
+                "deliveries",
+                "--vendor",
+                "v0",
+                "--since",
+                "2020-01-01T00:00:00Z",
+                "--until",
+                "2020-01-02T00:00:00Z",
+            ],
+        ),
+        (
+            "cli_vendors_deliveries_bad_since",
+            &["vendors", "deliveries", "--vendor", "v0", "--since", "yesterday"],
+        ),
+        (
+            "cli_vendors_redeliver_unknown_event",
+            &[
+                "vendors",
+                "redeliver",
+                "--vendor",
+                "v0",
+                "--event",
+                "nope.OrderCompleted",
+            ],
+        ),
+        (
+            "cli_vendors_redeliver_needs_event_or_since",
+            &["vendors", "redeliver", "--vendor", "v0"],
+        ),
+        (
+            "cli_vendors_enable_not_found",
+            &["vendors", "enable", "--vendor", "v0", "--endpoint", "ep_missing"],
+        ),
+    ]);
 
     // The topic. No order is placed after this, so nothing reaches these queues.
-    snap(
-        "cli_topic_subscribe_sqs",
-        &env.run(&["topic", "subscribe", "--protocol", "sqs", "--endpoint", "some-queue"]),
-    );
-    snap(
-        "cli_topic_subscribe_sqs_duplicate",
-        &env.run(&["topic", "subscribe", "--protocol", "sqs", "--endpoint", "some-queue"]),
-    );
-    snap(
-        "cli_topic_subscribe_sqs_filtered_raw",
-        &env.run(&[
-            "topic",
-            "subscribe",
-            "--protocol",
-            "sqs",
-            "--endpoint",
-            "other-queue",
-            "--filter-policy",
-            r#"{"city":["Sydney"]}"#,
-            "--raw",
-        ]),
-    );
-    snap(
-        "cli_topic_list_subscriptions",
-        &env.run(&["topic", "list-subscriptions"]),
-    );
+    env.snap_runs(&[
+        (
+            "cli_topic_subscribe_sqs",
+            &["topic", "subscribe", "--protocol", "sqs", "--endpoint", "some-queue"],
+        ),
+        (
+            "cli_topic_subscribe_sqs_duplicate",
+            &["topic", "subscribe", "--protocol", "sqs", "--endpoint", "some-queue"],
+        ),
+        (
+            "cli_topic_subscribe_sqs_filtered_raw",
+            &[
+                "topic",
+                "subscribe",
+                "--protocol",
+                "sqs",
+                "--endpoint",
+                "other-queue",
+                "--filter-policy",
+                r#"{"city":["Sydney"]}"#,
+                "--raw",
+            ],
+        ),
+        ("cli_topic_list_subscriptions", &["topic", "list-subscriptions"]),
+    ]);
 
     // Vendors: a generated secret is shown once, then only its last four characters.
-    let generated = skipline(
-        d,
-        &[
+    let subscribe = |vendor| {
+        [
             "vendors",
             "subscribe",
             "--vendor-id",
-            "v2",
+            vendor,
             "--endpoint",
             "https://shop.example.com/hook",
-            "--json",
-        ],
-    );
-    let generated: Value = serde_json::from_slice(&generated.stdout).unwrap();
+        ]
+    };
+    let generated = env.json(&subscribe("v2"));
     let mut scrub = Scrub::default();
     let secret = generated["secret"].as_str().unwrap();
     scrub.add(format!("…{}", &secret[secret.len() - 4..]), "…[GENERATED-TAIL]");
-    snap(
-        "cli_vendors_subscribe_generated_secret",
-        &env.run(&[
-            "vendors",
-            "subscribe",
-            "--vendor-id",
-            "v3",
-            "--endpoint",
-            "https://shop.example.com/hook",
-        ]),
-    );
-    snap(
-        "cli_vendors_subscribe_duplicate",
-        &env.run(&[
-            "vendors",
-            "subscribe",
-            "--vendor-id",
-            "v2",
-            "--endpoint",
-            "https://shop.example.com/hook",
-        ]),
-    );
+    env.snap_runs(&[
+        ("cli_vendors_subscribe_generated_secret", &subscribe("v3")),
+        ("cli_vendors_subscribe_duplicate", &subscribe("v2")),
+    ]);
     let list = env.json(&["vendors", "list"]);
     for e in list.as_array().unwrap() {
         if e["vendorid"] == "v3" {
@@ -749,6 +696,14 @@ impl Api {
         self.call("POST", path, &all, Some(body)).await
     }
 
+    /// Snapshots `GET path` under each name, in order: a table, since most read-only checks
+    /// differ only in those two.
+    async fn snap_gets(&self, cases: &[(&str, &str)]) {
+        for (name, path) in cases {
+            snap(name, &self.get(path).await.1);
+        }
+    }
+
     async fn settled(&self, orderid: &str) -> Value {
         for _ in 0..1500 {
             let (v, _) = self.get(&format!("/orders/{orderid}")).await;
@@ -792,28 +747,22 @@ async fn http_api() {
         )
         .await;
     snap("api_post_order_same_key_other_body_409", &shown);
-    snap("api_get_order_status_succeeded", &s.get("/orders/api-order-1").await.1);
-    snap("api_get_order_invoice", &s.get("/orders/api-order-1/invoice").await.1);
-    snap(
-        "api_get_invoice_by_our_key",
-        &s.get("/invoice?objectKey=invoices/a0/v0/api-order-1.json").await.1,
-    );
-    snap(
-        "api_get_invoice_by_month_key",
-        &s.get("/invoice?objectKey=2026/11/a0").await.1,
-    );
-    snap(
-        "api_get_invoice_by_unpadded_month_key_not_found",
-        &s.get("/invoice?objectKey=2026/3/a0").await.1,
-    );
-    snap(
-        "api_get_cart_item_held",
-        &s.get("/order?accountid=a0&vendorid=v0").await.1,
-    );
-    snap(
-        "api_get_cart_item_none_404",
-        &s.get("/order?accountid=a9&vendorid=v0").await.1,
-    );
+    s.snap_gets(&[
+        ("api_get_order_status_succeeded", "/orders/api-order-1"),
+        ("api_get_order_invoice", "/orders/api-order-1/invoice"),
+        (
+            "api_get_invoice_by_our_key",
+            "/invoice?objectKey=invoices/a0/v0/api-order-1.json",
+        ),
+        ("api_get_invoice_by_month_key", "/invoice?objectKey=2026/11/a0"),
+        (
+            "api_get_invoice_by_unpadded_month_key_not_found",
+            "/invoice?objectKey=2026/3/a0",
+        ),
+        ("api_get_cart_item_held", "/order?accountid=a0&vendorid=v0"),
+        ("api_get_cart_item_none_404", "/order?accountid=a9&vendorid=v0"),
+    ])
+    .await;
 
     // A second order at the same vendor while the first is held: rejected.
     let (_, shown) = s
@@ -834,16 +783,12 @@ async fn http_api() {
     snap("cli_executions_show_rejected", &scrub.apply(&shown));
     let shown = cli(&["executions", "list", "--status", "FAILED"]).await.unwrap();
     snap("cli_executions_list_failed", &scrub.apply(&shown));
-    snap(
-        "api_get_order_invoice_of_rejected_404",
-        &s.get("/orders/api-order-2/invoice").await.1,
-    );
-
-    snap("api_get_executions", &s.get("/executions").await.1);
-    snap(
-        "api_get_executions_failed",
-        &s.get("/executions?status=FAILED&limit=20").await.1,
-    );
+    s.snap_gets(&[
+        ("api_get_order_invoice_of_rejected_404", "/orders/api-order-2/invoice"),
+        ("api_get_executions", "/executions"),
+        ("api_get_executions_failed", "/executions?status=FAILED&limit=20"),
+    ])
+    .await;
 
     // Vendor endpoints: the secret is shown once (when generated), then redacted. One endpoint
     // per vendor: a vendor's endpoints are listed by their (random) endpoint id.
@@ -855,21 +800,10 @@ async fn http_api() {
         )
         .await;
     snap("api_post_vendor_endpoint_with_secret_201", &shown);
-    let (created, shown) = s
-        .post(
-            "/vendors/v1/endpoints",
-            &[],
-            r#"{"url": "https://shop.example.com/other"}"#,
-        )
-        .await;
+    let other = r#"{"url": "https://shop.example.com/other"}"#;
+    let (created, shown) = s.post("/vendors/v1/endpoints", &[], other).await;
     snap("api_post_vendor_endpoint_generated_secret_201", &shown);
-    let (_, shown) = s
-        .post(
-            "/vendors/v1/endpoints",
-            &[],
-            r#"{"url": "https://shop.example.com/other"}"#,
-        )
-        .await;
+    let (_, shown) = s.post("/vendors/v1/endpoints", &[], other).await;
     snap("api_post_vendor_endpoint_duplicate_409", &shown);
     snap("api_get_vendor_endpoints", &s.get("/vendors/v0/endpoints").await.1);
     let secret = created["secret"].as_str().unwrap();
@@ -891,9 +825,12 @@ async fn http_api() {
         &s.call("DELETE", &path, &[], None).await.1,
     );
 
-    snap("api_get_schema_place_order", &s.get("/schema/place-order").await.1);
-    snap("api_get_healthz", &s.get("/healthz").await.1);
-    snap("api_get_healthz_under_prod_stage", &s.get("/prod/healthz").await.1);
+    s.snap_gets(&[
+        ("api_get_schema_place_order", "/schema/place-order"),
+        ("api_get_healthz", "/healthz"),
+        ("api_get_healthz_under_prod_stage", "/prod/healthz"),
+    ])
+    .await;
 
     // Error bodies.
     let bad = seed("a/0", "v0")
@@ -930,35 +867,20 @@ async fn http_api() {
         .1,
     );
     snap("api_delete_order_405", &s.call("DELETE", "/order", &[], None).await.1);
-    snap(
-        "api_get_order_missing_vendorid_400",
-        &s.get("/order?accountid=a0").await.1,
-    );
-    snap(
-        "api_get_invoice_bad_key_400",
-        &s.get("/invoice?objectKey=../../etc/passwd").await.1,
-    );
-    snap("api_get_invoice_missing_key_400", &s.get("/invoice").await.1);
-    snap(
-        "api_get_invoice_no_such_invoice_404",
-        &s.get("/invoice?objectKey=invoices/a0/v0/none.json").await.1,
-    );
-    snap(
-        "api_get_order_status_not_found_404",
-        &s.get("/orders/unknown-order").await.1,
-    );
-    snap(
-        "api_get_order_status_invalid_id_400",
-        &s.get("/orders/..%2F..%2Fetc").await.1,
-    );
-    snap(
-        "api_get_executions_bad_status_400",
-        &s.get("/executions?status=DONE").await.1,
-    );
-    snap(
-        "api_get_executions_bad_limit_400",
-        &s.get("/executions?limit=0").await.1,
-    );
+    s.snap_gets(&[
+        ("api_get_order_missing_vendorid_400", "/order?accountid=a0"),
+        ("api_get_invoice_bad_key_400", "/invoice?objectKey=../../etc/passwd"),
+        ("api_get_invoice_missing_key_400", "/invoice"),
+        (
+            "api_get_invoice_no_such_invoice_404",
+            "/invoice?objectKey=invoices/a0/v0/none.json",
+        ),
+        ("api_get_order_status_not_found_404", "/orders/unknown-order"),
+        ("api_get_order_status_invalid_id_400", "/orders/..%2F..%2Fetc"),
+        ("api_get_executions_bad_status_400", "/executions?status=DONE"),
+        ("api_get_executions_bad_limit_400", "/executions?limit=0"),
+    ])
+    .await;
     snap(
         "api_post_vendor_endpoint_private_address_400",
         &s.post("/vendors/v0/endpoints", &[], r#"{"url":"https://10.0.0.8/hook"}"#)

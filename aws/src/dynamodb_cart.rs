@@ -5,7 +5,6 @@
 
 use crate::error::SdkFailure;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -20,20 +19,12 @@ const PUT_CONDITION: &str = "attribute_not_exists(accountid) OR orderid = :o";
 /// Only the order that holds the slot may release it.
 const RELEASE_CONDITION: &str = "orderid = :o";
 
-#[derive(Debug, Clone)]
-pub struct DynamoCart {
-    client: Client,
-    table: String,
-}
+dynamo_table_adapter!(
+    /// The cart table: one item per (account, vendor) slot.
+    DynamoCart
+);
 
 impl DynamoCart {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
-
     pub fn table(&self) -> &str {
         &self.table
     }

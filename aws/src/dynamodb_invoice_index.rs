@@ -10,7 +10,6 @@
 
 use crate::error::SdkFailure;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use skipline_handlers::ports::{InvoiceIndex, InvoiceIndexEntry, StoreError};
 use std::collections::HashMap;
@@ -18,11 +17,10 @@ use std::collections::HashMap;
 const KEY_ATTR: &str = "invoiceKey";
 const ORDER_SK: &str = "invoice";
 
-#[derive(Debug, Clone)]
-pub struct DynamoInvoiceIndex {
-    client: Client,
-    table: String,
-}
+dynamo_table_adapter!(
+    /// The invoice index table.
+    DynamoInvoiceIndex
+);
 
 fn order_pk(orderid: &str) -> String {
     format!("order#{orderid}")
@@ -43,13 +41,6 @@ fn invoice_key(item: Option<&HashMap<String, AttributeValue>>) -> Result<Option<
 }
 
 impl DynamoInvoiceIndex {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
-
     async fn put(&self, pk: String, sk: String, key: &str) -> Result<(), StoreError> {
         self.client
             .put_item()

@@ -6,7 +6,6 @@
 use crate::error::SdkFailure;
 use crate::pages;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -16,20 +15,12 @@ use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
 
-#[derive(Debug, Clone)]
-pub struct DynamoVendorDirectory {
-    client: Client,
-    table: String,
-}
+dynamo_table_adapter!(
+    /// The vendor endpoints table.
+    DynamoVendorDirectory
+);
 
 impl DynamoVendorDirectory {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
-
     fn decode(items: Vec<Item>) -> Result<Vec<VendorEndpoint>, StoreError> {
         items
             .into_iter()

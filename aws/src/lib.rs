@@ -14,6 +14,28 @@
 //!
 //! The SDK crates are re-exported so that tests and the CLI use exactly these versions.
 
+/// A DynamoDB port adapter: the client and its table's name, built by `new`, as every table
+/// adapter in this crate is.
+macro_rules! dynamo_table_adapter {
+    ($(#[$attr:meta])* $name:ident) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            client: aws_sdk_dynamodb::Client,
+            table: String,
+        }
+
+        impl $name {
+            pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+                Self {
+                    client,
+                    table: table.into(),
+                }
+            }
+        }
+    };
+}
+
 pub mod config;
 pub mod deliveries;
 pub mod dynamodb_cart;

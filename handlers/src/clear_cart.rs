@@ -45,9 +45,7 @@ mod tests {
 
     #[tokio::test]
     async fn clears_its_own_order_and_never_a_newer_one() {
-        let cart = MemoryCart::default();
-        cart.insert(cart_item("a0", "v0", "o1"));
-        cart.insert(cart_item("a0", "v1", "o-newer"));
+        let cart = MemoryCart::holding([cart_item("a0", "v0", "o1"), cart_item("a0", "v1", "o-newer")]);
         let c = ClearCart { cart: &cart };
         let r = c
             .handle(event(vec![

@@ -32,8 +32,7 @@ mod tests {
 
     #[tokio::test]
     async fn finds_validates_and_reports_missing() {
-        let cart = MemoryCart::default();
-        cart.insert(cart_item("a0", "v0", "o1"));
+        let cart = MemoryCart::holding([cart_item("a0", "v0", "o1")]);
         assert_eq!(get_item(&cart, Some("a0"), Some("v0")).await.unwrap().orderid, "o1");
         assert!(matches!(
             get_item(&cart, Some("a0"), Some("v9")).await,

@@ -93,6 +93,12 @@ pub struct MemoryCart {
 }
 
 impl MemoryCart {
+    /// A cart already holding `items`.
+    pub fn holding(items: impl IntoIterator<Item = CartItem>) -> Self {
+        let cart = Self::default();
+        items.into_iter().for_each(|item| cart.insert(item));
+        cart
+    }
     pub fn insert(&self, item: CartItem) {
         lock(&self.items).insert((item.accountid.clone(), item.vendorid.clone()), item);
     }

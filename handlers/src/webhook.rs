@@ -246,48 +246,43 @@ pub fn forbidden_ip(ip: IpAddr) -> Option<&'static str> {
 
 fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
     let o = ip.octets();
-    if ip.is_loopback() {
-        Some("a loopback address")
-    } else if ip.is_private() {
-        Some("a private address")
-    } else if ip.is_link_local() {
-        Some("a link-local address")
-    } else if ip.is_unspecified() || o[0] == 0 {
-        Some("an unspecified address")
-    } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
-        Some("a carrier-grade NAT address")
-    } else if ip.is_broadcast() || ip.is_multicast() || o[0] >= 240 {
-        Some("a broadcast, multicast or reserved address")
-    } else if (o[0] == 192 && o[1] == 0 && o[2] == 0) || (o[0] == 198 && (o[1] & 0xfe) == 18) {
-        Some("a special-purpose address")
-    } else {
-        None
-    }
+    first_reason([
+        (ip.is_loopback(), "a loopback address"),
+        (ip.is_private(), "a private address"),
+        (ip.is_link_local(), "a link-local address"),
+        (ip.is_unspecified() || o[0] == 0, "an unspecified address"),
+        (o[0] == 100 && (o[1] & 0xc0) == 64, "a carrier-grade NAT address"),
+        (
+            ip.is_broadcast() || ip.is_multicast() || o[0] >= 240,
+            "a broadcast, multicast or reserved address",
+        ),
+        (
+            (o[0] == 192 && o[1] == 0 && o[2] == 0) || (o[0] == 198 && (o[1] & 0xfe) == 18),
+            "a special-purpose address",
+        ),
+    ])
 }
 
 fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     let s = ip.segments();
-    if ip.is_loopback() {
-        Some("a loopback address")
-    } else if ip.is_unspecified() {
-        Some("an unspecified address")
-    } else if (s[0] & 0xfe00) == 0xfc00 {
-        Some("a unique-local (private) address")
-    } else if (s[0] & 0xffc0) == 0xfe80 {
-        Some("a link-local address")
-    } else if ip.is_multicast() {
-        Some("a multicast address")
-    } else if s[0] == 0x64 && s[1] == 0xff9b {
+    first_reason([
+        (ip.is_loopback(), "a loopback address"),
+        (ip.is_unspecified(), "an unspecified address"),
+        ((s[0] & 0xfe00) == 0xfc00, "a unique-local (private) address"),
+        ((s[0] & 0xffc0) == 0xfe80, "a link-local address"),
+        (ip.is_multicast(), "a multicast address"),
+    ])
+    .or_else(|| {
         // NAT64 embeds an IPv4 address in the low 32 bits.
-        forbidden_v4(Ipv4Addr::new(
-            (s[6] >> 8) as u8,
-            s[6] as u8,
-            (s[7] >> 8) as u8,
-            s[7] as u8,
-        ))
-    } else {
-        None
-    }
+        let nat64 = s[0] == 0x64 && s[1] == 0xff9b;
+        let embedded = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+        nat64.then(|| forbidden_v4(embedded)).flatten()
+    })
+}
+
+/// The reason of the first rule that holds, in order: the address checks as a table.
+fn first_reason<const N: usize>(rules: [(bool, &'static str); N]) -> Option<&'static str> {
+    rules.into_iter().find_map(|(holds, why)| holds.then_some(why))
 }
 
 #[cfg(test)]

@@ -128,20 +128,10 @@ export class Api extends Construct {
 
     // POST /order
     const order = this.restApi.root.addResource('order');
-    const start = new apigw.AwsIntegration({
-      service: 'states',
-      action: 'StartExecution',
-      integrationHttpMethod: 'POST',
-      options: {
-        credentialsRole: this.role,
-        passthroughBehavior: apigw.PassthroughBehavior.NEVER,
-        requestTemplates: { [JSON_TYPE]: t.startExecutionRequest(props.stateMachine.stateMachineArn) },
-        integrationResponses: [
-          { statusCode: '202', responseTemplates: { [JSON_TYPE]: t.START_EXECUTION_ACCEPTED } },
-          { selectionPattern: '4\\d{2}', statusCode: '400', responseTemplates: { [JSON_TYPE]: t.START_EXECUTION_CLIENT_ERROR } },
-          { selectionPattern: '5\\d{2}', statusCode: '500', responseTemplates: { [JSON_TYPE]: t.SERVER_ERROR } },
-        ],
-      },
+    const start = this.statesIntegration('StartExecution', t.startExecutionRequest(props.stateMachine.stateMachineArn), {
+      okStatus: '202',
+      ok: t.START_EXECUTION_ACCEPTED,
+      clientError: t.START_EXECUTION_CLIENT_ERROR,
     });
     order.addMethod('POST', start, {
       requestValidator: bodyValidator,
@@ -170,20 +160,10 @@ export class Api extends Construct {
 
     // GET /orders/{orderid} → states:DescribeExecution; GET /orders/{orderid}/invoice → get_object
     const oneOrder = this.restApi.root.addResource('orders').addResource('{orderid}');
-    const describe = new apigw.AwsIntegration({
-      service: 'states',
-      action: 'DescribeExecution',
-      integrationHttpMethod: 'POST',
-      options: {
-        credentialsRole: this.role,
-        passthroughBehavior: apigw.PassthroughBehavior.NEVER,
-        requestTemplates: { [JSON_TYPE]: t.describeExecutionRequest(executionArnPrefix) },
-        integrationResponses: [
-          { statusCode: '200', responseTemplates: { [JSON_TYPE]: t.DESCRIBE_EXECUTION_OK } },
-          { selectionPattern: '4\\d{2}', statusCode: '400', responseTemplates: { [JSON_TYPE]: t.DESCRIBE_EXECUTION_CLIENT_ERROR } },
-          { selectionPattern: '5\\d{2}', statusCode: '500', responseTemplates: { [JSON_TYPE]: t.SERVER_ERROR } },
-        ],
-      },
+    const describe = this.statesIntegration('DescribeExecution', t.describeExecutionRequest(executionArnPrefix), {
+      okStatus: '200',
+      ok: t.DESCRIBE_EXECUTION_OK,
+      clientError: t.DESCRIBE_EXECUTION_CLIENT_ERROR,
     });
     oneOrder.addMethod('GET', describe, {
       requestValidator: paramsValidator,
@@ -213,6 +193,33 @@ export class Api extends Construct {
         reason: 'Account-level role that API Gateway itself assumes to write execution and access logs (AWS::ApiGateway::Account). AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy the API Gateway docs prescribe for it; it is trusted only by apigateway.amazonaws.com.',
       });
     }
+  }
+
+  /**
+   * A direct Step Functions `action` as this.role: the request mapped by `request` only (no
+   * passthrough); its success is `okStatus` rendered with `ok`, a 4xx from Step Functions a 400
+   * rendered with `clientError`, and a 5xx a 500.
+   */
+  private statesIntegration(
+    action: string,
+    request: string,
+    responses: { okStatus: string; ok: string; clientError: string },
+  ): apigw.AwsIntegration {
+    return new apigw.AwsIntegration({
+      service: 'states',
+      action,
+      integrationHttpMethod: 'POST',
+      options: {
+        credentialsRole: this.role,
+        passthroughBehavior: apigw.PassthroughBehavior.NEVER,
+        requestTemplates: { [JSON_TYPE]: request },
+        integrationResponses: [
+          { statusCode: responses.okStatus, responseTemplates: { [JSON_TYPE]: responses.ok } },
+          { selectionPattern: '4\\d{2}', statusCode: '400', responseTemplates: { [JSON_TYPE]: responses.clientError } },
+          { selectionPattern: '5\\d{2}', statusCode: '500', responseTemplates: { [JSON_TYPE]: t.SERVER_ERROR } },
+        ],
+      },
+    });
   }
 
   private stackLogicalId(sm: sfn.StateMachine): string {

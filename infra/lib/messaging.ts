@@ -206,8 +206,15 @@ export class Messaging extends Construct {
     });
   }
 
-  /** A topic consumer's queue: subscribed to completed orders, redriven after MAX_RECEIVE_COUNT receives. */
-  private consumerQueue(id: string, consumerTimeout: Duration): ConsumerQueue {
+  /**
+   * An encrypted consumer queue with its dead-letter queue, whose messages stay hidden for
+   * VISIBILITY_FACTOR times the consumer's timeout.
+   */
+  private redrivenQueue(
+    id: string,
+    consumerTimeout: Duration,
+    { retentionPeriod, maxReceiveCount }: { retentionPeriod: Duration; maxReceiveCount: number },
+  ): ConsumerQueue {
     const dlq = this.deadLetterQueue(id);
     const queue = new sqs.Queue(this, id, {
       encryption: sqs.QueueEncryption.KMS,
@@ -216,18 +223,27 @@ export class Messaging extends Construct {
       dataKeyReuse: Duration.minutes(5),
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(consumerTimeout.toSeconds() * VISIBILITY_FACTOR),
+      retentionPeriod,
+      deadLetterQueue: { queue: dlq, maxReceiveCount },
+    });
+    return { queue, dlq };
+  }
+
+  /** A topic consumer's queue: subscribed to completed orders, redriven after MAX_RECEIVE_COUNT receives. */
+  private consumerQueue(id: string, consumerTimeout: Duration): ConsumerQueue {
+    const consumer = this.redrivenQueue(id, consumerTimeout, {
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: dlq, maxReceiveCount: MAX_RECEIVE_COUNT },
+      maxReceiveCount: MAX_RECEIVE_COUNT,
     });
     // Adds the queue policy (sns:SendMessage from this topic only) and, because the
     // restrictSqsDescryption flag is on, a queue-key statement for SNS limited to this topic.
-    this.topic.addSubscription(new subs.SqsSubscription(queue, {
+    this.topic.addSubscription(new subs.SqsSubscription(consumer.queue, {
       rawMessageDelivery: true,
       filterPolicy: {
         eventtype: sns.SubscriptionFilter.stringFilter({ allowlist: ORDER_COMPLETED_FILTER.eventtype }),
       },
     }));
-    return { queue, dlq };
+    return consumer;
   }
 
   /**
@@ -237,16 +253,9 @@ export class Messaging extends Construct {
    * the whole schedule (with jitter) plus a day.
    */
   private deliveryQueue(id: string, consumerTimeout: Duration, schedule: DeliverySchedule): ConsumerQueue {
-    const dlq = this.deadLetterQueue(id);
-    const queue = new sqs.Queue(this, id, {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.queueKey,
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(consumerTimeout.toSeconds() * VISIBILITY_FACTOR),
+    return this.redrivenQueue(id, consumerTimeout, {
       retentionPeriod: Duration.seconds(schedule.retentionSeconds),
-      deadLetterQueue: { queue: dlq, maxReceiveCount: schedule.maxReceiveCount },
+      maxReceiveCount: schedule.maxReceiveCount,
     });
-    return { queue, dlq };
   }
 }

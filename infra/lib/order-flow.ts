@@ -69,28 +69,16 @@ export class OrderFlow extends Construct {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description: 'Skip the Line order flow: invoke put_item/put_object, publish events, release a cart item',
     });
-    this.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'InvokeOrderFunctions',
-      actions: ['lambda:InvokeFunction'],
+    // One statement per thing the flow does, each limited to its own resources.
+    const statements: iam.PolicyStatementProps[] = [
       // The ASL names the unqualified function ARNs, so no `:*` version ARNs are needed.
-      resources: [props.putItem.functionArn, props.putObject.functionArn],
-    }));
-    this.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'PublishOrderEvents',
-      actions: ['sns:Publish'],
-      resources: [props.topic.topicArn],
-    }));
-    this.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'EncryptOrderEvents',
+      { sid: 'InvokeOrderFunctions', actions: ['lambda:InvokeFunction'], resources: [props.putItem.functionArn, props.putObject.functionArn] },
+      { sid: 'PublishOrderEvents', actions: ['sns:Publish'], resources: [props.topic.topicArn] },
       // What a publisher to an SSE-KMS topic needs (Amazon SNS developer guide).
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      resources: [props.topicKey.keyArn],
-    }));
-    this.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'ReleaseCartItem',
-      actions: ['dynamodb:DeleteItem'],
-      resources: [props.cartTable.tableArn],
-    }));
+      { sid: 'EncryptOrderEvents', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [props.topicKey.keyArn] },
+      { sid: 'ReleaseCartItem', actions: ['dynamodb:DeleteItem'], resources: [props.cartTable.tableArn] },
+    ];
+    statements.forEach((statement) => this.role.addToPolicy(new iam.PolicyStatement(statement)));
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,

@@ -27,14 +27,11 @@ impl From<DbError> for BackendError {
     }
 }
 
+/// A queue error means to a backend caller what it means to the topic: a missing queue is not
+/// found, anything else the caller sent is invalid.
 impl From<QueueError> for BackendError {
     fn from(e: QueueError) -> Self {
-        match e {
-            QueueError::NoSuchQueue(_) => BackendError::NotFound(e.to_string()),
-            QueueError::Invalid(m) => BackendError::Invalid(m),
-            QueueError::InvalidReceipt => BackendError::Invalid(e.to_string()),
-            QueueError::Db(d) => d.into(),
-        }
+        TopicError::from(e).into()
     }
 }
 

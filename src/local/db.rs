@@ -42,6 +42,19 @@ impl From<serde_json::Error> for DbError {
     }
 }
 
+/// `From` each `$source` for a store error with a `Db(DbError)` variant, by way of [`DbError`],
+/// so that `?` works on rusqlite (and serde_json) results inside the store's transactions.
+macro_rules! store_error_from {
+    ($store:ident: $($source:ty),+) => {
+        $(impl From<$source> for $store {
+            fn from(e: $source) -> Self {
+                $store::Db(e.into())
+            }
+        })+
+    };
+}
+pub(crate) use store_error_from;
+
 impl From<DbError> for skipline_handlers::ports::StoreError {
     fn from(e: DbError) -> Self {
         skipline_handlers::ports::StoreError::Unavailable(e.to_string())
@@ -347,6 +360,14 @@ fn elapsed_ns(since: std::time::Instant) -> u64 {
     u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// A fresh database in a temp dir, for tests; it lives as long as the returned dir.
+#[cfg(test)]
+pub(crate) fn temp_db() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    (dir, db)
+}
+
 /// Milliseconds since the Unix epoch; the queue engine's clock.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
@@ -358,8 +379,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_writes_share_commits_and_failures_are_isolated() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let (_dir, db) = temp_db();
         let mut tasks = Vec::new();
         for i in 0..200 {
             let db = db.clone();

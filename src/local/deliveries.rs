@@ -345,8 +345,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_log_is_kept_for_its_retention_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("d.db")).unwrap();
+        let (_dir, db) = crate::local::db::temp_db();
         let d = SqliteDeliveries::new(db.clone(), Queues::new(db));
         let now = jiff::Timestamp::now();
         let old = now - jiff::SignedDuration::from_secs(DELIVERY_RETENTION.as_secs() as i64 + 60);
@@ -380,8 +379,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_event_is_fanned_out_once_unless_redelivered() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("d.db")).unwrap();
+        let (_dir, db) = crate::local::db::temp_db();
         let queues = Queues::new(db.clone());
         queues.create(DELIVERY_QUEUE, &Default::default()).await.unwrap();
         let d = SqliteDeliveries::new(db, queues.clone());

@@ -555,11 +555,8 @@ mod tests {
 
     #[tokio::test]
     async fn checkpoints_are_durable_before_their_state_runs_and_the_rest_waits() {
-        let dir = tempfile::tempdir().unwrap();
-        let executions = Arc::new(Executions::new(
-            Db::open(&dir.path().join("t.db")).unwrap(),
-            "OrderFlow",
-        ));
+        let (_dir, db) = crate::local::db::temp_db();
+        let executions = Arc::new(Executions::new(db, "OrderFlow"));
         let input = json!({"n": 1});
         executions.start("e1", &input).await.unwrap();
         // What the engine's `StateMachine::checkpoint_states` names for Tasks A, B and Wait W.

@@ -189,8 +189,7 @@ mod tests {
 
     #[tokio::test]
     async fn delete_item_states_are_checked_against_the_local_tables_at_load() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::local::db::Db::open(&dir.path().join("t.db")).unwrap();
+        let (_dir, db) = crate::local::db::temp_db();
         let queues = crate::local::queues::Queues::new(db.clone());
         let local = LocalIntegrations {
             cart: Arc::new(crate::local::cart::SqliteCart::new(db.clone())),

@@ -1,7 +1,7 @@
 //! Durable queues with SQS semantics: visibility timeout, receive count, redrive to a DLQ,
 //! delay, retention, long polling, batches of up to 10, and receipt handles that go stale.
 
-use super::db::{Db, DbError, now_ms};
+use super::db::{Db, DbError, now_ms, store_error_from};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use skipline_events::MessageAttributes;
@@ -66,11 +66,7 @@ pub enum QueueError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for QueueError {
-    fn from(e: rusqlite::Error) -> Self {
-        QueueError::Db(e.into())
-    }
-}
+store_error_from!(QueueError: rusqlite::Error);
 
 /// Wakes long polls in this process when a queue gets a message.
 #[derive(Default)]
@@ -578,8 +574,7 @@ mod tests {
     use super::*;
 
     async fn setup(vis_ms: u64, max_receives: u32) -> (tempfile::TempDir, Queues) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("q.db")).unwrap();
+        let (dir, db) = crate::local::db::temp_db();
         let q = Queues::new(db);
         q.create("dlq", &QueueConfig::default()).await.unwrap();
         let config = QueueConfig {

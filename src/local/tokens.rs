@@ -4,7 +4,7 @@
 //! hash rather than through a slow password hash: it is random and long, so the slow hash
 //! that protects guessable passwords buys nothing here.
 
-use super::db::{Db, DbError};
+use super::db::{Db, DbError, store_error_from};
 use base64::Engine as _;
 use rusqlite::params;
 use serde::Serialize;
@@ -74,11 +74,7 @@ pub enum TokenError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for TokenError {
-    fn from(e: rusqlite::Error) -> Self {
-        TokenError::Db(e.into())
-    }
-}
+store_error_from!(TokenError: rusqlite::Error);
 
 /// The prefix of every token, so that a leaked one is recognisable (secret scanners, logs).
 pub const TOKEN_PREFIX: &str = "stl_";
@@ -260,10 +256,9 @@ mod tests {
 
     #[tokio::test]
     async fn tokens_are_shown_once_stored_hashed_and_revocable() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let (_dir, db) = crate::local::db::temp_db();
         let t = Tokens::new(db.clone());
-        assert!(!any_active_at(&dir.path().join("t.db")).unwrap());
+        assert!(!any_active_at(db.path()).unwrap());
         let (info, token) = t
             .create("ci", &[Scope::Admin, Scope::OrdersRead, Scope::Admin])
             .await
@@ -286,7 +281,7 @@ mod tests {
         ));
         assert!(matches!(t.create("x", &[]).await, Err(TokenError::Invalid(_))));
         assert_eq!(t.active().await.unwrap()[0].digest, digest(&token));
-        assert!(any_active_at(&dir.path().join("t.db")).unwrap());
+        assert!(any_active_at(db.path()).unwrap());
         t.revoke("ci").await.unwrap();
         assert!(t.active().await.unwrap().is_empty());
         assert!(matches!(t.revoke("ci").await, Err(TokenError::NotFound(_))));

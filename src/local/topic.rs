@@ -3,7 +3,7 @@
 //! A publish writes every matching subscription's copy in the same transaction as the topic
 //! log entry, so a crash leaves either all copies or none.
 
-use super::db::{Db, DbError, now_ms};
+use super::db::{Db, DbError, now_ms, store_error_from};
 use super::queues::{QueueError, Signals, exists_in, send_in};
 use rusqlite::{Connection, params};
 use serde::Serialize;
@@ -51,17 +51,7 @@ pub enum TopicError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for TopicError {
-    fn from(e: rusqlite::Error) -> Self {
-        TopicError::Db(e.into())
-    }
-}
-
-impl From<serde_json::Error> for TopicError {
-    fn from(e: serde_json::Error) -> Self {
-        TopicError::Db(e.into())
-    }
-}
+store_error_from!(TopicError: rusqlite::Error, serde_json::Error);
 
 /// A copy the topic could not write: the subscribed queue is gone, or the message is too large.
 impl From<QueueError> for TopicError {

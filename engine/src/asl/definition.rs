@@ -144,6 +144,13 @@ pub(crate) struct Container {
     pub(crate) transition: Transition,
 }
 
+impl Container {
+    /// What the executor's retry loop needs: the retriers, the catchers, and where to go next.
+    pub(crate) fn retrying(&self) -> (&[Retrier], &[Catcher], &Transition) {
+        (&self.retry, &self.catch, &self.transition)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Parallel {
     /// Each a full sub-machine; the output array is in this order.

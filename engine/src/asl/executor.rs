@@ -292,41 +292,15 @@ impl Executor<'_> {
                     .await;
             }
             Kind::Parallel(par) => {
-                let Container {
-                    retry,
-                    catch,
-                    transition,
-                    ..
-                } = &par.common;
+                let retrying = par.common.retrying();
                 return self
-                    .retrying(
-                        name,
-                        state,
-                        Attempt::Parallel(par),
-                        (retry, catch, transition),
-                        input,
-                        entered,
-                        vars,
-                    )
+                    .retrying(name, state, Attempt::Parallel(par), retrying, input, entered, vars)
                     .await;
             }
             Kind::Map(map) => {
-                let Container {
-                    retry,
-                    catch,
-                    transition,
-                    ..
-                } = &map.common;
+                let retrying = map.common.retrying();
                 return self
-                    .retrying(
-                        name,
-                        state,
-                        Attempt::Map(map),
-                        (retry, catch, transition),
-                        input,
-                        entered,
-                        vars,
-                    )
+                    .retrying(name, state, Attempt::Map(map), retrying, input, entered, vars)
                     .await;
             }
             Kind::Pass(pass) => Step::or_fail(pass_state(state, pass, &input, &context)),

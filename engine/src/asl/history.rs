@@ -592,34 +592,16 @@ pub fn upgrade<T>(
                     retry: retry.or(pending_retry.take()),
                 }
             }
-            // Before the vocabulary, task results did not name their resource.
-            StoredEvent::Current(HistoryEvent::TaskSucceeded {
-                state,
-                resource,
-                output,
-            }) if resource.is_empty() => {
-                let resource = resources.get(&state).cloned().unwrap_or_default();
-                HistoryEvent::TaskSucceeded {
-                    state,
-                    resource,
-                    output,
+            StoredEvent::Current(mut e) => {
+                // Before the vocabulary, task results did not name their resource.
+                if let HistoryEvent::TaskSucceeded { state, resource, .. }
+                | HistoryEvent::TaskFailed { state, resource, .. } = &mut e
+                    && resource.is_empty()
+                {
+                    *resource = resources.get(state.as_str()).cloned().unwrap_or_default();
                 }
+                e
             }
-            StoredEvent::Current(HistoryEvent::TaskFailed {
-                state,
-                resource,
-                error,
-                cause,
-            }) if resource.is_empty() => {
-                let resource = resources.get(&state).cloned().unwrap_or_default();
-                HistoryEvent::TaskFailed {
-                    state,
-                    resource,
-                    error,
-                    cause,
-                }
-            }
-            StoredEvent::Current(e) => e,
             StoredEvent::Legacy(LegacyEvent::StateEntered { state, input }) => HistoryEvent::StateEntered {
                 state_type: type_of(&state),
                 state,

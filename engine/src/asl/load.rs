@@ -561,12 +561,7 @@ fn parse_state(
 
 /// `InputPath`/`OutputPath`: default `$`, `null` for "nothing" (`{}`).
 fn data_path(f: &mut Fields<'_>, key: &str) -> Result<Option<Path>, LoadError> {
-    match f.get(key) {
-        None => Path::parse("$").map(Some).map_err(|r| f.invalid(key, &r)),
-        Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Path::parse(text).map(Some).map_err(|r| f.invalid(key, &r)),
-        Some(_) => Err(f.invalid(key, "must be a path string or null")),
-    }
+    nullable_path(f, key, "path", Path::parse)
 }
 
 /// `ResultPath`: default `$`, `null` to discard the result. A JSONata state has none: its
@@ -575,12 +570,24 @@ fn result_path(f: &mut Fields<'_>, key: &str) -> Result<Option<ReferencePath>, L
     if f.jsonata {
         return ReferencePath::parse("$").map(Some).map_err(|r| f.invalid(key, &r));
     }
-    match f.get(key) {
-        None => ReferencePath::parse("$").map(Some).map_err(|r| f.invalid(key, &r)),
-        Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => ReferencePath::parse(text).map(Some).map_err(|r| f.invalid(key, &r)),
-        Some(_) => Err(f.invalid(key, "must be a reference path string or null")),
-    }
+    nullable_path(f, key, "reference path", ReferencePath::parse)
+}
+
+/// The path at `key` as `parse` reads it: `$` when absent, `None` when `null`; anything else
+/// must be a `kind` string.
+fn nullable_path<P>(
+    f: &mut Fields<'_>,
+    key: &str,
+    kind: &str,
+    parse: fn(&str) -> Result<P, String>,
+) -> Result<Option<P>, LoadError> {
+    let text = match f.get(key) {
+        None => "$",
+        Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text,
+        Some(_) => return Err(f.invalid(key, &format!("must be a {kind} string or null"))),
+    };
+    parse(text).map(Some).map_err(|r| f.invalid(key, &r))
 }
 
 /// A payload template at `key` (`Parameters`, `ResultSelector`, `ItemSelector`); in a JSONata
@@ -842,13 +849,27 @@ fn error_equals(f: &mut Fields<'_>, is_last: bool) -> Result<ErrorEquals, LoadEr
     Ok(ErrorEquals(names))
 }
 
-fn parse_retry(f: &mut Fields<'_>) -> Result<Vec<Retrier>, LoadError> {
-    let items = array_of_objects(f, "Retry")?;
+/// The `Retry` or `Catch` array at `key`: each entry's `Comment` and `ErrorEquals` (only the
+/// last may name `States.ALL`), then `rest` for the entry's own fields; any other is refused.
+fn error_handlers<'a, T>(
+    f: &mut Fields<'a>,
+    key: &str,
+    rest: impl Fn(&mut Fields<'a>, ErrorEquals) -> Result<T, LoadError>,
+) -> Result<Vec<T>, LoadError> {
+    let items = array_of_objects(f, key)?;
     let count = items.len();
-    let mut retriers = Vec::with_capacity(count);
-    for (i, mut r) in items.into_iter().enumerate() {
-        r.string("Comment")?;
-        let error_equals = error_equals(&mut r, i + 1 == count)?;
+    let mut handlers = Vec::with_capacity(count);
+    for (i, mut entry) in items.into_iter().enumerate() {
+        entry.string("Comment")?;
+        let error_equals = error_equals(&mut entry, i + 1 == count)?;
+        handlers.push(rest(&mut entry, error_equals)?);
+        entry.finish(&[])?;
+    }
+    Ok(handlers)
+}
+
+fn parse_retry(f: &mut Fields<'_>) -> Result<Vec<Retrier>, LoadError> {
+    error_handlers(f, "Retry", |r, error_equals| {
         let interval_seconds = r
             .integer("IntervalSeconds", 1, 99_999_999)?
             .unwrap_or(Retrier::DEFAULT_INTERVAL_SECONDS);
@@ -872,44 +893,35 @@ fn parse_retry(f: &mut Fields<'_>) -> Result<Vec<Retrier>, LoadError> {
                 return Err(r.invalid("JitterStrategy", &format!("must be `FULL` or `NONE`, not `{other}`")));
             }
         };
-        r.finish(&[])?;
-        retriers.push(Retrier {
+        Ok(Retrier {
             error_equals,
             interval_seconds,
             max_attempts,
             backoff_rate,
             max_delay_seconds,
             jitter,
-        });
-    }
-    Ok(retriers)
+        })
+    })
 }
 
 fn parse_catch(f: &mut Fields<'_>) -> Result<Vec<Catcher>, LoadError> {
-    let items = array_of_objects(f, "Catch")?;
-    let count = items.len();
-    let mut catchers = Vec::with_capacity(count);
-    for (i, mut c) in items.into_iter().enumerate() {
-        c.string("Comment")?;
-        let error_equals = error_equals(&mut c, i + 1 == count)?;
+    error_handlers(f, "Catch", |c, error_equals| {
         let next = c.required_string("Next")?.to_string();
-        let result_path = result_path(&mut c, "ResultPath")?;
-        let assign = assign(&mut c)?;
+        let result_path = result_path(c, "ResultPath")?;
+        let assign = assign(c)?;
         let output = if c.jsonata {
-            parsed_template(&mut c, "Output", Template::parse_jsonata)?
+            parsed_template(c, "Output", Template::parse_jsonata)?
         } else {
             None
         };
-        c.finish(&[])?;
-        catchers.push(Catcher {
+        Ok(Catcher {
             error_equals,
             result_path,
             next,
             assign,
             output,
-        });
-    }
-    Ok(catchers)
+        })
+    })
 }
 
 fn parse_choice(f: &mut Fields<'_>) -> Result<Choice, LoadError> {

@@ -670,28 +670,26 @@ impl<'a> Parser<'a> {
 
     /// Tests joined by `||`.
     fn any(&mut self) -> Result<Test, String> {
-        let mut tests = vec![self.all()?];
-        while self.logical('|')? {
-            tests.push(self.all()?);
-        }
-        Ok(if tests.len() == 1 {
-            tests.remove(0)
-        } else {
-            Test::Or(tests)
-        })
+        self.joined('|', Self::all, Test::Or)
     }
 
     /// Tests joined by `&&`.
     fn all(&mut self) -> Result<Test, String> {
-        let mut tests = vec![self.unary()?];
-        while self.logical('&')? {
-            tests.push(self.unary()?);
+        self.joined('&', Self::unary, Test::And)
+    }
+
+    /// One or more `operand`s joined by `op` doubled, as `join` of them; a lone one is itself.
+    fn joined(
+        &mut self,
+        op: char,
+        operand: fn(&mut Self) -> Result<Test, String>,
+        join: fn(Vec<Test>) -> Test,
+    ) -> Result<Test, String> {
+        let mut tests = vec![operand(self)?];
+        while self.logical(op)? {
+            tests.push(operand(self)?);
         }
-        Ok(if tests.len() == 1 {
-            tests.remove(0)
-        } else {
-            Test::And(tests)
-        })
+        Ok(if tests.len() == 1 { tests.remove(0) } else { join(tests) })
     }
 
     /// Whether `&&` (or `||`) comes next, consuming it; a single `&` (`|`) is an error.
@@ -894,39 +892,49 @@ impl<'a> Parser<'a> {
 
     /// A quoted string with JSON's escapes, starting at the quote.
     fn string_literal(&mut self, quote: char) -> Result<String, String> {
+        self.until_quote(quote, "string", Self::json_escape)
+    }
+
+    /// The text up to the closing `quote`, starting at the opening one; `escape` reads what a
+    /// backslash stands for, starting at the backslash, and moves past it.
+    fn until_quote(
+        &mut self,
+        quote: char,
+        what: &str,
+        escape: impl Fn(&mut Self) -> Result<char, String>,
+    ) -> Result<String, String> {
         self.pos += 1;
         let mut out = String::new();
         loop {
             match self.peek() {
-                None => return self.fail("unterminated string"),
-                Some('\\') => {
-                    let c = match self.peek_at(1) {
-                        None => return self.fail("unterminated escape"),
-                        Some(c @ ('\\' | '\'' | '"' | '/')) => c,
-                        Some('b') => '\u{8}',
-                        Some('f') => '\u{c}',
-                        Some('n') => '\n',
-                        Some('r') => '\r',
-                        Some('t') => '\t',
-                        Some('u') => {
-                            out.push(self.unicode_escape()?);
-                            continue;
-                        }
-                        Some(c) => return self.fail(&format!("unknown escape `\\{c}`")),
-                    };
-                    out.push(c);
-                    self.pos += 2;
-                }
-                Some(c) if c == quote => {
-                    self.pos += 1;
-                    return Ok(out);
-                }
+                None => return self.fail(&format!("unterminated {what}")),
+                Some('\\') => out.push(escape(self)?),
                 Some(c) => {
-                    out.push(c);
                     self.pos += 1;
+                    if c == quote {
+                        return Ok(out);
+                    }
+                    out.push(c);
                 }
             }
         }
+    }
+
+    /// One of JSON's escapes, starting at `\`.
+    fn json_escape(&mut self) -> Result<char, String> {
+        let c = match self.peek_at(1) {
+            None => return self.fail("unterminated escape"),
+            Some(c @ ('\\' | '\'' | '"' | '/')) => c,
+            Some('b') => '\u{8}',
+            Some('f') => '\u{c}',
+            Some('n') => '\n',
+            Some('r') => '\r',
+            Some('t') => '\t',
+            Some('u') => return self.unicode_escape(),
+            Some(c) => return self.fail(&format!("unknown escape `\\{c}`")),
+        };
+        self.pos += 2;
+        Ok(c)
     }
 
     /// `\uXXXX` (a surrogate pair as two), starting at `\`.
@@ -977,28 +985,14 @@ impl<'a> Parser<'a> {
         let Some(quote) = self.peek().filter(|c| *c == '\'' || *c == '"') else {
             return self.fail("expected a quoted name");
         };
-        self.pos += 1;
-        let mut out = String::new();
-        loop {
-            match self.peek() {
-                None => return self.fail("unterminated quoted name"),
-                Some('\\') => {
-                    let Some(escaped) = self.peek_at(1) else {
-                        return self.fail("unterminated escape");
-                    };
-                    out.push(escaped);
-                    self.pos += 2;
-                }
-                Some(c) if c == quote => {
-                    self.pos += 1;
-                    return Ok(out);
-                }
-                Some(c) => {
-                    out.push(c);
-                    self.pos += 1;
-                }
-            }
-        }
+        // A backslash stands for the character after it.
+        self.until_quote(quote, "quoted name", |p| {
+            let Some(escaped) = p.peek_at(1) else {
+                return p.fail("unterminated escape");
+            };
+            p.pos += 2;
+            Ok(escaped)
+        })
     }
 
     fn integer(&mut self) -> Result<Option<i64>, String> {

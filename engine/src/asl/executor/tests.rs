@@ -74,16 +74,9 @@ fn retry_counts(events: &[HistoryEvent]) -> Vec<u32> {
 
 #[tokio::test]
 async fn retries_with_exponential_backoff_capped_by_max_delay() {
-    let invoker = FakeInvoker::new().then(
-        F,
-        [
-            Reply::Fail("Flaky", "1"),
-            Reply::Fail("Flaky", "2"),
-            Reply::Fail("Flaky", "3"),
-            Reply::Fail("Flaky", "4"),
-            Reply::Ok(json!({"ok": true})),
-        ],
-    );
+    let invoker = FakeInvoker::new()
+        .then(F, ["1", "2", "3", "4"].map(|cause| Reply::Fail("Flaky", cause)))
+        .then(F, [Reply::Ok(json!({"ok": true}))]);
     let machine = task_machine(json!({"Retry": [{
         "ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "BackoffRate": 3,
         "MaxAttempts": 4, "MaxDelaySeconds": 10, "JitterStrategy": "NONE"
@@ -133,15 +126,8 @@ async fn max_attempts_zero_never_retries_and_unmatched_errors_are_not_retried() 
 /// The spec's example: errors ErrorA, ErrorB, ErrorC, ErrorB.
 #[tokio::test]
 async fn each_retrier_counts_its_own_attempts() {
-    let invoker = FakeInvoker::new().then(
-        F,
-        [
-            Reply::Fail("ErrorA", "a"),
-            Reply::Fail("ErrorB", "b"),
-            Reply::Fail("ErrorC", "c"),
-            Reply::Fail("ErrorB", "b again"),
-        ],
-    );
+    let errors = [("ErrorA", "a"), ("ErrorB", "b"), ("ErrorC", "c"), ("ErrorB", "b again")];
+    let invoker = FakeInvoker::new().then(F, errors.map(|(error, cause)| Reply::Fail(error, cause)));
     let machine = task_machine(json!({
         "Retry": [
             {"ErrorEquals": ["ErrorA", "ErrorB"], "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 2},
@@ -187,14 +173,25 @@ fn catching_machine() -> Value {
     }))
 }
 
+/// Runs `catching_machine` on `{"x": 1}` with the task replying once with `reply`.
+async fn run_catching(reply: Reply) -> Ran {
+    run(
+        catching_machine(),
+        json!({"x": 1}),
+        &FakeInvoker::new().then(F, [reply]),
+    )
+    .await
+}
+
+/// `catching_machine`'s output when the catcher routing to `route` caught `error`.
+fn caught_by(route: &str, error: &str, cause: &str) -> Outcome {
+    succeeded(json!({"x": 1, "err": {"Error": error, "Cause": cause}, "route": route}))
+}
+
 #[tokio::test]
 async fn catch_routes_a_specific_error_to_its_catcher() {
-    let invoker = FakeInvoker::new().then(F, [Reply::Fail("Specific", "why")]);
-    let ran = run(catching_machine(), json!({"x": 1}), &invoker).await;
-    assert_eq!(
-        ran.outcome,
-        succeeded(json!({"x": 1, "err": {"Error": "Specific", "Cause": "why"}, "route": "A"}))
-    );
+    let ran = run_catching(Reply::Fail("Specific", "why")).await;
+    assert_eq!(ran.outcome, caught_by("A", "Specific", "why"));
     // As on AWS: the failure, then the Task's exit with the Catcher's output, then its Next.
     let tail: Vec<String> = ran.events.iter().map(|e| e.type_name().into_owned()).collect();
     let failed = tail.iter().position(|t| t == "LambdaFunctionFailed");
@@ -211,18 +208,13 @@ async fn catch_routes_a_specific_error_to_its_catcher() {
 
 #[tokio::test]
 async fn states_task_failed_catches_other_task_errors() {
-    let invoker = FakeInvoker::new().then(F, [Reply::Fail("Other", "")]);
-    let ran = run(catching_machine(), json!({"x": 1}), &invoker).await;
-    assert_eq!(
-        ran.outcome,
-        succeeded(json!({"x": 1, "err": {"Error": "Other", "Cause": ""}, "route": "B"}))
-    );
+    let ran = run_catching(Reply::Fail("Other", "")).await;
+    assert_eq!(ran.outcome, caught_by("B", "Other", ""));
 }
 
 #[tokio::test]
 async fn a_timeout_skips_task_failed_and_is_caught_by_states_all() {
-    let invoker = FakeInvoker::new().then(F, [Reply::Hang]);
-    let ran = run(catching_machine(), json!({"x": 1}), &invoker).await;
+    let ran = run_catching(Reply::Hang).await;
     let Outcome::Succeeded { output } = &ran.outcome else {
         panic!("{:?}", ran.outcome);
     };
@@ -723,15 +715,17 @@ async fn resuming_at_a_checkpoint_continues_from_that_state() {
     let machine = load(&small_machine(), &invoker);
     let (clock, sink) = (FakeClock::new(), RecordingSink::new());
     let checkpoint = json!({"in": 0, "p": {"q": 1}});
+    // A resume with no variables assigned before the checkpoint.
+    let at = |state: &str, input: Value| Resume::At {
+        state: state.into(),
+        input,
+        variables: Default::default(),
+        history: Vec::new(),
+    };
     let outcome = machine
         .run(
             &execution(json!({"in": 0})),
-            Resume::At {
-                state: "T".into(),
-                input: checkpoint.clone(),
-                variables: Default::default(),
-                history: Vec::new(),
-            },
+            at("T", checkpoint.clone()),
             &invoker,
             &clock,
             &sink,
@@ -749,18 +743,7 @@ async fn resuming_at_a_checkpoint_continues_from_that_state() {
     assert_eq!(invoker.calls().len(), 1);
 
     let unknown = machine
-        .run(
-            &execution(json!({})),
-            Resume::At {
-                state: "Nope".into(),
-                input: json!({}),
-                variables: Default::default(),
-                history: Vec::new(),
-            },
-            &invoker,
-            &clock,
-            &sink,
-        )
+        .run(&execution(json!({})), at("Nope", json!({})), &invoker, &clock, &sink)
         .await;
     assert_eq!(unknown, Err(RunError::UnknownState("Nope".into())));
 }
@@ -998,6 +981,18 @@ fn task_end(resource: &str) -> Value {
     json!({"Type": "Task", "Resource": resource, "End": true})
 }
 
+/// The documented example's two branches, one Task each: `Add` on ADD, `Subtract` on SUBTRACT.
+fn add_and_subtract() -> Value {
+    json!([branch("Add", task_end(ADD)), branch("Subtract", task_end(SUBTRACT))])
+}
+
+/// The documented example's Lambda results for the input [3, 2].
+fn adds_to_5_subtracts_to_1() -> FakeInvoker {
+    FakeInvoker::new()
+        .then(ADD, [Reply::Ok(json!(5))])
+        .then(SUBTRACT, [Reply::Ok(json!(1))])
+}
+
 fn types_of(events: &[HistoryEvent]) -> Vec<String> {
     events
         .iter()
@@ -1011,12 +1006,10 @@ fn types_of(events: &[HistoryEvent]) -> Vec<String> {
 #[tokio::test]
 async fn parallel_outputs_are_the_branch_outputs_in_branch_order() {
     // The documented "Parallel state input and output processing" example: [3, 2] → [5, 1].
-    let invoker = FakeInvoker::new()
-        .then(ADD, [Reply::Ok(json!(5))])
-        .then(SUBTRACT, [Reply::Ok(json!(1))]);
+    let invoker = adds_to_5_subtracts_to_1();
     let machine = json!({"StartAt": "Parallel", "States": {"Parallel": {
         "Type": "Parallel", "Next": "Final State",
-        "Branches": [branch("Add", task_end(ADD)), branch("Subtract", task_end(SUBTRACT))]},
+        "Branches": add_and_subtract()},
         "Final State": {"Type": "Pass", "End": true}}});
     let ran = run(machine, json!([3, 2]), &invoker).await;
     assert_eq!(ran.outcome, succeeded(json!([5, 1])));
@@ -1040,12 +1033,10 @@ async fn parallel_outputs_are_the_branch_outputs_in_branch_order() {
 
 #[tokio::test]
 async fn parallel_result_selector_result_path_and_output_path_apply_to_the_array() {
-    let invoker = FakeInvoker::new()
-        .then(ADD, [Reply::Ok(json!(5))])
-        .then(SUBTRACT, [Reply::Ok(json!(1))]);
+    let invoker = adds_to_5_subtracts_to_1();
     let machine = json!({"StartAt": "P", "States": {"P": {
         "Type": "Parallel", "End": true,
-        "Branches": [branch("Add", task_end(ADD)), branch("Subtract", task_end(SUBTRACT))],
+        "Branches": add_and_subtract(),
         "ResultSelector": {"sum.$": "$[0]", "difference.$": "$[1]"},
         "ResultPath": "$.math", "OutputPath": "$.math"}}});
     let ran = run(machine, json!({"numbers": [3, 2]}), &invoker).await;
@@ -1060,7 +1051,7 @@ async fn a_failing_branch_stops_the_others_and_the_parallel_catches_its_error() 
         .always(SUBTRACT, Reply::Hang);
     let machine = json!({"StartAt": "P", "States": {
         "P": {"Type": "Parallel", "End": true,
-              "Branches": [branch("Add", task_end(ADD)), branch("Subtract", task_end(SUBTRACT))],
+              "Branches": add_and_subtract(),
               "Catch": [{"ErrorEquals": ["Overflow"], "ResultPath": "$.error", "Next": "Handled"}]},
         "Handled": {"Type": "Pass", "End": true}}});
     let ran = run(machine, json!({"in": 1}), &invoker).await;
@@ -1078,7 +1069,7 @@ async fn a_parallel_is_retried_as_a_whole() {
         .always(SUBTRACT, Reply::Ok(json!(1)));
     let machine = json!({"StartAt": "P", "States": {"P": {
         "Type": "Parallel", "End": true,
-        "Branches": [branch("Add", task_end(ADD)), branch("Subtract", task_end(SUBTRACT))],
+        "Branches": add_and_subtract(),
         "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2}]}}});
     let ran = run(machine, json!([3, 2]), &invoker).await;
     assert_eq!(ran.outcome, succeeded(json!([5, 1])));
@@ -1222,6 +1213,19 @@ async fn run_until_stuck(machine: &StateMachine, history: &[HistoryEvent], invok
     sink.events()
 }
 
+/// Resumes `machine` from a crashed run's `history` with a fresh clock, returning the outcome
+/// and the events recorded after resuming.
+async fn resume_after_crash(
+    machine: &StateMachine,
+    history: Vec<HistoryEvent>,
+    invoker: &FakeInvoker,
+) -> (Result<Outcome, RunError>, RecordingSink) {
+    let resume = Resume::from_history(history).unwrap_or_else(|| panic!("no resume point"));
+    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
+    let outcome = machine.run(&execution(json!({})), resume, invoker, &clock, &sink).await;
+    (outcome, sink)
+}
+
 fn task_map(processor_extra: Value) -> Value {
     let mut processor = json!({"StartAt": "Times", "States": {
         "Times": {"Type": "Task", "Resource": F, "End": true}}});
@@ -1281,11 +1285,7 @@ async fn an_iteration_resumes_at_its_own_state_with_the_variables_it_had_assigne
     let history = run_until_stuck(&machine, &[], &invoker).await;
 
     let invoker = FakeInvoker::new().always(F, Reply::Ok(json!("b")));
-    let resume = Resume::from_history(history).unwrap_or_else(|| panic!("no resume point"));
-    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
-    let outcome = machine
-        .run(&execution(json!({})), resume, &invoker, &clock, &sink)
-        .await;
+    let (outcome, sink) = resume_after_crash(&machine, history, &invoker).await;
     assert_eq!(outcome, Ok(succeeded(json!(["a", "b", "b"]))));
     // Item 1 resumed at `Times` (its Pass is not re-run) and still saw its `$doubled`.
     assert_eq!(invoker.calls_to(F), [json!({"n": 4}), json!({"n": 6})]);
@@ -1313,11 +1313,7 @@ async fn a_parallel_resumed_after_a_crash_keeps_the_branches_that_finished() {
     let history = run_until_stuck(&machine, &[], &invoker).await;
 
     let invoker = FakeInvoker::new().always(G, Reply::Ok(json!("g")));
-    let resume = Resume::from_history(history).unwrap_or_else(|| panic!("no resume point"));
-    let (clock, sink) = (FakeClock::new(), RecordingSink::new());
-    let outcome = machine
-        .run(&execution(json!({})), resume, &invoker, &clock, &sink)
-        .await;
+    let (outcome, sink) = resume_after_crash(&machine, history, &invoker).await;
     assert_eq!(outcome, Ok(succeeded(json!(["f", "g"]))));
     assert!(
         invoker.calls_to(F).is_empty(),
@@ -1359,10 +1355,7 @@ async fn a_map_whose_attempt_had_failed_or_whose_last_state_has_a_catcher_runs_a
         .position(|e| matches!(e, HistoryEvent::MapStateFailed { .. }));
     history.truncate(cut.map_or(0, |i| i + 1));
     let invoker = FakeInvoker::new().always(F, Reply::Ok(json!(0)));
-    let resume = Resume::from_history(history).unwrap_or_else(|| panic!("no resume point"));
-    let outcome = machine
-        .run(&execution(json!({})), resume, &invoker, &clock, &RecordingSink::new())
-        .await;
+    let (outcome, _) = resume_after_crash(&machine, history, &invoker).await;
     assert_eq!(outcome, Ok(succeeded(json!([0, 0, 0]))));
     assert_eq!(invoker.calls_to(F).len(), 3, "every item runs again");
 
@@ -1374,10 +1367,7 @@ async fn a_map_whose_attempt_had_failed_or_whose_last_state_has_a_catcher_runs_a
     let invoker = FakeInvoker::new().then(F, [Reply::Ok(json!(1)), Reply::Hang]);
     let history = run_until_stuck(&machine, &[], &invoker).await;
     let invoker = FakeInvoker::new().always(F, Reply::Ok(json!(0)));
-    let resume = Resume::from_history(history).unwrap_or_else(|| panic!("no resume point"));
-    let outcome = machine
-        .run(&execution(json!({})), resume, &invoker, &clock, &RecordingSink::new())
-        .await;
+    let (outcome, _) = resume_after_crash(&machine, history, &invoker).await;
     assert_eq!(outcome, Ok(succeeded(json!([0, 0, 0]))));
     assert_eq!(invoker.calls_to(F).len(), 3);
 }
