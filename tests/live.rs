@@ -143,27 +143,17 @@ async fn the_live_feed_needs_the_admin_scope_once_tokens_exist() {
     let admin = support::token(&data, "ops", &["admin"]);
     let serve = support::Serve::start(&data, &[], &dir.path().join("serve.log"));
     let http = support::http_client();
-    let url = format!("{}/events", serve.base);
-    assert_eq!(http.get(&url).send().await.unwrap().status().as_u16(), 401);
-    assert_eq!(
-        http.get(&url)
-            .bearer_auth(&reader)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        403
-    );
-    let ok = http.get(&url).bearer_auth(&admin).send().await.unwrap();
-    assert_eq!(ok.status().as_u16(), 200);
-    let bad = http
-        .get(format!("{url}?since=1"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status().as_u16(), 400);
+    let status = |path: &str, token: Option<&str>| {
+        let mut req = http.get(format!("{}{path}", serve.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status("/events", None).await, 401);
+    assert_eq!(status("/events", Some(&reader)).await, 403);
+    assert_eq!(status("/events", Some(&admin)).await, 200);
+    assert_eq!(status("/events?since=1", Some(&admin)).await, 400);
 }
 
 /// The console's access rules, over HTTP: a strict CSP on its static page; a token exchanged
@@ -223,20 +213,9 @@ async fn the_console_session_is_a_strict_cookie_with_csrf_for_changes() {
     assert!(!cookie.contains(&token), "the cookie is not the token");
 
     // Reads work on the cookie alone; the feed too.
-    let feed = http
-        .get(format!("{base}/events"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(feed.status().as_u16(), 200);
-    drop(feed);
-    let flow = http
-        .get(format!("{base}/flow"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let with_cookie = |path: &str| http.get(format!("{base}{path}")).header("cookie", &cookie).send();
+    assert_eq!(with_cookie("/events").await.unwrap().status().as_u16(), 200);
+    let flow = with_cookie("/flow").await.unwrap();
     assert_eq!(flow.status().as_u16(), 200);
     assert_eq!(flow.json::<Value>().await.unwrap()["definition"]["StartAt"], "PutItem");
 
@@ -273,13 +252,7 @@ async fn the_console_session_is_a_strict_cookie_with_csrf_for_changes() {
             .success()
     );
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let after = http
-        .get(format!("{base}/flow"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status().as_u16(), 401);
+    assert_eq!(with_cookie("/flow").await.unwrap().status().as_u16(), 401);
     // Signing out clears the cookie.
     let out = http
         .delete(format!("{base}/console/session"))

@@ -131,24 +131,40 @@ impl std::fmt::Display for Schedule {
 }
 
 fn parse_delay(text: &str) -> Result<Duration, String> {
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
+    let secs = seconds_in(text, "delay", false)?;
+    if secs > MAX_DELAY.as_secs_f64() {
+        return Err(format!("{text:?} is more than 12h (SQS's visibility cap)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The seconds a duration such as `500ms`, `5s`, `5m`, `2h` (or `3d` where `days`) stands
+/// for; a bare number is seconds. `noun` names it in errors ("delay", "duration"). The one
+/// reader of durations for the schedule and the command line, so both take the same forms.
+pub fn seconds_in(text: &str, noun: &str, days: bool) -> Result<f64, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
     };
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("{text:?} is not a delay like 500ms, 5s, 5m or 2h"))?;
+        .map_err(|_| format!("{text:?} is not a {noun} like 500ms, 5s, 5m or 2h"))?;
     let secs = match unit {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        _ => return Err(format!("unknown unit {unit:?} in {text:?}; use ms, s, m or h")),
+        "d" if days => value * 86_400.0,
+        _ => {
+            let units = if days { "ms, s, m, h or d" } else { "ms, s, m or h" };
+            return Err(format!("unknown unit {unit:?} in {text:?}; use {units}"));
+        }
     };
-    if !secs.is_finite() || secs > MAX_DELAY.as_secs_f64() {
-        return Err(format!("{text:?} is more than 12h (SQS's visibility cap)"));
+    if !secs.is_finite() {
+        return Err(format!("{text:?} is not a {noun} like 500ms, 5s, 5m or 2h"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(secs)
 }
 
 /// `90s` → `1m30s`; milliseconds only below a second.

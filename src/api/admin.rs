@@ -3,7 +3,7 @@
 
 use super::error::AppError;
 use super::openapi::ErrorBody;
-use super::{ApiState, body, count, json_content_type, object, path, path_only, query};
+use super::{ApiState, count, json_bytes, object, path, path_only, query};
 use crate::backend::{NewSubscription, Protocol, Quiet, ReplayRequest, ReplayTarget, requests};
 use axum::Json;
 use axum::body::Bytes;
@@ -59,8 +59,7 @@ pub async fn topic_subscribe(
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     query(raw, &[])?;
-    json_content_type(&headers)?;
-    let req: SubscribeBody = object(&body(payload)?, SUBSCRIBE_SHAPE)?;
+    let req: SubscribeBody = object(&json_bytes(&headers, payload)?, SUBSCRIBE_SHAPE)?;
     let scope = match req.filter_policy_scope.as_deref() {
         None | Some("MessageAttributes") => FilterScope::MessageAttributes,
         Some("MessageBody") => FilterScope::MessageBody,
@@ -135,8 +134,7 @@ pub async fn replay(
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, AppError> {
     let from = path_only(queue, raw)?;
-    json_content_type(&headers)?;
-    let bytes = body(payload)?;
+    let bytes = json_bytes(&headers, payload)?;
     let req: ReplayBody = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         ReplayBody::default()
     } else {

@@ -9,7 +9,7 @@
 
 use super::error::AppError;
 use super::openapi::ErrorBody;
-use super::{ApiState, body, json_content_type, object, query};
+use super::{ApiState, json_bytes, object, query};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -82,9 +82,8 @@ pub async fn sign_in(
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     query(raw, &[])?;
-    json_content_type(&headers)?;
     same_origin(&headers)?;
-    let req: SignIn = object(&body(payload)?, r#"{"token"}"#)?;
+    let req: SignIn = object(&json_bytes(&headers, payload)?, r#"{"token"}"#)?;
     Ok(match s.auth.login(req.token.trim()).await? {
         None => Json(json!({"open": true})).into_response(),
         Some((cookie, csrf)) => {

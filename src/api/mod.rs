@@ -170,6 +170,12 @@ async fn openapi_json(State(_): State<ApiState>) -> Json<Value> {
     Json(openapi::document_or_empty().clone())
 }
 
+/// A request body that must be JSON: the Content-Type checked, then the bytes read.
+fn json_bytes(headers: &HeaderMap, payload: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
+    json_content_type(headers)?;
+    body(payload)
+}
+
 /// Turns axum's body rejection (e.g. over the limit) into our JSON error.
 fn body(result: Result<Bytes, BytesRejection>) -> Result<Bytes, AppError> {
     result.map_err(|e| {
@@ -267,8 +273,7 @@ async fn place_order(
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     query(raw, &[])?;
-    json_content_type(&headers)?;
-    let bytes = body(payload)?;
+    let bytes = json_bytes(&headers, payload)?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => Some(
@@ -401,8 +406,7 @@ async fn subscribe_vendor(
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let vendorid = path_only(vendorid, raw)?;
-    json_content_type(&headers)?;
-    let bytes = body(payload)?;
+    let bytes = json_bytes(&headers, payload)?;
     let req: SubscribeBody = serde_json::from_slice(&bytes)
         .map_err(|e| AppError::BadRequest(format!("body must be {{\"url\", \"secret\"?}}: {e}")))?;
     let (endpoint, generated) = s
@@ -587,8 +591,7 @@ async fn redeliver(
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let vendorid = path_only(vendorid, raw)?;
-    json_content_type(&headers)?;
-    let bytes = body(payload)?;
+    let bytes = json_bytes(&headers, payload)?;
     let req: RedeliverBody = object(&bytes, r#"{"event"} or {"since", "until"?}, with "endpoint"?"#)?;
     let ticket_query = crate::backend::requests::ticket_query(
         &vendorid,
@@ -627,8 +630,7 @@ async fn rotate_vendor_secret(
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, AppError> {
     let (vendorid, endpointid) = path_only(ids, raw)?;
-    json_content_type(&headers)?;
-    let bytes = body(payload)?;
+    let bytes = json_bytes(&headers, payload)?;
     // No body: a generated secret and the default grace period.
     let req: RotateBody = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         RotateBody::default()

@@ -652,22 +652,7 @@ pub fn parse_period(text: &str) -> Result<Duration, String> {
 }
 
 fn parse_duration_up_to(text: &str, max_secs: u64) -> Result<Duration, String> {
-    let t = text.trim();
-    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => t.split_at(i),
-        None => (t, "s"),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 500ms, 2s, 1m or 1h"))?;
-    let secs = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        "d" => value * 86_400.0,
-        _ => return Err(format!("unknown unit {unit:?} in {text:?}; use ms, s, m, h or d")),
-    };
+    let secs = skipline_handlers::schedule::seconds_in(text, "duration", true)?;
     if !secs.is_finite() || !(0.0..=max_secs as f64).contains(&secs) {
         let max = if max_secs.is_multiple_of(86_400) && max_secs > 86_400 {
             format!("{}d", max_secs / 86_400)
