@@ -35,32 +35,28 @@ pub(super) async fn run(cli: &Cli, cmd: &OrderCommand) -> Result<(), CliError> {
                 );
             }
             if !args.wait {
-                if cli.json {
-                    output::json(&placed);
-                } else {
-                    println!(
+                output::show(cli.json, &placed, || {
+                    format!(
                         "order {} {} ({})",
                         placed.orderid,
                         if placed.created { "accepted" } else { "already placed" },
                         placed.execution_id
-                    );
-                }
+                    )
+                });
                 return Ok(());
             }
             let deadline = tokio::time::Instant::now() + args.timeout;
             loop {
                 let status = backend.order_status(&placed.orderid, false).await?;
                 if status.status != ExecStatus::Running {
-                    if cli.json {
-                        output::json(&status);
-                    } else {
-                        println!(
+                    output::show(cli.json, &status, || {
+                        format!(
                             "order {} {}{}",
                             status.orderid,
                             status.status.as_str(),
                             status.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
-                        );
-                    }
+                        )
+                    });
                     return if status.status == ExecStatus::Succeeded {
                         Ok(())
                     } else {

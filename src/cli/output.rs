@@ -11,6 +11,15 @@ pub fn json<T: Serialize>(value: &T) {
     }
 }
 
+/// `value` as JSON with `--json`, else the text line `text` makes.
+pub fn show<T: Serialize>(json_wanted: bool, value: &T, text: impl FnOnce() -> String) {
+    if json_wanted {
+        json(value);
+    } else {
+        println!("{}", text());
+    }
+}
+
 /// A listing: `as_json` with `--json`; otherwise one line per item, or `empty` when there are
 /// none, so that an empty listing says so instead of printing nothing.
 pub fn lines<T>(json_wanted: bool, as_json: &impl Serialize, items: &[T], empty: &str, line: impl Fn(&T) -> String) {

@@ -109,17 +109,15 @@ pub(super) async fn run(cli: &Cli, cmd: &QueuesCommand) -> Result<(), CliError> 
             if let Some(bar) = &progress.bar {
                 bar.finish_and_clear();
             }
-            if cli.json {
-                output::json(&report);
-            } else {
-                println!(
+            output::show(cli.json, &report, || {
+                format!(
                     "{}moved {} skipped {} failed {}",
                     if report.dry_run { "dry run: would have " } else { "" },
                     report.moved,
                     report.skipped,
                     report.failed
-                );
-            }
+                )
+            });
             if report.failed > 0 {
                 return Err(CliError::Failed(format!("{} messages failed to move", report.failed)));
             }

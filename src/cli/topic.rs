@@ -113,11 +113,9 @@ pub(super) async fn run(cli: &Cli, cmd: &TopicCommand) -> Result<(), CliError> {
                     raw: *raw,
                 })
                 .await?;
-            if cli.json {
-                output::json(&info);
-            } else {
-                println!("subscribed {} {} as {}", info.protocol, info.endpoint, info.id);
-            }
+            output::show(cli.json, &info, || {
+                format!("subscribed {} {} as {}", info.protocol, info.endpoint, info.id)
+            });
             Ok(())
         }
         TopicCommand::ListSubscriptions => {

@@ -125,18 +125,16 @@ pub(super) async fn run(cli: &Cli, cmd: &VendorsCommand) -> Result<(), CliError>
                 .await?
                 .redeliver(vendor_id, endpoint_id.as_deref(), &query)
                 .await?;
-            if cli.json {
-                output::json(&report);
-            } else {
-                println!(
+            output::show(cli.json, &report, || {
+                format!(
                     "queued {} {} for {} {} ({}), with the same webhook-id",
                     report.deliveries,
                     plural(report.deliveries, "delivery", "deliveries"),
                     report.events,
                     plural(report.events, "ticket", "tickets"),
                     report.endpoints.join(", ")
-                );
-            }
+                )
+            });
         }
         VendorsCommand::Unsubscribe { vendor_id, endpoint_id } => {
             backend(cli).await?.unsubscribe_vendor(vendor_id, endpoint_id).await?;
