@@ -1,5 +1,7 @@
 //! The local HTTP API, driven over real HTTP against an in-process runtime on a random port.
 
+mod support;
+
 use serde_json::{Value, json};
 use skipline::api::{ApiState, serve};
 use skipline::backend::local::LocalBackend;
@@ -76,14 +78,8 @@ impl Server {
         found.cloned().unwrap_or_else(|| panic!("no queue {name} in {queues}"))
     }
     async fn done(&self, orderid: &str) -> Value {
-        for _ in 0..600 {
-            let (_, v) = self.get(&format!("/orders/{orderid}")).await;
-            if v["status"] != "RUNNING" {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("order {orderid} did not finish");
+        let path = format!("/orders/{orderid}");
+        support::until_finished(orderid, || async { self.get(&path).await.1 }).await
     }
     async fn counts(&self) -> (usize, u64) {
         let (_, list) = self.get("/executions?limit=1000").await;

@@ -11,6 +11,8 @@
 //! Everything runs on 127.0.0.1 only; vendor URLs are either `https://shop.example.com/…`
 //! (subscribed but never delivered to) or `http://127.0.0.1:1/…`, which refuses connections.
 
+mod support;
+
 use serde_json::{Value, json};
 use skipline::api::{ApiState, serve};
 use skipline::backend::local::LocalBackend;
@@ -705,14 +707,8 @@ impl Api {
     }
 
     async fn settled(&self, orderid: &str) -> Value {
-        for _ in 0..1500 {
-            let (v, _) = self.get(&format!("/orders/{orderid}")).await;
-            if v["status"] != "RUNNING" {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("order {orderid} did not finish");
+        let path = format!("/orders/{orderid}");
+        support::until_finished(orderid, || async { self.get(&path).await.0 }).await
     }
 }
 

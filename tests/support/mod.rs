@@ -566,3 +566,19 @@ pub fn token(data: &Path, name: &str, scopes: &[&str]) -> String {
     let v: Value = serde_json::from_slice(&out.stdout).expect("tokens create --json");
     v["token"].as_str().expect("a token").to_string()
 }
+
+/// Reads an order's status with `get` every 20 ms until it has finished; panics after 30 s.
+pub async fn until_finished<F, Fut>(orderid: &str, mut get: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    for _ in 0..1500 {
+        let v = get().await;
+        if v["status"] != "RUNNING" {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("order {orderid} did not finish");
+}
