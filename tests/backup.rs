@@ -148,6 +148,11 @@ fn cli_env(data: &std::path::Path, passphrase: Option<&str>, args: &[&str]) -> s
     support::run_bounded(cmd, Duration::from_secs(60))
 }
 
+/// A test path as a command-line argument.
+fn text(path: &std::path::Path) -> &str {
+    path.to_str().expect("a UTF-8 temp path")
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -192,9 +197,9 @@ async fn an_encrypted_backup_holds_no_secret_in_the_clear_and_restores_only_with
             "--json",
             "backup",
             "--to",
-            file.to_str().unwrap(),
+            text(&file),
             "--passphrase-file",
-            pass.to_str().unwrap(),
+            text(&pass),
         ],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -282,13 +287,7 @@ async fn an_encrypted_backup_holds_no_secret_in_the_clear_and_restores_only_with
     );
     let out = cli(
         &by_key,
-        &[
-            "restore",
-            "--from",
-            to_key.to_str().unwrap(),
-            "--identity",
-            key_file.to_str().unwrap(),
-        ],
+        &["restore", "--from", text(&to_key), "--identity", text(&key_file)],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("age-encrypted to public keys"));
