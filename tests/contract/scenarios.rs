@@ -257,6 +257,15 @@ pub async fn deliveries_are_logged_and_redelivered(h: &dyn Harness) {
     );
     let eventid = format!("{}.OrderCompleted", placed.orderid);
     let query = requests::attempt_query(&vendor, None, false, None, None, 10).unwrap();
+    // The attempt is logged after the receiver answers, so it can trail the ticket a little.
+    assert!(
+        eventually(WAIT, || async {
+            b.vendor_deliveries(&query).await.is_ok_and(|l| !l.is_empty())
+        })
+        .await,
+        "[{}] the attempt was logged",
+        h.name()
+    );
     let log = b.vendor_deliveries(&query).await.unwrap();
     assert_eq!(log.len(), 1, "[{}] {log:?}", h.name());
     assert_eq!(
