@@ -9,8 +9,8 @@ mod support;
 use std::process::Command;
 use support::Serve;
 
-#[test]
-fn the_console_follows_an_order_live_and_replays_a_dead_letter() {
+/// Runs the browser script against a `serve` started with `args`; `mode` picks its scenario.
+fn browse(args: &[&str], mode: &[&str]) -> std::path::PathBuf {
     for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
         assert!(
             std::path::Path::new(tool).exists(),
@@ -18,11 +18,7 @@ fn the_console_follows_an_order_live_and_replays_a_dead_letter() {
         );
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(
-        &dir.path().join("data"),
-        &["--allow-private-endpoints", "--delivery-schedule", "1s,1s"],
-        &dir.path().join("serve.log"),
-    );
+    let serve = Serve::start(&dir.path().join("data"), args, &dir.path().join("serve.log"));
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console");
     std::fs::create_dir_all(&shots).unwrap();
     let python =
@@ -33,7 +29,8 @@ fn the_console_follows_an_order_live_and_replays_a_dead_letter() {
         env!("CARGO_MANIFEST_DIR")
     ))
     .arg(&serve.base)
-    .arg(&shots);
+    .arg(&shots)
+    .args(mode);
     let out = support::run_bounded(cmd, std::time::Duration::from_secs(120));
     assert!(
         out.status.success(),
@@ -42,6 +39,12 @@ fn the_console_follows_an_order_live_and_replays_a_dead_letter() {
         String::from_utf8_lossy(&out.stderr),
         serve.log_tail()
     );
+    shots
+}
+
+#[test]
+fn the_console_follows_an_order_live_and_replays_a_dead_letter() {
+    let shots = browse(&["--allow-private-endpoints", "--delivery-schedule", "1s,1s"], &[]);
     for page in ["orders", "flow", "vendors", "queues"] {
         let shot = shots.join(format!("{page}.png"));
         assert!(
@@ -50,4 +53,26 @@ fn the_console_follows_an_order_live_and_replays_a_dead_letter() {
             shot.display()
         );
     }
+}
+
+/// A Parallel of two branches, then a Map over two items, of Pass states only.
+const NESTED_FLOW: &str = r#"{"StartAt": "Fan", "States": {
+            "Fan": {"Type": "Parallel", "Next": "Prepare", "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}]},
+            "Prepare": {"Type": "Pass", "Result": {"items": [1, 2]}, "Next": "Each"},
+            "Each": {"Type": "Map", "ItemsPath": "$.items", "Next": "Done",
+                     "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Item",
+                                       "States": {"Item": {"Type": "Pass", "End": true}}}},
+            "Done": {"Type": "Succeed"}}}"#;
+
+/// A Parallel of two branches, then a Map over two items: drawn as frames around their inner
+/// states, with an execution's path highlighted inside them.
+#[test]
+fn the_console_draws_parallel_and_map_with_their_inner_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let machine = dir.path().join("nested.asl.json");
+    std::fs::write(&machine, NESTED_FLOW).unwrap();
+    let shots = browse(&["--state-machine", machine.to_str().unwrap()], &["nested"]);
+    assert!(std::fs::metadata(shots.join("flow-nested.png")).is_ok_and(|m| m.len() > 1000));
 }

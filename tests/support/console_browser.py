@@ -1,6 +1,6 @@
 """Drives the console in a real headless Chromium (Selenium + chromedriver), for tests/console.rs.
 
-Usage: console_browser.py BASE_URL SCREENSHOT_DIR
+Usage: console_browser.py BASE_URL SCREENSHOT_DIR [nested]
 Against a running `skipline serve --allow-private-endpoints --delivery-schedule 1s,1s`:
   1. an order placed through the API reaches "cart cleared" on the board within 5 s, no reload;
   2. its path through the flow is highlighted in the graph, matching its history;
@@ -23,6 +23,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 BASE, SHOTS = sys.argv[1], sys.argv[2]
+NESTED = sys.argv[3:] == ["nested"]
 
 
 def fail(message):
@@ -80,7 +81,8 @@ def until(what, check, seconds):
 
 receiver = ThreadingHTTPServer(("127.0.0.1", 0), Vendor)
 threading.Thread(target=receiver.serve_forever, daemon=True).start()
-call("POST", "/vendors/v-flaky/endpoints", {"url": f"http://127.0.0.1:{receiver.server_address[1]}/hook"})
+if not NESTED:
+    call("POST", "/vendors/v-flaky/endpoints", {"url": f"http://127.0.0.1:{receiver.server_address[1]}/hook"})
 
 options = webdriver.ChromeOptions()
 for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -90,9 +92,39 @@ for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 options.binary_location = "/usr/bin/chromium"
 options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+def no_console_errors():
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    if errors:
+        fail(f"browser console errors: {errors}")
+
+
+def nested():
+    """A flow with a Parallel and a Map: their inner states are drawn inside them, and an
+    execution's path is highlighted inside too (every branch, the item processor)."""
+    orderid = order("a-nested", "v-nested")
+    until("the execution succeeds", lambda: call("GET", f"/orders/{orderid}")["status"] == "SUCCEEDED", 10)
+    until("the order is on the board", lambda: driver.find_elements(By.CSS_SELECTOR, f'#board tr[data-order="{orderid}"]'), 5)
+    driver.find_element(By.CSS_SELECTOR, f'#board tr[data-order="{orderid}"]').click()
+    until("the path is highlighted", lambda: driver.find_elements(By.CSS_SELECTOR, "g.node.visited"), 5)
+    frames = {g.get_attribute("data-state") for g in driver.find_elements(By.CSS_SELECTOR, "g.node.frame")}
+    if frames != {"Fan", "Each"}:
+        fail(f"frames drawn: {sorted(frames)}")
+    highlighted = {g.get_attribute("data-state") for g in driver.find_elements(By.CSS_SELECTOR, "g.node.visited")}
+    expected = {"Fan", "Fan/0/A", "Fan/1/B", "Prepare", "Each", "Each/*/Item", "Done"}
+    if highlighted != expected:
+        fail(f"the graph highlights {sorted(highlighted)}, expected {sorted(expected)}")
+    driver.save_screenshot(f"{SHOTS}/flow-nested.png")
+    no_console_errors()
+    print(json.dumps({"highlighted": sorted(highlighted)}))
+
+
 try:
     driver.get(BASE + "/console")
     until("the live feed connects", lambda: driver.find_element(By.ID, "feed").text == "live", 10)
+    if NESTED:
+        nested()
+        sys.exit(0)
 
     # 1. An order reaches "cart cleared" on the board, live.
     placed = time.time()
@@ -152,9 +184,7 @@ try:
     driver.save_screenshot(f"{SHOTS}/queues.png")
 
     # 4. No errors in the browser console.
-    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-    if errors:
-        fail(f"browser console errors: {errors}")
+    no_console_errors()
     print(json.dumps({"cleared_after_s": round(took, 2), "highlighted": sorted(highlighted)}))
 finally:
     driver.quit()

@@ -78,14 +78,14 @@ function edgesOf(st) {
   return out;
 }
 
-/// Lays the states out in levels by their distance from StartAt, as the Step Functions
-/// console does top to bottom, and draws them with their Next, Choice and Catch edges.
-function drawGraph() {
-  const def = state.definition;
-  const svg = $("#graph");
-  svg.replaceChildren();
-  if (!def) return;
-  const names = Object.keys(def.States);
+const NODE_W = 170, NODE_H = 38, GAP_X = 28, GAP_Y = 46, PAD = 14, HEADER = 34;
+
+/// Lays out one machine (the file, a Parallel branch or a Map's item processor) in levels by
+/// distance from its StartAt, as the Step Functions console does top to bottom. A Parallel
+/// or Map is a frame around its branches' or items' own layouts. Node ids are history paths:
+/// `Fan/0/A` is state A in branch 0 of Fan, `Each/*/Item` state Item in any item of Each.
+function layout(def, prefix) {
+  const names = Object.keys(def.States || {});
   const level = new Map([[def.StartAt, 0]]);
   const queue = [def.StartAt];
   while (queue.length) {
@@ -95,66 +95,95 @@ function drawGraph() {
     }
   }
   for (const n of names) if (!level.has(n)) level.set(n, 0);
+  const boxes = new Map();
+  for (const n of names) {
+    const st = def.States[n];
+    let inner = [];
+    if (st.Type === "Parallel") inner = (st.Branches || []).map((b, i) => layout(b, `${prefix}${n}/${i}/`));
+    if (st.Type === "Map") inner = [layout(st.ItemProcessor || st.Iterator || { States: {} }, `${prefix}${n}/*/`)];
+    const w = inner.length ? Math.max(NODE_W, inner.reduce((s, l) => s + l.width, 0) + GAP_X * (inner.length - 1) + 2 * PAD) : NODE_W;
+    const h = inner.length ? HEADER + Math.max(...inner.map((l) => l.height)) + PAD : NODE_H;
+    boxes.set(n, { id: prefix + n, name: n, st, w, h, inner });
+  }
   const rows = [];
   for (const n of names) (rows[level.get(n)] ||= []).push(n);
-  const W = 170, H = 38, GX = 28, GY = 46;
-  const width = Math.max(...rows.map((r) => r.length)) * (W + GX) + GX;
-  const pos = new Map();
-  rows.forEach((row, y) => row.forEach((n, x) => {
-    const offset = (width - row.length * (W + GX) + GX) / 2;
-    pos.set(n, { x: offset + x * (W + GX), y: GX + y * (H + GY) });
-  }));
-  const height = rows.length * (H + GY) + GX;
-  svg.setAttribute("width", width);
-  svg.setAttribute("height", height);
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  const rowWidth = (row) => row.reduce((s, n) => s + boxes.get(n).w, 0) + GAP_X * (row.length - 1);
+  const width = Math.max(NODE_W, ...rows.map(rowWidth));
+  let y = 0;
+  for (const row of rows) {
+    let x = (width - rowWidth(row)) / 2;
+    const rowH = Math.max(...row.map((n) => boxes.get(n).h));
+    for (const n of row) { const b = boxes.get(n); b.x = x; b.y = y; x += b.w + GAP_X; }
+    y += rowH + GAP_Y;
+  }
+  return { def, boxes, width, height: y - GAP_Y };
+}
+
+/// Draws a layout at (ox, oy): edges, then states, then each frame's inner layouts.
+function draw(svg, lay, ox, oy, visited) {
   const ns = "http://www.w3.org/2000/svg";
-  const visited = selectedPath();
-  for (const n of names) {
-    for (const e of edgesOf(def.States[n])) {
-      const a = pos.get(n), b = pos.get(e.to);
-      if (!a || !b) continue;
+  for (const b of lay.boxes.values()) {
+    for (const e of edgesOf(b.st)) {
+      const t = lay.boxes.get(e.to);
+      if (!t) continue;
+      const [x1, y1, x2, y2] = [ox + b.x + b.w / 2, oy + b.y + b.h, ox + t.x + t.w / 2, oy + t.y];
       const path = document.createElementNS(ns, "path");
-      const [x1, y1, x2, y2] = [a.x + W / 2, a.y + H, b.x + W / 2, b.y];
       path.setAttribute("d", `M${x1},${y1} C${x1},${y1 + 30} ${x2},${y2 - 30} ${x2},${y2}`);
-      const taken = visited.order.includes(n) && visited.order.includes(e.to) && visited.order.indexOf(e.to) === visited.order.indexOf(n) + 1;
-      path.setAttribute("class", `edge ${e.kind}${taken ? " taken" : ""}`);
+      const taken = visited.has(norm(b.id)) && visited.has(norm(t.id));
+      path.setAttribute("class", `edge ${e.kind}${taken && e.kind === "next" ? " taken" : ""}`);
       svg.append(path);
     }
   }
-  for (const n of names) {
-    const p = pos.get(n);
+  for (const b of lay.boxes.values()) {
     const g = document.createElementNS(ns, "g");
-    const cls = visited.failed === n ? "failed" : visited.order.includes(n) ? "visited" : "";
-    g.setAttribute("class", `node ${cls}`);
-    g.setAttribute("data-state", n);
-    g.setAttribute("transform", `translate(${p.x},${p.y})`);
+    const cls = visited.failed === norm(b.id) ? "failed" : visited.has(norm(b.id)) ? "visited" : "";
+    g.setAttribute("class", `node ${b.inner.length ? "frame " : ""}${cls}`);
+    g.setAttribute("data-state", b.id);
+    g.setAttribute("transform", `translate(${ox + b.x},${oy + b.y})`);
     const rect = document.createElementNS(ns, "rect");
-    rect.setAttribute("width", W); rect.setAttribute("height", H);
+    rect.setAttribute("width", b.w); rect.setAttribute("height", b.h);
     const name = document.createElementNS(ns, "text");
-    name.setAttribute("x", 10); name.setAttribute("y", 16); name.textContent = n;
+    name.setAttribute("x", 10); name.setAttribute("y", 16); name.textContent = b.name;
     const type = document.createElementNS(ns, "text");
     type.setAttribute("x", 10); type.setAttribute("y", 30); type.setAttribute("class", "type");
-    const st = def.States[n];
-    const inner = st.Type === "Parallel" ? ` · ${(st.Branches || []).length} branches`
-      : st.Type === "Map" ? ` · ${Object.keys(((st.ItemProcessor || st.Iterator) || {}).States || {}).length} states per item` : "";
-    type.textContent = st.Type + inner + (def.StartAt === n ? " · start" : "");
+    const what = b.st.Type === "Parallel" ? ` · ${b.inner.length} branches` : b.st.Type === "Map" ? " · per item" : "";
+    type.textContent = b.st.Type + what + (lay.def.StartAt === b.name ? " · start" : "");
     g.append(rect, name, type);
     svg.append(g);
+    let x = ox + b.x + PAD;
+    for (const inner of b.inner) {
+      draw(svg, inner, x, oy + b.y + HEADER, visited);
+      x += inner.width + GAP_X;
+    }
   }
 }
 
-/// The selected execution's states in the order entered, and the one it failed in.
+/// `Each/3/Item` and `Each/*/Item` name the same drawn state.
+const norm = (path) => path.replace(/\/\d+\//g, "/*/");
+
+function drawGraph() {
+  const svg = $("#graph");
+  svg.replaceChildren();
+  if (!state.definition) return;
+  const lay = layout(state.definition, "");
+  const [width, height] = [lay.width + 2 * GAP_X, lay.height + 2 * GAP_X];
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  draw(svg, lay, GAP_X, GAP_X, selectedPath());
+}
+
+/// The states the selected execution entered (as normalised history paths), and the one it
+/// failed in.
 function selectedPath() {
+  const visited = new Set();
   const hist = state.selected && state.selected.history;
-  if (!hist) return { order: [], failed: null };
-  const order = [];
-  let failed = null;
-  for (const h of hist) {
-    if (h.type && h.type.endsWith("StateEntered") && h.state && !order.includes(h.state)) order.push(h.state);
+  let last = null;
+  for (const h of hist || []) {
+    if (h.type && h.type.endsWith("StateEntered") && h.state) { visited.add(norm(h.state)); if (!h.state.includes("/")) last = h.state; }
   }
-  if (state.selected.status === "FAILED" && order.length) failed = order[order.length - 1];
-  return { order, failed };
+  visited.failed = state.selected && state.selected.status === "FAILED" ? last : null;
+  return visited;
 }
 
 async function selectOrder(orderid) {
