@@ -79,6 +79,12 @@ def until(what, check, seconds):
     fail(f"{what} within {seconds} s")
 
 
+def click(css, what=None):
+    """Clicks the element, finding it afresh each try: the board and tables are redrawn as
+    events arrive, which can replace an element between finding and clicking it."""
+    until(f"clicking {what or css}", lambda: driver.find_element(By.CSS_SELECTOR, css).click() or True, 5)
+
+
 receiver = ThreadingHTTPServer(("127.0.0.1", 0), Vendor)
 threading.Thread(target=receiver.serve_forever, daemon=True).start()
 if not NESTED:
@@ -105,7 +111,7 @@ def nested():
     orderid = order("a-nested", "v-nested")
     until("the execution succeeds", lambda: call("GET", f"/orders/{orderid}")["status"] == "SUCCEEDED", 10)
     until("the order is on the board", lambda: driver.find_elements(By.CSS_SELECTOR, f'#board tr[data-order="{orderid}"]'), 5)
-    driver.find_element(By.CSS_SELECTOR, f'#board tr[data-order="{orderid}"]').click()
+    click(f'#board tr[data-order="{orderid}"]')
     until("the path is highlighted", lambda: driver.find_elements(By.CSS_SELECTOR, "g.node.visited"), 5)
     frames = {g.get_attribute("data-state") for g in driver.find_elements(By.CSS_SELECTOR, "g.node.frame")}
     if frames != {"Fan", "Each"}:
@@ -140,7 +146,7 @@ try:
     driver.save_screenshot(f"{SHOTS}/orders.png")
 
     # 2. Its path in the graph is the states its history entered.
-    driver.find_element(By.CSS_SELECTOR, f'#board tr[data-order="{orderid}"]').click()
+    click(f'#board tr[data-order="{orderid}"]')
     until("the flow tab shows the graph", lambda: driver.find_elements(By.CSS_SELECTOR, "g.node.visited"), 5)
     history = call("GET", f"/orders/{orderid}")["history"]
     entered = {h["state"] for h in history if h["type"].endswith("StateEntered")}
@@ -154,29 +160,29 @@ try:
 
     # 3. A refusing endpoint's retries on the vendor board, then replay from the DLQ.
     flaky = order("a-flaky", "v-flaky")
-    driver.find_element(By.CSS_SELECTOR, 'nav button[data-tab="vendors"]').click()
+    click('nav button[data-tab="vendors"]')
     until("the vendor board shows the failed attempts",
           lambda: driver.find_element(By.CSS_SELECTOR, '.card[data-vendor="v-flaky"] tr[data-endpoint] td.failed').text == "failed", 10)
     until("a second attempt, after the schedule's wait", lambda: int(driver.find_element(
         By.CSS_SELECTOR, '.card[data-vendor="v-flaky"] tr[data-endpoint] td:nth-child(4)').text) >= 2, 10)
     driver.save_screenshot(f"{SHOTS}/vendors.png")
-    driver.find_element(By.CSS_SELECTOR, 'nav button[data-tab="queues"]').click()
+    click('nav button[data-tab="queues"]')
     row = 'tr[data-queue="deliveries-dlq"]'
 
     def dead_lettered():
-        driver.find_element(By.CSS_SELECTOR, 'nav button[data-tab="queues"]').click()
+        click('nav button[data-tab="queues"]')
         time.sleep(0.2)
         return driver.find_element(By.CSS_SELECTOR, f"{row} td:nth-child(2)").text == "1"
 
     until("the delivery reaches deliveries-dlq", dead_lettered, 20)
     Vendor.healthy = True
-    driver.find_element(By.CSS_SELECTOR, f"{row} button.replay").click()
+    click(f"{row} button.replay")
     preview = until("the dry run preview", lambda: driver.find_element(By.ID, "replay-preview").text, 5)
     if "Would move 1" not in preview:
         fail(f"the preview says {preview!r}")
     if Vendor.received:
         fail("the dry run delivered something")
-    driver.find_element(By.ID, "replay-confirm").click()
+    click("#replay-confirm", "the confirm button")
     until("the replay result", lambda: "Moved 1" in driver.find_element(By.ID, "replay-result").text, 5)
     until("the replayed ticket reaches the vendor", lambda: Vendor.received, 10)
     if flaky.encode() not in Vendor.received[0]:
