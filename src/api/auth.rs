@@ -150,20 +150,23 @@ fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
         .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
 }
 
-/// A state-changing request on a session must come from our own page: its `Origin` names
-/// this host, and it echoes the session's CSRF token.
-fn same_origin_with_csrf(request: &Request, csrf: &str) -> Result<(), AppError> {
-    let headers = request.headers();
+/// Whether the request's `Origin` names the host it was sent to; `None` without an `Origin`
+/// (not a browser). The console's state-changing requests are checked with it.
+pub fn origin_matches_host(headers: &axum::http::HeaderMap) -> Option<bool> {
+    let origin = headers.get(header::ORIGIN)?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .unwrap_or_default();
-    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or_default();
-    if host.is_empty() || origin_host != host {
+    let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, h)| h);
+    Some(!host.is_empty() && origin_host == Some(host))
+}
+
+/// A state-changing request on a session must come from our own page: its `Origin` names
+/// this host, and it echoes the session's CSRF token.
+fn same_origin_with_csrf(request: &Request, csrf: &str) -> Result<(), AppError> {
+    let headers = request.headers();
+    if origin_matches_host(headers) != Some(true) {
         return Err(AppError::Forbidden(
             "a console request that changes state must come from the console's own origin".into(),
         ));

@@ -115,16 +115,8 @@ pub async fn sign_out(
 /// Signing in and out change state: a browser sends `Origin` with them, and it must be ours,
 /// so another site cannot sign a visitor in or out (login CSRF).
 fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        // Not a browser (curl, tests): nothing to forge.
-        return Ok(());
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, h)| h);
-    if host.is_empty() || origin_host != Some(host) {
+    // Without an Origin it is not a browser (curl, tests): nothing to forge.
+    if super::auth::origin_matches_host(headers) == Some(false) {
         return Err(AppError::Forbidden(
             "the console signs in only from its own origin".into(),
         ));

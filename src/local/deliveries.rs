@@ -209,7 +209,8 @@ impl DeliveryLog for SqliteDeliveries {
         if a.outcome != AttemptOutcome::Skipped {
             metrics::histogram!(crate::metrics::DELIVERY_SECONDS).record(a.latency_ms as f64 / 1000.0);
         }
-        let logged = a.clone();
+        // Built before the write, and only for a watcher: no copy on the hot path otherwise.
+        let logged = self.live.watched().then(|| serde_json::to_value(a).ok()).flatten();
         let a = a.clone();
         self.db
             .write(move |c| {
@@ -240,11 +241,9 @@ impl DeliveryLog for SqliteDeliveries {
                 Ok(())
             })
             .await?;
-        self.live.emit(|| {
-            Some(LiveEvent::Delivery {
-                attempt: serde_json::to_value(&logged).ok()?,
-            })
-        });
+        if let Some(attempt) = logged {
+            self.live.emit(|| Some(LiveEvent::Delivery { attempt }));
+        }
         Ok(())
     }
 
