@@ -58,6 +58,9 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// Starts a moto server of this test's own. Its port is one no other test in this
+    /// process has been given: the OS can hand a just-released port to a parallel test's probe,
+    /// and that test's moto would then fail to bind while its readiness check reached ours.
     pub async fn start() -> Moto {
         let bin = moto_binary();
         assert!(
@@ -69,10 +72,7 @@ impl Moto {
         );
         let mut last_error = String::new();
         for _ in 0..3 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("a free port on 127.0.0.1");
+            let port = unused_port();
             let child = Command::new(&bin)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())
@@ -727,5 +727,21 @@ pub fn cart_item(account: &str, vendor: &str, orderid: &str) -> skipline_handler
         total: order.total(),
         order,
         created_at: "2026-11-25T08:15:00Z".into(),
+    }
+}
+
+/// A free port on 127.0.0.1 that this process has not handed out before.
+fn unused_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port on 127.0.0.1");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
     }
 }
