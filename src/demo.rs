@@ -130,17 +130,11 @@ fn unavailable(e: reqwest::Error) -> CliError {
 /// private endpoints allowed, since the demo's and the benchmarks' receivers are on loopback.
 /// Returns its base URL and the server task.
 pub(crate) async fn loopback_api(
-    backend: Arc<dyn Backend>,
+    state: ApiState,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> std::io::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let state = ApiState {
-        backend,
-        allow_private_endpoints: true,
-        auth: Default::default(),
-        limits: None,
-    };
     let server = tokio::spawn(serve(listener, state, async move {
         let _ = stop.await;
     }));
@@ -199,7 +193,7 @@ pub async fn run(args: &DemoArgs, _json: bool) -> Result<(), CliError> {
     let background = rt.start_background();
     let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(rt.clone()));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (base, server) = loopback_api(backend.clone(), stop_rx)
+    let (base, server) = loopback_api(ApiState::in_process(backend.clone(), true), stop_rx)
         .await
         .map_err(|e| CliError::Unavailable(e.to_string()))?;
     println!("Skip the Line demo — API on {base}, data in {}", data_dir.display());

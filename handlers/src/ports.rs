@@ -72,6 +72,18 @@ pub trait InvoiceStore: Send + Sync {
     /// Writes only if nothing exists under `key` (S3 `If-None-Match: *`), durably.
     async fn put_new(&self, key: &str, body: &[u8]) -> Result<PutBlobOutcome, StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// [`InvoiceStore::put_new`], and, if the invoice was created, its index entry in the same
+    /// durable write where the store holds both (the embedded one: one transaction, one write
+    /// fewer per order). Returns whether the entry was recorded; if not, the caller records it
+    /// through [`InvoiceIndex`], as it must anyway when the invoice already existed.
+    async fn put_new_indexed(
+        &self,
+        key: &str,
+        body: &[u8],
+        _entry: &InvoiceIndexEntry,
+    ) -> Result<(PutBlobOutcome, bool), StoreError> {
+        Ok((self.put_new(key, body).await?, false))
+    }
 }
 
 /// Where an invoice is found other than by its own key. Written by `put_object` together with

@@ -37,7 +37,9 @@ pub async fn put_object(
     let fresh = Invoice::render(&input.orderid, &input.order, now.clone());
     let key = fresh.invoice_key.clone();
     let body = serde_json::to_vec_pretty(&fresh).map_err(|e| StepError::Corrupt(e.to_string()))?;
-    let invoice = match invoices.put_new(&key, &body).await? {
+    let entry = index_entry(&input, &fresh);
+    let (outcome, indexed) = invoices.put_new_indexed(&key, &body, &entry).await?;
+    let invoice = match outcome {
         PutBlobOutcome::Created => fresh,
         PutBlobOutcome::AlreadyExists => {
             let existing = invoices
@@ -52,7 +54,9 @@ pub async fn put_object(
             existing
         }
     };
-    index.record(&index_entry(&input, &invoice)).await?;
+    if !indexed {
+        index.record(&index_entry(&input, &invoice)).await?;
+    }
     let event = OrderEvent::completed(&input.orderid, &input.order, &key, now);
     let attributes = message_attributes(&event);
     Ok(PutObjectOutput {

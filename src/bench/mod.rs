@@ -27,9 +27,14 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Targets from the benchmark issue; reported, never enforced by the smoke run.
-pub const TARGET_ORDERS_PER_S: f64 = 10_000.0;
+/// Targets from the benchmark issue; reported, never enforced by the smoke run. Throughput is
+/// judged against the same run's baseline, since machines of one kind differ by up to 4×:
+/// complete orders/s over HTTP at C=32 or C=128, at least the disk's fsync'd commits/s.
+pub const TARGET_COMMIT_RATIO: f64 = 1.0;
+/// The concurrencies the throughput and memory targets are judged at.
+pub const TARGET_CONCURRENCY: [usize; 2] = [32, 128];
 pub const TARGET_P99_MS_AT_HALF: f64 = 20.0;
+pub const TARGET_PEAK_RSS_MIB: f64 = 256.0;
 pub const TARGET_REPLAY_PER_S: f64 = 50_000.0;
 /// Durable commits per order of the naive flow (one per step), for the reference line.
 pub const NAIVE_COMMITS_PER_ORDER: f64 = 8.0;
@@ -131,6 +136,9 @@ pub struct Report {
     pub map: Vec<MapResult>,
     pub lambda: LambdaReport,
     pub targets: Vec<TargetCheck>,
+    /// What the HTTP runs switch on (see [`orders::HTTP_CONFIG`]).
+    #[serde(rename = "httpConfig")]
+    pub http_config: &'static str,
 }
 
 fn best(runs: &[RunResult], flow: Flow, mode: Mode) -> Option<&RunResult> {
@@ -142,6 +150,8 @@ fn best(runs: &[RunResult], flow: Flow, mode: Mode) -> Option<&RunResult> {
 /// Runs the plan, calling `progress` with one line per finished step.
 pub async fn run(plan: &Plan, progress: &(dyn Fn(&str) + Sync)) -> Result<Report, BenchError> {
     std::fs::create_dir_all(&plan.root)?;
+    // As `serve` does: the runtime's counters and histograms are recorded while it runs.
+    crate::metrics::install().map_err(BenchError::Setup)?;
     let baseline = baseline::measure(&plan.root, plan.baseline).await?;
     progress(&format!(
         "baseline: {:.0} fsync'd SQLite commits/s, {:.0} fsync/s",
@@ -206,7 +216,7 @@ pub async fn run(plan: &Plan, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         }
     }
     let lambda = lambda::scan(&plan.lambda_dir).await;
-    let targets = targets(&runs, primary, half_rate.as_ref(), replay.as_ref(), &lambda);
+    let targets = targets(&runs, primary, &baseline, half_rate.as_ref(), replay.as_ref(), &lambda);
     Ok(Report {
         machine: Machine::detect(),
         dir: plan.root.display().to_string(),
@@ -217,28 +227,49 @@ pub async fn run(plan: &Plan, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         map: maps,
         lambda,
         targets,
+        http_config: orders::HTTP_CONFIG,
     })
 }
 
 fn targets(
     runs: &[RunResult],
     flow: Flow,
+    baseline: &Baseline,
     half: Option<&RunResult>,
     replay: Option<&ReplayResult>,
     lambda: &LambdaReport,
 ) -> Vec<TargetCheck> {
-    let top = best(runs, flow, Mode::Http).or_else(|| best(runs, flow, Mode::InProcess));
+    // Only HTTP closed-loop runs at the target concurrencies count.
+    let judged: Vec<&RunResult> = runs
+        .iter()
+        .filter(|r| {
+            r.flow == flow
+                && r.mode == Mode::Http
+                && r.target_rate.is_none()
+                && TARGET_CONCURRENCY.contains(&r.concurrency)
+        })
+        .collect();
+    let top = judged.iter().max_by(|a, b| a.orders_per_s.total_cmp(&b.orders_per_s));
+    let ratio = top.map(|r| r.orders_per_s / baseline.sqlite_commits_per_s.max(1.0));
+    let rss = judged.iter().filter_map(|r| r.peak_rss_mib).reduce(f64::max);
     let largest = lambda.artifacts.iter().map(|a| a.zipped_bytes).max();
     vec![
         TargetCheck {
             name: format!(
-                "complete orders/s, durable ({}, {})",
+                "complete orders/s ÷ baseline commits/s ({}, http, C={})",
                 flow.label(),
-                top.map(|r| r.mode.label()).unwrap_or("none")
+                top.map(|r| r.concurrency.to_string())
+                    .unwrap_or_else(|| "32|128 not run".into())
             ),
-            target: format!(">= {TARGET_ORDERS_PER_S:.0}"),
-            value: top.map(|r| r.orders_per_s),
-            met: top.map(|r| r.orders_per_s >= TARGET_ORDERS_PER_S),
+            target: format!(">= {TARGET_COMMIT_RATIO:.2}"),
+            value: ratio,
+            met: ratio.map(|x| x >= TARGET_COMMIT_RATIO),
+        },
+        TargetCheck {
+            name: "peak RSS MiB (http, C=32 and C=128)".into(),
+            target: format!("<= {TARGET_PEAK_RSS_MIB:.0}"),
+            value: rss,
+            met: rss.map(|m| m <= TARGET_PEAK_RSS_MIB),
         },
         TargetCheck {
             name: "end-to-end p99 ms at half of max throughput".into(),
@@ -287,6 +318,30 @@ pub fn row(r: &RunResult, b: &Baseline) -> String {
     )
 }
 
+/// The column heads of [`cost_row`].
+pub const COST_HEADER: &str = "flow      mode        C  rate   CPU ms/ord  writer µs/write busy/CPU   hops ms p50/p99: accepted  committed  invoiced  published  delivered  cleared";
+
+/// One run's costs and per-hop latencies.
+pub fn cost_row(r: &RunResult) -> String {
+    let opt = |x: Option<f64>, d: usize| x.map(|v| format!("{v:.d$}")).unwrap_or_else(|| "-".into());
+    let hops: Vec<String> = r
+        .hops
+        .iter()
+        .map(|h| format!("{:.1}/{:.1}", h.ms.p50, h.ms.p99))
+        .collect();
+    format!(
+        "{:<9} {:<10} {:>3} {:>6} {:>10} {:>12.1}/{:<8}  {}",
+        r.flow.label(),
+        r.mode.label(),
+        r.concurrency,
+        r.target_rate.map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into()),
+        opt(r.cpu_ms_per_order, 3),
+        r.writer_busy_us_per_write,
+        opt(r.writer_cpu_us_per_write, 1),
+        hops.join("  ")
+    )
+}
+
 /// The whole report as text.
 pub fn text(report: &Report) -> String {
     let m = &report.machine;
@@ -312,6 +367,17 @@ pub fn text(report: &Report) -> String {
         s,
         "(flow = the order-flow file run: order_flow.asl.json or its JSONata twin; ×commit = completed orders/s ÷ baseline commits/s; rate = open-loop orders/s, latency counted from when each order was due)"
     );
+    let _ = writeln!(s, "\n{COST_HEADER}");
+    for r in report.runs.iter().chain(report.half_rate.iter()) {
+        let _ = writeln!(s, "{}", cost_row(r));
+    }
+    let _ = writeln!(
+        s,
+        "(CPU = user + system time of the whole process per completed order, the bench's clients and receiver included; writer = the SQLite writer thread per write: busy from taking a group to answering it, fsync included, and its CPU; \
+hops in ms p50/p99, each from the one before: accepted = the 202 (execution record durable), committed = cart item (checkpoint entering PutObject durable), invoiced = invoice (checkpoint entering PublishCompleted), \
+published = OrderCompleted (ExecutionSucceeded durable), delivered and cleared = from published to the vendor's receiver and to the clear-cart consumer)"
+    );
+    let _ = writeln!(s, "{}", report.http_config);
     if let Some(r) = &report.replay {
         let _ = writeln!(
             s,
@@ -353,7 +419,7 @@ pub fn text(report: &Report) -> String {
             Some(false) => "NOT met",
             None => "not measured",
         };
-        let value = t.value.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+        let value = t.value.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
         let _ = writeln!(s, "  {:<52} {:>10} {:>12}  {verdict}", t.name, t.target, value);
     }
     s

@@ -2,8 +2,8 @@
 //! wait until every order is fully complete.
 
 use super::BenchError;
-use super::stats::{Percentiles, peak_rss_mib, reset_peak_rss};
-use super::tracker::{Tracker, order_id, serve_webhooks};
+use super::stats::{Percentiles, cpu_time, peak_rss_mib, reset_peak_rss};
+use super::tracker::{HOPS, Tracker, order_id, serve_webhooks};
 use crate::backend::Backend;
 use crate::backend::local::LocalBackend;
 use crate::local::db::DbStatsSnapshot;
@@ -111,7 +111,31 @@ pub struct RunResult {
     pub writer_commit_share: f64,
     /// Webhook POSTs received; above `orders` means redeliveries reached the vendor.
     pub webhooks: usize,
+    /// The writer thread's time per write: from taking a group to answering it, shared out
+    /// over the group's writes (fsync included), and the CPU it used (fsync waits excluded).
+    #[serde(rename = "writerBusyUsPerWrite")]
+    pub writer_busy_us_per_write: f64,
+    #[serde(rename = "writerCpuUsPerWrite", skip_serializing_if = "Option::is_none")]
+    pub writer_cpu_us_per_write: Option<f64>,
+    /// CPU time (user + system) of the whole process per completed order: runtime, API,
+    /// webhook receiver and the benchmark's own clients.
+    #[serde(rename = "cpuMsPerOrder", skip_serializing_if = "Option::is_none")]
+    pub cpu_ms_per_order: Option<f64>,
+    /// Each hop's latency (see [`HOPS`]), over every order.
+    pub hops: Vec<Hop>,
 }
+
+/// One hop of an order's way, e.g. `invoiced`: from the cart item committed to the invoice.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hop {
+    pub name: &'static str,
+    pub ms: Percentiles,
+}
+
+/// What the HTTP runs switch on, as `skipline serve` does by default.
+pub const HTTP_CONFIG: &str = "HTTP runs serve as `skipline serve` does by default: a bearer token is required (the bench's own, scope orders:write), \
+both throttling layers run (set at 1,000,000 requests/s, so they check every request and never refuse the bench's client), \
+the Prometheus recorder is installed, every delivery attempt is logged, and tickets are signed (Standard Webhooks) and checked by the receiver";
 
 fn order_body(index: usize, vendors: usize) -> Vec<u8> {
     let vendor = index % vendors.max(1);
@@ -132,7 +156,7 @@ async fn drive(
     spec: &OrderRunSpec,
     tracker: &Arc<Tracker>,
     backend: Arc<dyn Backend>,
-    base: Option<String>,
+    base: Option<(String, String)>,
     start: Instant,
 ) -> Result<Vec<u64>, BenchError> {
     let http = reqwest::Client::builder()
@@ -171,8 +195,9 @@ async fn drive(
                 };
                 tracker.sent(i, at);
                 let status = match &base {
-                    Some(base) => http
+                    Some((base, token)) => http
                         .post(format!("{base}/order"))
+                        .bearer_auth(token)
                         .header("content-type", "application/json")
                         .header("idempotency-key", &key)
                         .body(body)
@@ -191,6 +216,7 @@ async fn drive(
                         "order {key} was answered {status}, not 202"
                     )));
                 }
+                tracker.accepted(i);
                 accept.push(u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX));
             }
         }));
@@ -227,6 +253,9 @@ async fn verify(rt: &Runtime, orders: usize) -> Result<(), BenchError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The SQLite writer thread's name as the kernel keeps it (15 bytes).
+const WRITER_THREAD: &str = "skipline-db-wri";
 
 pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
     let data_dir = spec.root.join(format!(
@@ -275,6 +304,8 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
             }
         }
     }));
+    let t = tracker.clone();
+    rt.on_checkpoint(Arc::new(move |name: &str, next: &str| t.checkpoint(name, next)));
     let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(rt.clone()));
     for v in 0..spec.vendors.max(1) {
         backend
@@ -291,14 +322,32 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
     let (stop_api, stop_api_rx) = tokio::sync::oneshot::channel::<()>();
     let (base, api_task) = match spec.mode {
         Mode::Http => {
-            let (base, task) = crate::demo::loopback_api(backend.clone(), stop_api_rx).await?;
-            (Some(base), Some(task))
+            let tokens = crate::local::tokens::Tokens::new(rt.db.clone());
+            let (_, token) = tokens
+                .create("bench", &[crate::local::tokens::Scope::OrdersWrite])
+                .await
+                .map_err(setup)?;
+            let unlimited = 1_000_000;
+            let state = crate::api::ApiState {
+                backend: backend.clone(),
+                allow_private_endpoints: true,
+                auth: crate::api::auth::Auth::tokens(tokens, false, false),
+                limits: Some(crate::api::throttle::Limits {
+                    token_rate: unlimited,
+                    token_burst: unlimited,
+                    global_rate: unlimited,
+                    global_burst: unlimited,
+                }),
+            };
+            let (base, task) = crate::demo::loopback_api(state, stop_api_rx).await?;
+            (Some((base, token)), Some(task))
         }
         Mode::InProcess => (None, None),
     };
 
     let rss_resettable = reset_peak_rss();
     let before = rt.db.stats.snapshot();
+    let cpu_before = cpu_time(WRITER_THREAD);
     let started = Instant::now();
     let sending = drive(spec, &tracker, backend.clone(), base, started).await;
     let sent_for = started.elapsed();
@@ -310,6 +359,12 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
         .last_done()
         .saturating_sub(started.saturating_duration_since(tracker.start()));
     let db = rt.db.stats.snapshot() - before;
+    let cpu = cpu_before.zip(cpu_time(WRITER_THREAD)).map(|(a, b)| {
+        (
+            b.process_ns.saturating_sub(a.process_ns),
+            b.thread_ns.saturating_sub(a.thread_ns),
+        )
+    });
     let peak = peak_rss_mib().filter(|_| rss_resettable);
     let verified = if completed {
         verify(&rt, spec.orders).await
@@ -351,6 +406,16 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
     let secs = elapsed.as_secs_f64().max(1e-9);
     let n = spec.orders as f64;
     let mut e2e = tracker.take_e2e_us();
+    let hops = tracker
+        .hops_us()
+        .into_iter()
+        .zip(HOPS)
+        .map(|(mut us, name)| Hop {
+            name,
+            ms: Percentiles::of_micros(&mut us),
+        })
+        .collect();
+    let writes = db.writes.max(1) as f64;
     Ok(RunResult {
         flow: spec.flow,
         mode: spec.mode,
@@ -370,5 +435,9 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
         writer_busy: db.busy_ns as f64 / 1e9 / secs,
         writer_commit_share: db.commit_ns as f64 / (db.busy_ns.max(1)) as f64,
         webhooks: tracker.webhooks(),
+        writer_busy_us_per_write: db.busy_ns as f64 / 1e3 / writes,
+        writer_cpu_us_per_write: cpu.map(|(_, w)| w as f64 / 1e3 / writes),
+        cpu_ms_per_order: cpu.map(|(p, _)| p as f64 / 1e6 / n),
+        hops,
     })
 }

@@ -1,6 +1,11 @@
 //! Knows when each benchmark order is fully complete: its signed ticket reached the vendor's
 //! webhook (a real HTTP receiver on loopback) and the clear-cart consumer finished it.
 //! The invoice is written before the completion event is published, so it precedes both.
+//!
+//! On the way it stamps each order's hops, for the per-hop breakdown: accepted (the 202),
+//! committed (the cart item: the checkpoint entering `PutObject` is durable), invoiced (the
+//! checkpoint entering `PublishCompleted`), published (`ExecutionSucceeded` is durable, which
+//! follows the publish), delivered (the vendor's receiver got the ticket) and cleared.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -27,6 +32,10 @@ fn index_of(orderid: &str) -> Option<usize> {
 struct Slot {
     /// Nanoseconds since the tracker's start, plus one (0 = not yet).
     sent: AtomicU64,
+    accepted: AtomicU64,
+    committed: AtomicU64,
+    invoiced: AtomicU64,
+    published: AtomicU64,
     webhook: AtomicU64,
     cleared: AtomicU64,
     complete: AtomicBool,
@@ -74,6 +83,55 @@ impl Tracker {
         if let Some(s) = self.slots.get(index) {
             s.sent.store(self.stamp(at), Ordering::SeqCst);
         }
+    }
+
+    /// Order `index` was answered 202.
+    pub fn accepted(&self, index: usize) {
+        if let Some(s) = self.slots.get(index) {
+            s.accepted.store(self.stamp(Instant::now()), Ordering::SeqCst);
+        }
+    }
+
+    /// A checkpoint of execution `orderid` became durable before `next` (a state, or the
+    /// execution's end). The flows' state names are the same in JSONPath and JSONata.
+    pub fn checkpoint(&self, orderid: &str, next: &str) {
+        let Some(slot) = index_of(orderid).and_then(|i| self.slots.get(i)) else {
+            return;
+        };
+        let stamp = match next {
+            "PutObject" => &slot.committed,
+            "PublishCompleted" => &slot.invoiced,
+            "ExecutionSucceeded" => &slot.published,
+            _ => return,
+        };
+        let _ = stamp.compare_exchange(0, self.stamp(Instant::now()), Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// Each hop's latencies in microseconds, over the orders that have every stamp, in the
+    /// order of [`HOPS`].
+    pub fn hops_us(&self) -> Vec<Vec<u64>> {
+        let mut out = vec![Vec::with_capacity(self.slots.len()); HOPS.len()];
+        for s in &self.slots {
+            let t = [
+                &s.sent,
+                &s.accepted,
+                &s.committed,
+                &s.invoiced,
+                &s.published,
+                &s.webhook,
+                &s.cleared,
+            ]
+            .map(|a| a.load(Ordering::SeqCst));
+            if t.contains(&0) {
+                continue;
+            }
+            // Delivered and cleared both follow the publish; the rest follow each other.
+            let from = [t[0], t[1], t[2], t[3], t[4], t[4]];
+            for (i, hop) in out.iter_mut().enumerate() {
+                hop.push(t[i + 1].saturating_sub(from[i]) / 1000);
+            }
+        }
+        out
     }
 
     fn mark(&self, orderid: &str, webhook: bool) {
@@ -142,6 +200,10 @@ impl Tracker {
         }
     }
 }
+
+/// The hops of [`Tracker::hops_us`]: each from the one before, but delivered and cleared both
+/// from published, since the topic fans out to the two at once.
+pub const HOPS: [&str; 6] = ["accepted", "committed", "invoiced", "published", "delivered", "cleared"];
 
 /// A vendor's webhook: checks the signature as a shop must, then marks the order.
 async fn receive(State(t): State<Arc<Tracker>>, headers: HeaderMap, body: Bytes) -> StatusCode {

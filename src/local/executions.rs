@@ -171,7 +171,9 @@ impl Executions {
                 let input_text = serde_json::to_string(&input)?;
                 c.prepare_cached("INSERT INTO executions (name, execution_id, input, status, started_at, started_ms) VALUES (?1, ?2, ?3, 'RUNNING', ?4, ?5)")?.execute(params![name, execution_id, input_text, now.to_string(), now.as_millisecond()],
                 )?;
-                append_in(c, &name, &HistoryEvent::ExecutionStarted { input: input.clone() })?;
+                let mut batch = Batch::default();
+                batch.push(&HistoryEvent::ExecutionStarted { input: input.clone() }, false)?;
+                write_batch_in(c, &name, &now.to_string(), batch)?;
                 Ok(Started::Created(ExecutionRecord {
                     name: name.clone(),
                     execution_id,
@@ -217,13 +219,27 @@ impl Executions {
         let stored = self
             .db
             .read(move |c| {
+                // Events from before batches first: a batch always continues after them.
                 let mut stmt = c.prepare_cached("SELECT seq, ts, event FROM history WHERE name = ?1 ORDER BY seq")?;
                 let rows: Vec<(i64, String, String)> = stmt
-                    .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect::<Result<_, _>>()?;
-                rows.into_iter()
+                let mut out = rows
+                    .into_iter()
                     .map(|(s, t, e)| Ok(((s.max(0) as u64, t), serde_json::from_str::<StoredEvent>(&e)?)))
-                    .collect::<Result<Vec<_>, DbError>>()
+                    .collect::<Result<Vec<_>, DbError>>()?;
+                let mut stmt =
+                    c.prepare_cached("SELECT seq, ts, events FROM history_batches WHERE name = ?1 ORDER BY seq")?;
+                let batches: Vec<(i64, String, String)> = stmt
+                    .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<Result<_, _>>()?;
+                for (first, ts, events) in batches {
+                    let events: Vec<StoredEvent> = serde_json::from_str(&events)?;
+                    for (i, e) in events.into_iter().enumerate() {
+                        out.push(((first.max(0) as u64 + i as u64, ts.clone()), e));
+                    }
+                }
+                Ok(out)
             })
             .await?;
         let types = self.state_types.clone();
@@ -269,51 +285,33 @@ impl Executions {
 
     /// Appends one history event; a terminal event also closes the record, in the same commit.
     pub async fn append(&self, name: &str, event: &HistoryEvent) -> Result<(), DbError> {
-        let (name, event) = (name.to_string(), event.clone());
-        self.db.write(move |c| append_in(c, &name, &event)).await
+        self.append_many(name, std::slice::from_ref(event)).await
     }
 
     /// Appends events in order, all in one commit.
-    /// Serializes before the write, so the writer thread only runs SQL.
-    pub async fn append_many(&self, name: &str, events: Vec<HistoryEvent>) -> Result<(), DbError> {
-        let name = name.to_string();
+    pub async fn append_many(&self, name: &str, events: &[HistoryEvent]) -> Result<(), DbError> {
+        let mut batch = Batch::default();
+        let watched = self.live.watched();
+        for e in events {
+            batch.push(e, watched)?;
+        }
+        self.append_batch(name, batch).await
+    }
+
+    /// Writes a batch as one history row; a terminal event in it also closes the record, in
+    /// the same commit. The events were serialised when recorded, so the writer thread only
+    /// runs SQL.
+    pub async fn append_batch(&self, name: &str, mut batch: Batch) -> Result<(), DbError> {
+        if batch.count == 0 {
+            return Ok(());
+        }
         let now = jiff::Timestamp::now().to_string();
-        let texts = events
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()?;
-        let closing = events.iter().rev().find_map(|e| match e {
-            HistoryEvent::ExecutionSucceeded { output } => {
-                Some(serde_json::to_string(output).map(|o| ("SUCCEEDED", Some(o), None, None)))
-            }
-            HistoryEvent::ExecutionFailed { error, cause } => {
-                Some(Ok(("FAILED", None, Some(error.clone()), Some(cause.clone()))))
-            }
-            HistoryEvent::ExecutionTimedOut { error, cause } => {
-                Some(Ok(("TIMED_OUT", None, Some(error.clone()), Some(cause.clone()))))
-            }
-            _ => None,
-        });
-        let closing = closing.transpose()?;
-        let live_event = self.live.watched().then(|| live_event(&name, &events)).flatten();
-        self.db
-            .write(move |c| {
-                let next: i64 = c
-                    .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM history WHERE name = ?1")?
-                    .query_row([&name], |r| r.get(0))?;
-                let mut insert = c.prepare_cached("INSERT INTO history (name, seq, ts, event) VALUES (?1, ?2, ?3, ?4)")?;
-                for (i, text) in texts.iter().enumerate() {
-                    insert.execute(params![name, next + i as i64, now, text])?;
-                }
-                if let Some((status, output, error, cause)) = &closing {
-                    c.prepare_cached(
-                        "UPDATE executions SET status = ?2, stopped_at = ?3, output = ?4, error = ?5, cause = ?6 WHERE name = ?1",
-                    )?
-                    .execute(params![name, status, now, output, error, cause])?;
-                }
-                Ok(())
-            })
-            .await?;
+        let live_event = std::mem::take(&mut batch.live);
+        let live_event = (!live_event.is_empty())
+            .then(|| live_event_of(name, &live_event))
+            .flatten();
+        let name = name.to_string();
+        self.db.write(move |c| write_batch_in(c, &name, &now, batch)).await?;
         if let Some(e) = live_event {
             self.live.emit(|| Some(e));
         }
@@ -321,9 +319,84 @@ impl Executions {
     }
 }
 
+/// How a batch ends its execution: status, output, error and cause, as the record keeps them.
+type Closing = (&'static str, Option<String>, Option<String>, Option<String>);
+
+/// History events serialised once, as they are recorded, to be written as one row.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The events as a JSON array, still without its closing bracket.
+    json: Vec<u8>,
+    count: i64,
+    /// How the execution ended, if an event here ended it: status, output, error, cause.
+    closing: Option<Closing>,
+    /// The events themselves, kept only while someone watches the live feed.
+    live: Vec<HistoryEvent>,
+}
+
+impl Batch {
+    /// Adds `event`; `keep` keeps a copy for the live feed.
+    pub fn push(&mut self, event: &HistoryEvent, keep: bool) -> Result<(), DbError> {
+        self.json.push(if self.count == 0 { b'[' } else { b',' });
+        serde_json::to_writer(&mut self.json, event)?;
+        self.count += 1;
+        self.closing = match event {
+            HistoryEvent::ExecutionSucceeded { output } => {
+                Some(("SUCCEEDED", Some(serde_json::to_string(output)?), None, None))
+            }
+            HistoryEvent::ExecutionFailed { error, cause } => {
+                Some(("FAILED", None, Some(error.clone()), Some(cause.clone())))
+            }
+            HistoryEvent::ExecutionTimedOut { error, cause } => {
+                Some(("TIMED_OUT", None, Some(error.clone()), Some(cause.clone())))
+            }
+            _ => self.closing.take(),
+        };
+        if keep {
+            self.live.push(event.clone());
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// The number the next event of `name` gets: after its last batch, or, for an execution
+/// begun by a binary from before batches, after its last per-event row.
+fn next_seq_in(c: &rusqlite::Connection, name: &str) -> Result<i64, DbError> {
+    let after_batches: Option<i64> = c
+        .prepare_cached("SELECT seq + count FROM history_batches WHERE name = ?1 ORDER BY seq DESC LIMIT 1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?;
+    if let Some(next) = after_batches {
+        return Ok(next);
+    }
+    Ok(
+        c.prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM history WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))?,
+    )
+}
+
+fn write_batch_in(c: &rusqlite::Connection, name: &str, now: &str, mut batch: Batch) -> Result<(), DbError> {
+    batch.json.push(b']');
+    let events = String::from_utf8(batch.json).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let seq = next_seq_in(c, name)?;
+    c.prepare_cached("INSERT INTO history_batches (name, seq, count, ts, events) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![name, seq, batch.count, now, events])?;
+    if let Some((status, output, error, cause)) = &batch.closing {
+        c.prepare_cached(
+            "UPDATE executions SET status = ?2, stopped_at = ?3, output = ?4, error = ?5, cause = ?6 WHERE name = ?1",
+        )?
+        .execute(params![name, status, now, output, error, cause])?;
+    }
+    Ok(())
+}
+
 /// A history batch as the live feed shows it: its top-level steps, and how the execution ended
 /// if it did. `None` when the batch holds nothing a watcher follows (only scoped events).
-fn live_event(name: &str, events: &[HistoryEvent]) -> Option<LiveEvent> {
+fn live_event_of(name: &str, events: &[HistoryEvent]) -> Option<LiveEvent> {
     let mut steps = Vec::new();
     let (mut status, mut error, mut cause) = ("RUNNING", None, None);
     for e in events {
@@ -358,36 +431,6 @@ fn live_event(name: &str, events: &[HistoryEvent]) -> Option<LiveEvent> {
     })
 }
 
-fn append_in(c: &rusqlite::Connection, name: &str, event: &HistoryEvent) -> Result<(), DbError> {
-    let now = jiff::Timestamp::now().to_string();
-    let text = serde_json::to_string(event)?;
-    c.prepare_cached(
-        "INSERT INTO history (name, seq, ts, event) VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM history WHERE name = ?1), ?2, ?3)",
-    )?
-    .execute(params![name, now, text])?;
-    match event {
-        HistoryEvent::ExecutionSucceeded { output } => {
-            c.prepare_cached(
-                "UPDATE executions SET status = 'SUCCEEDED', stopped_at = ?2, output = ?3 WHERE name = ?1",
-            )?
-            .execute(params![name, now, serde_json::to_string(output)?])?;
-        }
-        HistoryEvent::ExecutionFailed { error, cause } | HistoryEvent::ExecutionTimedOut { error, cause } => {
-            let status = if matches!(event, HistoryEvent::ExecutionFailed { .. }) {
-                "FAILED"
-            } else {
-                "TIMED_OUT"
-            };
-            c.prepare_cached(
-                "UPDATE executions SET status = ?5, stopped_at = ?2, error = ?3, cause = ?4 WHERE name = ?1",
-            )?
-            .execute(params![name, now, error, cause, status])?;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
 /// The engine's history sink for one execution. It writes only at checkpoints, and buffers
 /// the events in between (`TaskScheduled`, `TaskSucceeded`, `StateExited`, ...), which are
 /// written in order, in the same commit, with the next checkpoint.
@@ -412,12 +455,14 @@ pub struct ExecutionSink {
     pub name: String,
     /// States whose `…StateEntered` must be durable before they run.
     pub checkpoints: Arc<HashSet<String>>,
+    /// Told of each checkpoint once it is durable (see `Runtime::on_checkpoint`).
+    pub on_durable: Option<crate::local::runtime::CheckpointHook>,
     state: Mutex<SinkState>,
 }
 
 #[derive(Default)]
 struct SinkState {
-    pending: Vec<HistoryEvent>,
+    pending: Batch,
     /// Where a resumed run would start if the process died now.
     durable_resume: Option<(String, Value)>,
     /// When each top-level state was entered, for its duration metric (only while serving).
@@ -436,8 +481,9 @@ impl ExecutionSink {
             executions,
             name: name.to_string(),
             checkpoints,
+            on_durable: None,
             state: Mutex::new(SinkState {
-                pending: Vec::new(),
+                pending: Batch::default(),
                 durable_resume: Some(resume),
                 entered: Vec::new(),
             }),
@@ -471,7 +517,9 @@ impl HistorySink for ExecutionSink {
             if crate::metrics::handle().is_some() {
                 state_timing(&mut st.entered, event);
             }
-            st.pending.push(event.clone());
+            st.pending
+                .push(event, self.executions.live.watched())
+                .map_err(|e| e.to_string())?;
             let flush = match event {
                 HistoryEvent::StateEntered { state, input, .. } => {
                     let unchanged = st
@@ -504,7 +552,14 @@ impl HistorySink for ExecutionSink {
             }
             std::mem::take(&mut st.pending)
         };
-        let result = self.executions.append_many(&self.name, batch).await;
+        let result = self.executions.append_batch(&self.name, batch).await;
+        if let (Ok(()), Some(hook)) = (&result, &self.on_durable) {
+            match event {
+                HistoryEvent::StateEntered { state, .. } => hook(&self.name, state),
+                HistoryEvent::Scoped { .. } => {}
+                other => hook(&self.name, &other.type_name()),
+            }
+        }
         if result.is_err() {
             // Not durable: the run stops here and resumes from the last durable checkpoint.
             self.lock().durable_resume = None;
@@ -551,6 +606,62 @@ mod tests {
             )
             .unwrap();
         assert_eq!(indexes, 1);
+    }
+
+    #[tokio::test]
+    async fn a_history_written_one_row_per_event_reads_and_continues_in_batches() {
+        let (_dir, db) = crate::local::db::temp_db();
+        let executions = Executions::new(db.clone(), "OrderFlow");
+        // An execution as an older binary left it: its record, and one row per event.
+        db.write(|c| {
+            c.execute(
+                "INSERT INTO executions (name, execution_id, input, status, started_at, started_ms) VALUES ('old', 'x', '{\"n\":1}', 'RUNNING', '2026-12-01T00:00:00Z', 1)",
+                [],
+            )?;
+            for (seq, event) in [
+                (1, json!({"type": "ExecutionStarted", "input": {"n": 1}})),
+                (2, json!({"type": "StateEntered", "state": "A", "input": {"n": 1}})),
+            ] {
+                c.execute(
+                    "INSERT INTO history (name, seq, ts, event) VALUES ('old', ?1, '2026-12-01T00:00:00Z', ?2)",
+                    params![seq, event.to_string()],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        executions
+            .append_many(
+                "old",
+                &[
+                    HistoryEvent::StateExited {
+                        state_type: StateType::Task,
+                        state: "A".into(),
+                        output: json!({"n": 2}),
+                        assigned: None,
+                    },
+                    HistoryEvent::ExecutionSucceeded {
+                        output: json!({"n": 2}),
+                    },
+                ],
+            )
+            .await
+            .unwrap();
+        let history = executions.history("old").await.unwrap();
+        let seqs: Vec<u64> = history.iter().map(|(s, _, _)| *s).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4], "{history:?}");
+        assert!(
+            matches!(&history[1].2, HistoryEvent::StateEntered { state, .. } if state == "A"),
+            "the old vocabulary is read in the new names: {:?}",
+            history[1].2
+        );
+        assert!(matches!(&history[3].2, HistoryEvent::ExecutionSucceeded { .. }));
+        let record = executions.get("old").await.unwrap().unwrap();
+        assert_eq!(
+            (record.status.as_str(), record.output),
+            ("SUCCEEDED", Some(json!({"n": 2})))
+        );
     }
 
     #[tokio::test]

@@ -113,6 +113,33 @@ impl InvoiceStore for SqliteInvoices {
         let sql = "SELECT body FROM invoices WHERE key = ?1";
         Ok(self.db.first(sql, vec![key.to_string().into()]).await?)
     }
+
+    async fn put_new_indexed(
+        &self,
+        key: &str,
+        body: &[u8],
+        entry: &InvoiceIndexEntry,
+    ) -> Result<(PutBlobOutcome, bool), StoreError> {
+        let now = jiff::Timestamp::now().to_string();
+        let (key, body, entry) = (key.to_string(), body.to_vec(), entry.clone());
+        let created = self
+            .db
+            .write(move |c| {
+                let inserted = c
+                    .prepare_cached("INSERT OR IGNORE INTO invoices (key, body, created_at) VALUES (?1, ?2, ?3)")?
+                    .execute(params![key, body, now])?;
+                if inserted == 1 {
+                    record_in(c, &entry)?;
+                }
+                Ok(inserted == 1)
+            })
+            .await?;
+        Ok(if created {
+            (PutBlobOutcome::Created, true)
+        } else {
+            (PutBlobOutcome::AlreadyExists, false)
+        })
+    }
 }
 
 #[async_trait]

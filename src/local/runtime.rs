@@ -109,6 +109,11 @@ pub type InvoiceWrapper = Arc<dyn Fn(Arc<dyn InvoiceStore>) -> Arc<dyn InvoiceSt
 /// completions with it instead of polling the database.
 pub type ConsumedHook = Arc<dyn Fn(&str, &[SqsMessage]) + Send + Sync>;
 
+/// Told when an execution's checkpoint became durable: the execution's name and the state it
+/// is about to run (or `ExecutionSucceeded`, `ExecutionFailed`, `ExecutionTimedOut` at the end).
+/// The benchmark's per-hop latencies come from it.
+pub type CheckpointHook = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// Changes to the default adapters.
 #[derive(Default, Clone)]
 pub struct Overrides {
@@ -137,6 +142,7 @@ pub struct Runtime {
     /// While set, the consumer loops receive nothing (tests and demos hold cart slots with it).
     pub consumers_paused: std::sync::atomic::AtomicBool,
     consumed: std::sync::OnceLock<ConsumedHook>,
+    checkpointed: std::sync::OnceLock<CheckpointHook>,
     /// What just became durable, for watchers (`GET /events`).
     live: Live,
     /// When each consumer queue's pollers last went round their loop, for readiness.
@@ -286,6 +292,7 @@ impl Runtime {
             webhooks,
             consumers_paused: std::sync::atomic::AtomicBool::new(false),
             consumed: std::sync::OnceLock::new(),
+            checkpointed: std::sync::OnceLock::new(),
             live,
             definition: text.into(),
             heartbeats: Mutex::default(),
@@ -329,6 +336,11 @@ impl Runtime {
     /// Sets the hook called after consumers delete finished messages; the first call wins.
     pub fn on_consumed(&self, hook: ConsumedHook) {
         let _ = self.consumed.set(hook);
+    }
+
+    /// Sets the hook called after each durable checkpoint; the first call wins.
+    pub fn on_checkpoint(&self, hook: CheckpointHook) {
+        let _ = self.checkpointed.set(hook);
     }
 
     /// Starts the dispatcher (which also resumes unfinished executions) and the consumers.

@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS executions (
 );
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, started_ms);
 
+-- The history as first written: one row per event, kept so that older data dirs read as before.
+-- New events go to `history_batches`.
 CREATE TABLE IF NOT EXISTS history (
     name  TEXT NOT NULL,
     seq   INTEGER NOT NULL,
@@ -111,6 +113,20 @@ CREATE TABLE IF NOT EXISTS history (
     event TEXT NOT NULL,
     PRIMARY KEY (name, seq)
 ) WITHOUT ROWID;
+
+-- The history, one row per durable batch (see `ExecutionSink`): `events` is a JSON array whose
+-- first event is number `seq`. Rows are appended at the end of the table's rowid order, so a
+-- group commit dirties the last pages and a small index, not pages all over a b-tree keyed by
+-- execution name.
+CREATE TABLE IF NOT EXISTS history_batches (
+    id     INTEGER PRIMARY KEY,
+    name   TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    count  INTEGER NOT NULL,
+    ts     TEXT NOT NULL,
+    events TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS history_batches_by_name ON history_batches (name, seq);
 
 CREATE TABLE IF NOT EXISTS subscriptions (
     id            TEXT PRIMARY KEY,

@@ -152,12 +152,13 @@ impl Runtime {
         let Resume::At { state, input, .. } = &resume else {
             return Err("a durable run always resumes at a state".into());
         };
-        let sink = ExecutionSink::new(
+        let mut sink = ExecutionSink::new(
             self.executions.clone(),
             &record.name,
             self.checkpoints.clone(),
             (state.clone(), input.clone()),
         );
+        sink.on_durable = self.checkpointed.get().cloned();
         let outcome = self
             .machine
             .run(&ctx, resume, self.invoker.as_ref(), &SystemClock, &sink)
