@@ -414,8 +414,16 @@ pub async fn run(spec: &OrderRunSpec) -> Result<RunResult, BenchError> {
             name,
             ms: Percentiles::of_micros(&mut us),
         })
-        .collect();
+        .collect::<Vec<Hop>>();
     let writes = db.writes.max(1) as f64;
+    // Every completed order passed every hop; a missing stamp means a hook stopped firing
+    // (a renamed state, a checkpoint no longer durable) and the breakdown would be wrong.
+    if let Some(h) = hops.iter().find(|h: &&Hop| h.ms.count != spec.orders) {
+        return Err(BenchError::Failed(format!(
+            "only {} of {} completed orders had their `{}` hop stamped",
+            h.ms.count, spec.orders, h.name
+        )));
+    }
     Ok(RunResult {
         flow: spec.flow,
         mode: spec.mode,
