@@ -283,11 +283,6 @@ impl Executions {
             .await
     }
 
-    /// Appends one history event; a terminal event also closes the record, in the same commit.
-    pub async fn append(&self, name: &str, event: &HistoryEvent) -> Result<(), DbError> {
-        self.append_many(name, std::slice::from_ref(event)).await
-    }
-
     /// Appends events in order, all in one commit.
     pub async fn append_many(&self, name: &str, events: &[HistoryEvent]) -> Result<(), DbError> {
         let mut batch = Batch::default();
@@ -302,7 +297,7 @@ impl Executions {
     /// the same commit. The events were serialised when recorded, so the writer thread only
     /// runs SQL.
     pub async fn append_batch(&self, name: &str, mut batch: Batch) -> Result<(), DbError> {
-        if batch.count == 0 {
+        if batch.is_empty() {
             return Ok(());
         }
         let now = jiff::Timestamp::now().to_string();
@@ -337,8 +332,13 @@ pub struct Batch {
 impl Batch {
     /// Adds `event`; `keep` keeps a copy for the live feed.
     pub fn push(&mut self, event: &HistoryEvent, keep: bool) -> Result<(), DbError> {
+        let before = self.json.len();
         self.json.push(if self.count == 0 { b'[' } else { b',' });
-        serde_json::to_writer(&mut self.json, event)?;
+        if let Err(e) = serde_json::to_writer(&mut self.json, event) {
+            // Leave the array as it was: half an event would make the whole row unreadable.
+            self.json.truncate(before);
+            return Err(e.into());
+        }
         self.count += 1;
         self.closing = match event {
             HistoryEvent::ExecutionSucceeded { output } => {

@@ -8,6 +8,9 @@ use rusqlite::{Connection, params};
 use skipline_events::{Invoice, InvoiceMonth, invoice_rank};
 use skipline_handlers::ports::{InvoiceIndex, InvoiceIndexEntry, InvoiceStore, PutBlobOutcome, StoreError};
 
+/// S3's `If-None-Match: *`: a second write under the same key changes nothing.
+const INSERT_INVOICE: &str = "INSERT OR IGNORE INTO invoices (key, body, created_at) VALUES (?1, ?2, ?3)";
+
 /// `PRAGMA user_version` once the index holds every invoice written before it existed.
 const INDEXED_VERSION: i64 = 1;
 
@@ -99,9 +102,8 @@ impl SqliteInvoices {
 impl InvoiceStore for SqliteInvoices {
     async fn put_new(&self, key: &str, body: &[u8]) -> Result<PutBlobOutcome, StoreError> {
         let now = jiff::Timestamp::now().to_string();
-        let sql = "INSERT OR IGNORE INTO invoices (key, body, created_at) VALUES (?1, ?2, ?3)";
         let params = vec![key.to_string().into(), body.to_vec().into(), now.into()];
-        let inserted = self.db.execute(sql, params).await?;
+        let inserted = self.db.execute(INSERT_INVOICE, params).await?;
         Ok(if inserted == 1 {
             PutBlobOutcome::Created
         } else {
@@ -125,9 +127,7 @@ impl InvoiceStore for SqliteInvoices {
         let created = self
             .db
             .write(move |c| {
-                let inserted = c
-                    .prepare_cached("INSERT OR IGNORE INTO invoices (key, body, created_at) VALUES (?1, ?2, ?3)")?
-                    .execute(params![key, body, now])?;
+                let inserted = c.prepare_cached(INSERT_INVOICE)?.execute(params![key, body, now])?;
                 if inserted == 1 {
                     record_in(c, &entry)?;
                 }
